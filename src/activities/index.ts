@@ -1,0 +1,15 @@
+import { createDublabActivities } from './dublab';
+import { createLipdubActivities } from './lipdub';
+import { type ActivityDeps, withFailureTranslation } from './shared';
+
+export type { ActivityDeps } from './shared';
+
+/** Every activity the worker registers, with provider faults translated to Temporal failures in one place. */
+export function createActivities(deps: ActivityDeps) {
+  return withFailureTranslation({
+    ...createLipdubActivities(deps),
+    ...createDublabActivities(deps),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;

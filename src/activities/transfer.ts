@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { request, type Dispatcher } from 'undici';
+import { isUrlRef } from '../workflows/inputs/common';
+import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
+import { redactUrl } from '../providers/http';
+
+/**
+ * Streaming transfers between local files, http(s) sources and signed URLs. Memory stays constant
+ * whatever the size: bytes flow through a hashing stream straight to the socket or the file. No Temporal
+ * imports: the activities pass `onProgress` (heartbeat) and `signal` (activity cancellation).
+ */
+
+export interface TransferHooks {
+  signal?: AbortSignal;
+  /** Called with the bytes moved so far, at most every `progressIntervalBytes`. */
+  onProgress?: (bytesDone: number, bytesTotal: number | undefined) => void;
+  dispatcher?: Dispatcher;
+}
+
+export interface TransferResult {
+  bytes: number;
+  sha256: string;
+}
+
+const PROGRESS_STEP_BYTES = 1 << 20;
+
+function hashingCounter(total: number | undefined, hooks: TransferHooks) {
+  const hash = createHash('sha256');
+  let done = 0;
+  let reported = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      done += chunk.length;
+      if (hooks.onProgress && done - reported >= PROGRESS_STEP_BYTES) {
+        reported = done;
+        hooks.onProgress(done, total);
+      }
+      cb(null, chunk);
+    },
+    flush(cb) {
+      hooks.onProgress?.(done, total);
+      cb();
+    },
+  });
+  return { stream, result: (): TransferResult => ({ bytes: done, sha256: hash.digest('hex') }) };
+}
+
+/** Content type from a file name, for the few video/audio/text types the providers take. */
+export function contentTypeFor(name: string): string | undefined {
+  const ext = path.extname(name.split('?')[0] ?? '').toLowerCase();
+  return {
+    '.mp4': 'video/mp4',
+    '.mov': 'video/quicktime',
+    '.webm': 'video/webm',
+    '.mkv': 'video/x-matroska',
+    '.mp3': 'audio/mpeg',
+    '.wav': 'audio/wav',
+    '.m4a': 'audio/mp4',
+    '.aac': 'audio/aac',
+    '.ogg': 'audio/ogg',
+    '.vtt': 'text/vtt',
+    '.srt': 'application/x-subrip',
+    '.png': 'image/png',
+    '.jpg': 'image/jpeg',
+    '.jpeg': 'image/jpeg',
+  }[ext];
+}
+
+export function sourceFileName(ref: string): string {
+  const raw = isUrlRef(ref) ? decodeURIComponent(new URL(ref).pathname) : ref;
+  return path.basename(raw) || 'upload';
+}
+
+/** A readable local file or an http(s) source, with its size when known. */
+export interface OpenedSource {
+  stream: Readable;
+  size: number | undefined;
+  contentType: string | undefined;
+  close(): void;
+}
+
+export class SourceError extends Error {
+  override name = 'SourceError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+async function openSource(ref: string, hooks: TransferHooks): Promise<OpenedSource> {
+  if (!isUrlRef(ref)) {
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(ref);
+    } catch (err) {
+      throw new SourceError(`cannot read ${ref}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, false);
+    }
+    if (!stat.isFile()) throw new SourceError(`${ref} is not a regular file`, false);
+    const stream = fs.createReadStream(ref);
+    return { stream, size: stat.size, contentType: contentTypeFor(ref), close: () => stream.destroy() };
+  }
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(ref, { method: 'GET', signal: hooks.signal, dispatcher: hooks.dispatcher });
+  } catch (err) {
+    if (hooks.signal?.aborted) throw err;
+    throw new SourceError(`cannot fetch ${redactUrl(ref)}: ${(err as Error).message}`, true);
+  }
+  if (res.statusCode < 200 || res.statusCode > 299) {
+    res.body.resume();
+    throw new SourceError(`fetching ${redactUrl(ref)} answered HTTP ${res.statusCode}`, res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408);
+  }
+  const len = Number(res.headers['content-length']);
+  const ct = res.headers['content-type'];
+  return {
+    stream: res.body,
+    size: Number.isFinite(len) && len >= 0 ? len : undefined,
+    contentType: typeof ct === 'string' ? ct.split(';')[0]!.trim() : contentTypeFor(ref),
+    close: () => res.body.destroy(),
+  };
+}
+
+/** Bytes and sha256 of a local file or URL, streamed; used to size an upload before asking for its URL. */
+export async function probeSource(ref: string, hooks: TransferHooks = {}): Promise<{ size: number | undefined; contentType: string | undefined }> {
+  const src = await openSource(ref, hooks);
+  src.close();
+  return { size: src.size, contentType: src.contentType };
+}
+
+/**
+ * PUT a local file or an http(s) source to a signed URL with an exact Content-Type and Content-Length.
+ * A URL source without a Content-Length is spooled to a temporary file first (signed URLs refuse chunked).
+ */
+export async function uploadToSignedUrl(
+  args: { source: string; url: string; contentType: string; provider: ProviderId },
+  hooks: TransferHooks = {},
+): Promise<TransferResult> {
+  let src = await openSource(args.source, hooks);
+  let spoolDir: string | undefined;
+  try {
+    if (src.size === undefined) {
+      spoolDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'reelay-spool-'));
+      const spooled = path.join(spoolDir, 'source');
+      await pipeline(src.stream, fs.createWriteStream(spooled), { signal: hooks.signal });
+      src = await openSource(spooled, hooks);
+    }
+    const counter = hashingCounter(src.size, hooks);
+    const body = src.stream.pipe(counter.stream);
+    src.stream.once('error', (err) => counter.stream.destroy(err));
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(args.url, {
+        method: 'PUT',
+        headers: { 'content-type': args.contentType, 'content-length': String(src.size) },
+        body,
+        signal: hooks.signal,
+        dispatcher: hooks.dispatcher,
+      });
+    } catch (err) {
+      if (hooks.signal?.aborted) throw err;
+      if (err instanceof SourceError) throw err;
+      throw new APIConnectionError({
+        provider: args.provider,
+        endpoint: 'PUT signed upload URL',
+        message: `upload to ${redactUrl(args.url)} failed: ${(err as Error).message}`,
+        ambiguous: true,
+        cause: err,
+      });
+    }
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      throw errorFromResponse({
+        provider: args.provider,
+        endpoint: 'PUT signed upload URL',
+        status: res.statusCode,
+        headers: res.headers,
+        body: text,
+      });
+    }
+    return counter.result();
+  } finally {
+    src.close();
+    if (spoolDir) await fs.promises.rm(spoolDir, { recursive: true, force: true });
+  }
+}
+
+/** Resolve `name` inside `dir`, refusing anything that would land outside it. */
+export function safeOutputPath(dir: string, name: string): string {
+  const root = path.resolve(dir);
+  const target = path.resolve(root, name);
+  if (target === root || !target.startsWith(root + path.sep)) {
+    throw new SourceError(`output name ${JSON.stringify(name)} would escape the output directory`, false);
+  }
+  return target;
+}
+
+export interface DownloadResult extends TransferResult {
+  path: string;
+  contentType: string | undefined;
+}
+
+/**
+ * Stream a signed URL to `dir/name` through a `.part` file renamed at the end, so a crash never leaves a
+ * truncated file under the final name. A body shorter or longer than its Content-Length is an error.
+ */
+export async function downloadToFile(
+  args: { url: string; dir: string; name: string; provider: ProviderId },
+  hooks: TransferHooks = {},
+): Promise<DownloadResult> {
+  const target = safeOutputPath(args.dir, args.name);
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(args.url, { method: 'GET', signal: hooks.signal, dispatcher: hooks.dispatcher });
+  } catch (err) {
+    if (hooks.signal?.aborted) throw err;
+    throw new APIConnectionError({
+      provider: args.provider,
+      endpoint: 'GET signed download URL',
+      message: `download from ${redactUrl(args.url)} failed: ${(err as Error).message}`,
+      ambiguous: false,
+      cause: err,
+    });
+  }
+  if (res.statusCode < 200 || res.statusCode > 299) {
+    const text = await res.body.text();
+    throw errorFromResponse({
+      provider: args.provider,
+      endpoint: 'GET signed download URL',
+      status: res.statusCode,
+      headers: res.headers,
+      body: text,
+    });
+  }
+  const expected = Number(res.headers['content-length']);
+  const ct = res.headers['content-type'];
+  const counter = hashingCounter(Number.isFinite(expected) ? expected : undefined, hooks);
+  const part = `${target}.part`;
+  try {
+    await pipeline(res.body, counter.stream, fs.createWriteStream(part), { signal: hooks.signal });
+  } catch (err) {
+    await fs.promises.rm(part, { force: true });
+    if (hooks.signal?.aborted) throw err;
+    throw new APIConnectionError({
+      provider: args.provider,
+      endpoint: 'GET signed download URL',
+      message: `download from ${redactUrl(args.url)} broke off: ${(err as Error).message}`,
+      ambiguous: false,
+      cause: err,
+    });
+  }
+  const result = counter.result();
+  if (Number.isFinite(expected) && result.bytes !== expected) {
+    await fs.promises.rm(part, { force: true });
+    throw new APIConnectionError({
+      provider: args.provider,
+      endpoint: 'GET signed download URL',
+      message: `download from ${redactUrl(args.url)} ended after ${result.bytes} of ${expected} bytes`,
+      ambiguous: false,
+    });
+  }
+  await fs.promises.rename(part, target);
+  return { ...result, path: target, contentType: typeof ct === 'string' ? ct.split(';')[0]!.trim() : undefined };
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import type { z } from 'zod';
+import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from '../config';
+import { describeZodError, isUrlRef } from '../workflows/inputs/common';
+import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
+import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
+import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
+
+export * from '../workflows/inputs/common';
+export * from '../workflows/inputs/lipdub';
+export * from '../workflows/inputs/dublab';
+export { progressQuery, type PipelineProgress } from '../workflows/shared/progress';
+
+interface PipelineSpec<S extends z.ZodType> {
+  workflowType: string;
+  provider: string;
+  schema: S;
+  resultSchema: z.ZodType;
+  idPrefix: string;
+  /** Local file fields, resolved to absolute paths and checked for existence at the edge. */
+  files(input: z.output<S>): Array<{ field: string; ref: string | undefined; set(abs: string): void }>;
+  summary(input: z.output<S>): string;
+  keyHint(input: z.output<S>): string;
+}
+
+export const PIPELINES = {
+  lipdub: {
+    workflowType: 'lipdubPipeline',
+    provider: 'lipdub',
+    schema: LipdubPipelineInput,
+    resultSchema: LipdubPipelineResult,
+    idPrefix: 'lipdub',
+    files: (i) => [
+      { field: 'video', ref: i.video, set: (v: string) => (i.video = v) },
+      ...i.audios.map((a, n) => ({ field: `audios.${n}.source`, ref: a.source, set: (v: string) => (a.source = v) })),
+    ],
+    summary: (i) =>
+      `LipDub: ${i.video ? path.basename(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
+    keyHint: (i) => (i.video ? path.basename(i.video) : `shot-${i.shotId}`),
+  } satisfies PipelineSpec<typeof LipdubPipelineInput>,
+  dublab: {
+    workflowType: 'dublabPipeline',
+    provider: 'dublab',
+    schema: DublabPipelineInput,
+    resultSchema: DublabPipelineResult,
+    idPrefix: 'dublab',
+    files: (i) => [{ field: 'source', ref: i.source, set: (v: string) => (i.source = v) }],
+    summary: (i) => `DubLab: ${path.basename(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => path.basename(i.source),
+  } satisfies PipelineSpec<typeof DublabPipelineInput>,
+} as const;
+
+export type PipelineName = keyof typeof PIPELINES;
+export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];
+
+export class InputError extends Error {
+  override name = 'InputError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/**
+ * Validate an input exactly as the workflow will, plus what only the edge can check: that local files
+ * exist and are readable. Local paths become absolute, so the worker reads the file the caller meant.
+ */
+export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: unknown, cwd = process.cwd()): z.input<(typeof PIPELINES)[P]['schema']> {
+  const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
+  const parsed = spec.schema.safeParse(raw);
+  if (!parsed.success) throw new InputError(describeZodError(parsed.error).split('; '));
+  // Keep the caller's input (defaults are applied by the workflow), only with absolute file paths.
+  const input = structuredClone(raw) as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const f of spec.files(input)) {
+    if (f.ref === undefined || isUrlRef(f.ref)) continue;
+    const abs = path.resolve(cwd, f.ref);
+    try {
+      const st = fs.statSync(abs);
+      if (!st.isFile()) problems.push(`input.${f.field}: ${f.ref} is not a regular file`);
+      else fs.accessSync(abs, fs.constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(`input.${f.field}: ${f.ref} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`);
+    }
+    f.set(abs);
+  }
+  if (problems.length) throw new InputError(problems);
+  return input as z.input<(typeof PIPELINES)[P]['schema']>;
+}
+
+export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+  const s = temporalSettings(env);
+  const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
+  return new Client({ connection, namespace: s.namespace });
+}
+
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/\.[a-z0-9]+$/, '')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'job'
+  );
+}
+
+export interface StartOptions {
+  /** Workflow id suffix; the id is `<pipeline>-<key>`. Defaults to the source's name plus a random part. */
+  key?: string;
+  taskQueue?: string;
+  cwd?: string;
+}
+
+export interface Started {
+  workflowId: string;
+  runId: string;
+  uiUrl: string;
+  handle: WorkflowHandle;
+}
+
+/** Validate and start a pipeline. Starting the same key twice while one runs is refused by Temporal. */
+export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started> {
+  const input = validatePipelineInput(pipeline, raw, opts.cwd);
+  const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
+  const parsed = spec.schema.parse(input);
+  const key = opts.key ?? `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`;
+  const workflowId = `${spec.idPrefix}-${key}`;
+  const handle = await client.workflow.start(spec.workflowType, {
+    workflowId,
+    taskQueue: opts.taskQueue ?? defaultTaskQueue(),
+    args: [input],
+    staticSummary: spec.summary(parsed),
+    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  });
+  const settings = temporalSettings();
+  return { workflowId, runId: handle.firstExecutionRunId, uiUrl: workflowUiLink({ ...settings, namespace: client.options.namespace }, workflowId), handle };
+}

@@ -1,0 +1,164 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REELAY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+
+/**
+ * The Temporal CLI version we build when no `temporal` binary is at hand. Later tags carry a `replace`
+ * directive in their go.mod that `go install pkg@version` refuses, so this one is pinned on purpose.
+ */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+export function temporalCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.REELAY_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'reelay');
+  return path.join(base, 'temporal-cli', TEMPORAL_CLI_VERSION);
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH || '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export interface EnsureResult {
+  path: string;
+  source: 'TEMPORAL_CLI' | 'PATH' | 'cache' | 'built';
+  buildSeconds?: number;
+}
+
+/**
+ * Find or build the `temporal` CLI without downloading anything at run time: `TEMPORAL_CLI`, then a
+ * `temporal` on PATH, then our cache, else `go install` from the Go module proxy into the cache.
+ */
+export function ensureTemporalCli(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsureResult {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => undefined);
+  if (env.TEMPORAL_CLI) {
+    if (!fs.existsSync(env.TEMPORAL_CLI)) throw new Error(`TEMPORAL_CLI points at ${env.TEMPORAL_CLI}, which does not exist`);
+    return { path: env.TEMPORAL_CLI, source: 'TEMPORAL_CLI' };
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return { path: fromPath, source: 'PATH' };
+
+  const dir = temporalCacheDir(env);
+  const binary = path.join(dir, 'temporal');
+  if (fs.existsSync(binary)) return { path: binary, source: 'cache' };
+
+  if (!onPath('go', env)) {
+    throw new Error(
+      'No temporal CLI found (TEMPORAL_CLI, PATH) and no Go toolchain to build one. Install Go 1.22+ or set TEMPORAL_CLI.',
+    );
+  }
+  // Build into a scratch dir next to the cache and rename, so a killed build never leaves a half binary.
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const scratch = fs.mkdtempSync(path.join(path.dirname(dir), 'build-'));
+  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from its Go module (once; cached in ${dir})…`);
+  const started = Date.now();
+  const result = spawnSync('go', ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...env, GOBIN: scratch, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed with exit code ${result.status}`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.renameSync(path.join(scratch, 'temporal'), binary);
+  fs.rmSync(scratch, { recursive: true, force: true });
+  const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+  log(`Built the Temporal CLI in ${buildSeconds}s.`);
+  return { path: binary, source: 'built', buildSeconds };
+}
+
+/** `ReelayProvider=Keyword`-style flags for `temporal server start-dev`. */
+export function searchAttributeFlags(): string[] {
+  const typeName: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', TEXT: 'Text', INT: 'Int', BOOL: 'Bool', DOUBLE: 'Double', DATETIME: 'Datetime' };
+  return REELAY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${typeName[key.type]}`]);
+}
+
+export interface DevServerOptions {
+  cliPath: string;
+  dbFile: string;
+  ip?: string;
+  port?: number;
+  uiPort?: number;
+  namespace?: string;
+  logFile?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Start `temporal server start-dev` persisted to a SQLite file; resolves once its frontend port answers. */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const port = opts.port ?? 7233;
+  const uiPort = opts.uiPort ?? 8233;
+  if (await portOpen(ip, port)) {
+    throw new Error(`Something already listens on ${ip}:${port}; set TEMPORAL_ADDRESS to use it, or stop it`);
+  }
+  fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', opts.dbFile,
+    '--ip', ip,
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--namespace', opts.namespace ?? 'default',
+    '--log-level', 'warn',
+    ...searchAttributeFlags(),
+  ];
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', out, out] });
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const deadline = Date.now() + 60_000;
+  while (!(await portOpen(ip, port))) {
+    if (exited !== null) throw new Error(`temporal server start-dev exited with code ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('temporal server start-dev did not open its port within 60s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    address: `${ip}:${port}`,
+    uiUrl: `http://localhost:${uiPort}`,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}

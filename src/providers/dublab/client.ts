@@ -1,0 +1,114 @@
+import type { Dispatcher } from 'undici';
+import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import { createHttpClient, pathSegment, type HttpClient } from '../http';
+import {
+  DublabDubList,
+  DublabDubOutputs,
+  DublabInitDub,
+  DublabInitDubGroup,
+  DublabInitDubGroupRequest,
+  DublabInitDubRequest,
+  DublabMe,
+  DublabProjectOutputs,
+  DublabStartDubRequest,
+  DublabStartDubResponse,
+  type DublabDub,
+  type DublabStartDub,
+} from './schemas';
+
+export { DUBLAB_OUTPUT_TYPES, DUBLAB_STATUS } from './schemas';
+
+export const DUBLAB_DEFAULT_BASE_URL = 'https://dublab.app/api/v1';
+
+/** One method per documented endpoint; every answer is validated (see schemas.ts). */
+export class DublabClient {
+  readonly #http: HttpClient;
+
+  constructor(opts: ProviderClientOptions) {
+    checkClientOptions('dublab', opts);
+    this.#http = createHttpClient({
+      provider: 'dublab',
+      baseUrl: opts.baseUrl,
+      headers: { apikey: opts.apiKey },
+      dispatcher: opts.dispatcher,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  /** DUBLAB_BASE_URL (default the production URL) and DUBLAB_API_KEY. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): DublabClient {
+    return new DublabClient(
+      providerOptionsFromEnv(
+        { provider: 'dublab', baseUrlVar: 'DUBLAB_BASE_URL', apiKeyVar: 'DUBLAB_API_KEY', defaultBaseUrl: DUBLAB_DEFAULT_BASE_URL },
+        env,
+        extra,
+      ),
+    );
+  }
+
+  me(o: CallOptions = {}): Promise<DublabMe> {
+    return this.#http.call({ method: 'GET', path: '/me', endpoint: 'GET /me', schema: DublabMe, signal: o.signal });
+  }
+
+  /** Every dub of the account, newest first (assumed); used to reconcile after an ambiguous create. */
+  listDubs(o: CallOptions = {}): Promise<DublabDub[]> {
+    return this.#http.call({ method: 'GET', path: '/dubs', endpoint: 'GET /dubs', schema: DublabDubList, signal: o.signal });
+  }
+
+  dubOutputs(fileId: string, o: CallOptions = {}): Promise<DublabDubOutputs> {
+    return this.#http.call({
+      method: 'GET',
+      path: `/dubs/${pathSegment(fileId)}/outputs`,
+      endpoint: 'GET /dubs/{fileId}/outputs',
+      schema: DublabDubOutputs,
+      signal: o.signal,
+    });
+  }
+
+  projectOutputs(projectId: string, o: CallOptions = {}): Promise<DublabProjectOutputs> {
+    return this.#http.call({
+      method: 'GET',
+      path: `/projects/${pathSegment(projectId)}/outputs`,
+      endpoint: 'GET /projects/{projectId}/outputs',
+      schema: DublabProjectOutputs,
+      signal: o.signal,
+    });
+  }
+
+  initDub(body: DublabInitDubRequest, o: CallOptions = {}): Promise<DublabInitDub> {
+    return this.#http.call({
+      method: 'POST',
+      path: '/init-dub',
+      endpoint: 'POST /init-dub',
+      body,
+      bodySchema: DublabInitDubRequest,
+      schema: DublabInitDub,
+      signal: o.signal,
+    });
+  }
+
+  initDubGroup(body: DublabInitDubGroupRequest, o: CallOptions = {}): Promise<DublabInitDubGroup> {
+    return this.#http.call({
+      method: 'POST',
+      path: '/init-dub-group',
+      endpoint: 'POST /init-dub-group',
+      body,
+      bodySchema: DublabInitDubGroupRequest,
+      schema: DublabInitDubGroup,
+      signal: o.signal,
+    });
+  }
+
+  async startDub(fileId: string, o: CallOptions = {}): Promise<DublabStartDub> {
+    const res = await this.#http.call({
+      method: 'POST',
+      path: '/start-dub',
+      endpoint: 'POST /start-dub',
+      body: { fileId },
+      bodySchema: DublabStartDubRequest,
+      schema: DublabStartDubResponse,
+      signal: o.signal,
+    });
+    return { ...res, fileId: res.fileId ?? fileId };
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * The one request function every provider client uses: JSON in, zod-validated JSON out, and every
+ * failure turned into a classified ProviderError (see errors.ts). No retries here: Temporal owns them.
+ */
+import { request, type Dispatcher, type FormData as UndiciFormData } from 'undici';
+import { z } from 'zod';
+import {
+  APIConnectionError,
+  APITimeoutError,
+  PROVIDER_DISPLAY_NAMES,
+  ProviderError,
+  RequestValidationError,
+  ResponseValidationError,
+  errorFromResponse,
+  type ProviderId,
+} from './errors';
+import { redactText } from './redact';
+
+export { parseRetryAfter } from './errors';
+export { redactUrl } from './redact';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** JSON answers from these APIs are a few KiB; anything near this is not an answer we want. */
+export const MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
+/** Error bodies are only read for their message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface HttpClientOptions {
+  provider: ProviderId;
+  baseUrl: string;
+  headers: Record<string, string>;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+}
+
+export interface HttpRequest<S extends z.ZodType> {
+  method: HttpMethod;
+  /** Already encoded: build it with pathSegment(). */
+  path: string;
+  /** The route template for errors and logs, e.g. 'GET /shots/{shot_id}/status'. */
+  endpoint: string;
+  /** JSON-encoded; a FormData is sent as multipart as is. */
+  body?: unknown;
+  /** Validates `body` before anything is sent (failure: RequestValidationError). */
+  bodySchema?: z.ZodType;
+  schema: S;
+  signal?: AbortSignal;
+}
+
+export interface HttpClient {
+  call<S extends z.ZodType>(req: HttpRequest<S>): Promise<z.output<S>>;
+}
+
+const SECRET_HEADER = /key|auth|token|secret|cookie|signature|session/i;
+
+export function createHttpClient(opts: HttpClientOptions): HttpClient {
+  const baseUrl = opts.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const name = PROVIDER_DISPLAY_NAMES[opts.provider];
+  const secrets = secretValues(opts.headers);
+  const redact = (s: string): string => redactText(s, secrets);
+
+  async function call<S extends z.ZodType>(req: HttpRequest<S>): Promise<z.output<S>> {
+    const { provider } = opts;
+    const { endpoint } = req;
+    if (!req.path.startsWith('/')) throw new Error(`path must start with '/': ${req.path}`);
+
+    if (req.bodySchema) {
+      const checked = req.bodySchema.safeParse(req.body, { reportInput: true });
+      if (!checked.success) {
+        throw new RequestValidationError({
+          provider,
+          endpoint,
+          message: redact(`${name} ${endpoint}: invalid request: ${describeIssues(checked.error.issues)}`),
+          details: issueDetails(checked.error.issues, redact),
+        });
+      }
+    }
+
+    req.signal?.throwIfAborted();
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
+
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    let text: string;
+    try {
+      const { body, contentType } = encodeBody(req.body);
+      const res = await request(`${baseUrl}${req.path}`, {
+        method: req.method,
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'reelay',
+          ...(contentType ? { 'content-type': contentType } : {}),
+          ...opts.headers,
+        },
+        body,
+        signal,
+        ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      });
+      status = res.statusCode;
+      headers = res.headers;
+      const ok = status >= 200 && status < 300;
+      const read = await readBounded(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES, headers['content-length'], !ok);
+      if (read.tooLarge) {
+        throw new ResponseValidationError({
+          provider,
+          endpoint,
+          status,
+          requestId: requestIdOf(headers),
+          message: `${name} ${endpoint}: response body exceeds ${MAX_RESPONSE_BYTES} bytes`,
+        });
+      }
+      text = read.text;
+    } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason ?? err;
+      if (err instanceof ProviderError) throw err;
+      if (timeout.signal.aborted) {
+        throw new APITimeoutError({
+          provider,
+          endpoint,
+          message: `${name} timed out after ${timeoutMs} ms on ${endpoint}`,
+          cause: err,
+        });
+      }
+      throw classifyNetworkError(opts.provider, endpoint, err, redact);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    if (status < 200 || status >= 300) {
+      throw errorFromResponse({ provider, endpoint, status, headers, body: redact(text) });
+    }
+
+    let json: unknown;
+    if (text.trim() === '') {
+      json = {};
+    } else {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ResponseValidationError({
+          provider,
+          endpoint,
+          status,
+          requestId: requestIdOf(headers),
+          message: redact(`${name} ${endpoint}: response is not JSON: ${JSON.stringify(snippet(text))}`),
+        });
+      }
+    }
+
+    const parsed = req.schema.safeParse(json, { reportInput: true });
+    if (!parsed.success) {
+      throw new ResponseValidationError({
+        provider,
+        endpoint,
+        status,
+        requestId: requestIdOf(headers),
+        message: redact(`${name} ${endpoint}: ${describeIssues(parsed.error.issues)}`),
+        details: issueDetails(parsed.error.issues, redact),
+      });
+    }
+    return parsed.data;
+  }
+
+  return { call };
+}
+
+/** Encodes one path parameter; refuses values that would change the route. */
+export function pathSegment(value: string | number): string {
+  const s = String(value);
+  if (s === '' || s === '.' || s === '..' || (typeof value === 'number' && !Number.isFinite(value))) {
+    throw new Error(`Refusing path segment ${JSON.stringify(s)}: empty, '.', '..' or not a number`);
+  }
+  return encodeURIComponent(s);
+}
+
+function encodeBody(body: unknown): { body?: string | UndiciFormData; contentType?: string } {
+  if (body === undefined) return {};
+  // undici sets the multipart boundary itself; it accepts Node's global FormData too (duck-typed).
+  if (isFormData(body)) return { body: body as UndiciFormData };
+  return { body: JSON.stringify(body), contentType: 'application/json' };
+}
+
+function isFormData(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'FormData';
+}
+
+async function readBounded(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  contentLength: string | string[] | undefined,
+  truncate: boolean,
+): Promise<{ text: string; tooLarge: boolean }> {
+  const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (!truncate && Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    return { text: '', tooLarge: true };
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    total += buf.length;
+    if (total > limit) {
+      body.destroy();
+      if (!truncate) return { text: '', tooLarge: true };
+      chunks.push(buf.subarray(0, buf.length - (total - limit)));
+      break;
+    }
+    chunks.push(buf);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), tooLarge: false };
+}
+
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Network failures: never opened → not ambiguous; opened then lost or timed out → ambiguous. */
+function classifyNetworkError(provider: ProviderId, endpoint: string, err: unknown, redact: (s: string) => string): ProviderError {
+  const name = PROVIDER_DISPLAY_NAMES[provider];
+  const code = errorCode(err);
+  const reason = redact(errorText(err));
+  if (code && TIMED_OUT.has(code)) {
+    return new APITimeoutError({ provider, endpoint, message: `${name} timed out on ${endpoint} (${code})`, cause: err });
+  }
+  const ambiguous = !(code && NOT_CONNECTED.has(code));
+  return new APIConnectionError({
+    provider,
+    endpoint,
+    ambiguous,
+    message: `${name} connection error on ${endpoint}: ${reason}`,
+    cause: err,
+  });
+}
+
+function errorCode(err: unknown, depth = 0): string | undefined {
+  if (depth > 4 || typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  const nested = [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])];
+  // Prefer the most specific cause: undici wraps socket errors ("other side closed") around them.
+  for (const n of nested) {
+    const c = errorCode(n, depth + 1);
+    if (c && (NOT_CONNECTED.has(c) || TIMED_OUT.has(c))) return c;
+  }
+  if (typeof e.code === 'string') return e.code;
+  for (const n of nested) {
+    const c = errorCode(n, depth + 1);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  const msg = err.message || (err instanceof AggregateError ? err.errors.map((e) => errorText(e)).join('; ') : err.name);
+  return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
+}
+
+function requestIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers['x-request-id'] ?? headers['request-id'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function secretValues(headers: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (!SECRET_HEADER.test(k) || !v) continue;
+    out.push(v);
+    const space = v.indexOf(' ');
+    if (space > 0) out.push(v.slice(space + 1)); // 'Bearer <token>'
+  }
+  return out;
+}
+
+function snippet(text: string): string {
+  const t = text.trim();
+  return t.length > 80 ? `${t.slice(0, 80)}…` : t;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** `data.shot_status: expected one of running|finished|failed|not_started, got "weird"` */
+export function describeIssues(issues: readonly Issue[]): string {
+  const shown = issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${describeIssue(i)}`);
+  if (issues.length > 3) shown.push(`(${issues.length - 3} more)`);
+  return shown.join('; ');
+}
+
+function describeIssue(issue: Issue): string {
+  const got = `got ${describeValue((issue as { input?: unknown }).input)}`;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}, ${got}`;
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `expected ${String(issue.values[0])}, ${got}`
+        : `expected one of ${issue.values.map(String).join('|')}, ${got}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return `${issue.message}, ${got}`;
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return 'response';
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function issueDetails(issues: readonly Issue[], redact: (s: string) => string): Array<{ path: string; code: string; message: string }> {
+  return issues.map((i) => ({ path: formatPath(i.path), code: i.code, message: redact(describeIssue(i)) }));
+}

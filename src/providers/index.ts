@@ -1,0 +1,10 @@
+export * from './errors';
+export { createHttpClient, pathSegment, parseRetryAfter, redactUrl, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES } from './http';
+export type { HttpClient, HttpClientOptions, HttpMethod, HttpRequest } from './http';
+export { redactText } from './redact';
+export { providerOptionsFromEnv } from './config';
+export type { CallOptions, ProviderClientOptions } from './config';
+export { LipdubClient, LIPDUB_DEFAULT_BASE_URL } from './lipdub/client';
+export * from './lipdub/schemas';
+export { DublabClient, DUBLAB_DEFAULT_BASE_URL } from './dublab/client';
+export * from './dublab/schemas';

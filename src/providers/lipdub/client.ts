@@ -1,0 +1,191 @@
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import { createHttpClient, pathSegment, type HttpClient } from '../http';
+import {
+  LipdubAudioList,
+  LipdubAudioStatus,
+  LipdubGenerate,
+  LipdubGenerateDownload,
+  LipdubGenerateRequest,
+  LipdubGeneration,
+  LipdubInitAudio,
+  LipdubInitAudioRequest,
+  LipdubInitVideo,
+  LipdubInitVideoRequest,
+  LipdubShotList,
+  LipdubShotStatus,
+  LipdubVideoStatus,
+  LipdubVideoSuccess,
+  lipdubEnvelope,
+  type LipdubGenerationState,
+} from './schemas';
+
+export const LIPDUB_DEFAULT_BASE_URL = 'https://api.lipdub.ai/v1';
+
+/** Acknowledgement bodies (`{}` or `{ data: … }`) are not relied on. */
+const Ack = z.unknown();
+
+/** One method per documented endpoint; responses come back unwrapped from `data` and validated. */
+export class LipdubClient {
+  readonly #http: HttpClient;
+
+  constructor(opts: ProviderClientOptions) {
+    checkClientOptions('lipdub', opts);
+    this.#http = createHttpClient({
+      provider: 'lipdub',
+      baseUrl: opts.baseUrl,
+      headers: { 'x-api-key': opts.apiKey },
+      dispatcher: opts.dispatcher,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  /** LIPDUB_BASE_URL (default the production URL) and LIPDUB_API_KEY. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): LipdubClient {
+    return new LipdubClient(
+      providerOptionsFromEnv(
+        { provider: 'lipdub', baseUrlVar: 'LIPDUB_BASE_URL', apiKeyVar: 'LIPDUB_API_KEY', defaultBaseUrl: LIPDUB_DEFAULT_BASE_URL },
+        env,
+        extra,
+      ),
+    );
+  }
+
+  async initVideo(body: LipdubInitVideoRequest, o: CallOptions = {}): Promise<LipdubInitVideo> {
+    const res = await this.#http.call({
+      method: 'POST',
+      path: '/video',
+      endpoint: 'POST /video',
+      body,
+      bodySchema: LipdubInitVideoRequest,
+      schema: lipdubEnvelope(LipdubInitVideo),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async videoSuccess(videoId: string, o: CallOptions = {}): Promise<LipdubVideoSuccess> {
+    const res = await this.#http.call({
+      method: 'POST',
+      path: `/video/success/${pathSegment(videoId)}`,
+      endpoint: 'POST /video/success/{video_id}',
+      schema: lipdubEnvelope(LipdubVideoSuccess),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async videoFailure(videoId: string, o: CallOptions = {}): Promise<void> {
+    await this.#http.call({
+      method: 'POST',
+      path: `/video/failure/${pathSegment(videoId)}`,
+      endpoint: 'POST /video/failure/{video_id}',
+      schema: Ack,
+      signal: o.signal,
+    });
+  }
+
+  async videoStatus(videoId: string, o: CallOptions = {}): Promise<LipdubVideoStatus> {
+    const res = await this.#http.call({
+      method: 'GET',
+      path: `/video/status/${pathSegment(videoId)}`,
+      endpoint: 'GET /video/status/{video_id}',
+      schema: lipdubEnvelope(LipdubVideoStatus),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async initAudio(body: LipdubInitAudioRequest, o: CallOptions = {}): Promise<LipdubInitAudio> {
+    const res = await this.#http.call({
+      method: 'POST',
+      path: '/audio',
+      endpoint: 'POST /audio',
+      body,
+      bodySchema: LipdubInitAudioRequest,
+      schema: lipdubEnvelope(LipdubInitAudio),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async audioSuccess(audioId: string, o: CallOptions = {}): Promise<void> {
+    await this.#http.call({
+      method: 'POST',
+      path: `/audio/success/${pathSegment(audioId)}`,
+      endpoint: 'POST /audio/success/{audio_id}',
+      schema: Ack,
+      signal: o.signal,
+    });
+  }
+
+  async audioStatus(audioId: string, o: CallOptions = {}): Promise<LipdubAudioStatus> {
+    const res = await this.#http.call({
+      method: 'GET',
+      path: `/audio/status/${pathSegment(audioId)}`,
+      endpoint: 'GET /audio/status/{audio_id}',
+      schema: lipdubEnvelope(LipdubAudioStatus),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  listAudio(o: CallOptions = {}): Promise<LipdubAudioList> {
+    return this.#http.call({ method: 'GET', path: '/audio', endpoint: 'GET /audio', schema: LipdubAudioList, signal: o.signal });
+  }
+
+  listShots(o: CallOptions = {}): Promise<LipdubShotList> {
+    return this.#http.call({ method: 'GET', path: '/shots', endpoint: 'GET /shots', schema: LipdubShotList, signal: o.signal });
+  }
+
+  async shotStatus(shotId: number | string, o: CallOptions = {}): Promise<LipdubShotStatus> {
+    const res = await this.#http.call({
+      method: 'GET',
+      path: `/shots/${pathSegment(shotId)}/status`,
+      endpoint: 'GET /shots/{shot_id}/status',
+      schema: lipdubEnvelope(LipdubShotStatus),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async generate(shotId: number | string, body: LipdubGenerateRequest, o: CallOptions = {}): Promise<LipdubGenerate> {
+    const res = await this.#http.call({
+      method: 'POST',
+      path: `/shots/${pathSegment(shotId)}/generate`,
+      endpoint: 'POST /shots/{shot_id}/generate',
+      body,
+      bodySchema: LipdubGenerateRequest,
+      schema: lipdubEnvelope(LipdubGenerate),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+
+  async generateStatus(
+    shotId: number | string,
+    generateId: string,
+    o: CallOptions = {},
+  ): Promise<LipdubGenerationState> {
+    const res = await this.#http.call({
+      method: 'GET',
+      path: `/shots/${pathSegment(shotId)}/generate/${pathSegment(generateId)}`,
+      endpoint: 'GET /shots/{shot_id}/generate/{generate_id}',
+      schema: lipdubEnvelope(LipdubGeneration),
+      signal: o.signal,
+    });
+    return { ...res.data, generateId: res.data.generateId ?? String(generateId) };
+  }
+
+  async generateDownload(shotId: number | string, generateId: string, o: CallOptions = {}): Promise<LipdubGenerateDownload> {
+    const res = await this.#http.call({
+      method: 'GET',
+      path: `/shots/${pathSegment(shotId)}/generate/${pathSegment(generateId)}/download`,
+      endpoint: 'GET /shots/{shot_id}/generate/{generate_id}/download',
+      schema: lipdubEnvelope(LipdubGenerateDownload),
+      signal: o.signal,
+    });
+    return res.data;
+  }
+}

@@ -1,0 +1,90 @@
+export interface SandboxTimings {
+  lipdub: { shotMs: number; trainingMs: number; generateQueueMs: number; generateMs: number };
+  dublab: { queueMs: number; processMs: number };
+}
+
+export type GenerateIdVariant = 'rotate' | 'generate_id' | 'generateId' | 'id';
+
+export interface LipdubConfig {
+  generateIdVariant: GenerateIdVariant;
+  numericGenerateIds: boolean | 'rotate';
+  failShot: boolean;
+  failTraining: boolean;
+  failGenerateLanguages: string[];
+}
+
+export interface DublabConfig {
+  /** The live balance: completions charge it, configure() sets it. */
+  credits: number;
+  failLanguages: string[];
+  supportedLanguages: string[];
+}
+
+/** Everything that can change while the sandbox runs (configure() / POST /_sandbox/config). */
+export interface SandboxConfig {
+  timings: SandboxTimings;
+  urlTtlSeconds: number;
+  lipdub: LipdubConfig;
+  dublab: DublabConfig;
+}
+
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+export const DEFAULT_SUPPORTED_LANGUAGES = [
+  'en', 'es', 'fr', 'de', 'it', 'pt', 'tr', 'ja', 'ko', 'zh', 'hi', 'ar', 'ru', 'nl', 'pl', 'sv',
+  'da', 'fi', 'no', 'cs', 'el', 'he', 'hu', 'id', 'ms', 'ro', 'sk', 'th', 'uk', 'vi', 'bg', 'hr', 'ta', 'ca',
+];
+
+export function defaultConfig(): SandboxConfig {
+  return {
+    timings: {
+      lipdub: { shotMs: 2000, trainingMs: 2000, generateQueueMs: 1000, generateMs: 3000 },
+      dublab: { queueMs: 1000, processMs: 3000 },
+    },
+    urlTtlSeconds: 3600,
+    lipdub: { generateIdVariant: 'generate_id', numericGenerateIds: false, failShot: false, failTraining: false, failGenerateLanguages: [] },
+    dublab: { credits: 10_000, failLanguages: [], supportedLanguages: [...DEFAULT_SUPPORTED_LANGUAGES] },
+  };
+}
+
+const ENUMS: Record<string, readonly unknown[]> = {
+  generateIdVariant: ['rotate', 'generate_id', 'generateId', 'id'],
+  numericGenerateIds: [true, false, 'rotate'],
+};
+
+/**
+ * Merges a patch into the live config in place. Arrays replace; unknown keys and wrongly typed
+ * values throw (the admin endpoint turns that into a 400) so a typo never silently does nothing.
+ */
+export function applyConfigPatch(target: SandboxConfig, patch: unknown): void {
+  const validated = structuredClone(target) as unknown as Record<string, unknown>;
+  merge(validated, patch, '');
+  Object.assign(target, validated);
+}
+
+function merge(target: Record<string, unknown>, patch: unknown, at: string): void {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw new Error(`${at || 'config'} must be an object`);
+  }
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    const where = at ? `${at}.${key}` : key;
+    if (!(key in target)) throw new Error(`unknown config key ${where}`);
+    const current = target[key];
+    if (key in ENUMS) {
+      if (!ENUMS[key]!.includes(value)) throw new Error(`${where} must be one of ${ENUMS[key]!.map((v) => JSON.stringify(v)).join(', ')}`);
+      target[key] = value;
+    } else if (Array.isArray(current)) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`${where} must be an array of strings`);
+      target[key] = [...value];
+    } else if (current !== null && typeof current === 'object') {
+      merge(current as Record<string, unknown>, value, where);
+    } else if (typeof current === 'number') {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${where} must be a non-negative number`);
+      target[key] = value;
+    } else if (typeof value !== typeof current) {
+      throw new Error(`${where} must be a ${typeof current}`);
+    } else {
+      target[key] = value;
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyConfigPatch, defaultConfig, type DeepPartial, type GenerateIdVariant, type SandboxConfig, type SandboxTimings } from './config';
+import { createDublab } from './dublab';
+import { Counters, HttpError, Router, createRequestListener, readJsonBody, sendJson, type Interceptor, type ServiceName } from './http';
+import { createLipdub } from './lipdub';
+import type { ProviderDeps, ProviderService } from './provider';
+import { ObjectStore, xmlError, type ServedObject } from './store';
+
+export type { DeepPartial, SandboxConfig, SandboxTimings } from './config';
+export type { Interceptor, RequestContext } from './http';
+export type { ServedObject } from './store';
+
+export interface SandboxOptions {
+  /** Loopback only; anything else is refused. */
+  host?: string;
+  ports?: { store?: number; lipdub?: number; dublab?: number };
+  /** Object store directory; by default a fresh temp directory removed on close(). */
+  dataDir?: string;
+  keys?: { lipdub?: string; dublab?: string };
+  timings?: DeepPartial<SandboxTimings>;
+  urlTtlSeconds?: number;
+  lipdub?: {
+    generateIdVariant?: GenerateIdVariant;
+    numericGenerateIds?: boolean | 'rotate';
+    failShot?: boolean;
+    failTraining?: boolean;
+    failGenerateLanguages?: string[];
+  };
+  dublab?: { credits?: number; failLanguages?: string[]; supportedLanguages?: string[] };
+  log?: (line: string) => void;
+}
+
+export interface Sandbox {
+  urls: { store: string; lipdub: string; dublab: string };
+  keys: { lipdub: string; dublab: string };
+  env(): Record<string, string>;
+  counters(): Record<string, number>;
+  resetCounters(): void;
+  configure(patch: DeepPartial<SandboxConfig>): void;
+  /** The live config (a copy). */
+  config(): SandboxConfig;
+  served(): ServedObject[];
+  /** Adds an interceptor every request of every service passes through (fault injection); returns its remover. */
+  use(interceptor: Interceptor): () => void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_KEYS = { lipdub: 'sandbox-lipdub-key', dublab: 'sandbox-dublab-key' };
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) throw new Error(`sandbox host must be a loopback address, got ${host}`);
+  const log = opts.log ?? (() => undefined);
+
+  const config = defaultConfig();
+  applyConfigPatch(config, {
+    ...(opts.timings ? { timings: opts.timings } : {}),
+    ...(opts.urlTtlSeconds !== undefined ? { urlTtlSeconds: opts.urlTtlSeconds } : {}),
+    ...(opts.lipdub ? { lipdub: opts.lipdub } : {}),
+    ...(opts.dublab ? { dublab: opts.dublab } : {}),
+  });
+
+  const ownsDataDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'reelay-sandbox-')));
+  await fsp.mkdir(dataDir, { recursive: true });
+  const store = new ObjectStore(dataDir);
+  await store.init();
+
+  const keys = { lipdub: opts.keys?.lipdub ?? DEFAULT_KEYS.lipdub, dublab: opts.keys?.dublab ?? DEFAULT_KEYS.dublab };
+  const counters = new Counters();
+  const interceptors: Interceptor[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    const forget = () => inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  };
+  const deps = (apiKey: string): ProviderDeps => ({ store, config, apiKey, track });
+
+  const listener = (service: ServiceName, svc: ProviderService, fallback?: Parameters<typeof createRequestListener>[0]['fallback']) =>
+    createRequestListener({ service, router: svc.router, formatError: svc.formatError, fallback, counters, interceptors, log });
+
+  const storeListener = listener(
+    'store',
+    {
+      router: new Router(),
+      formatError: (ctx, err) => {
+        if (!ctx.path.startsWith('/o/')) return sendJson(ctx.res, err.status, { error: err.message });
+        const body = xmlError(err.code ?? 'Error', err.message);
+        ctx.res.writeHead(err.status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)) });
+        ctx.res.end(body);
+      },
+    },
+    { counterKey: (method, p) => (p.startsWith('/o/') ? `store ${method}` : null), handler: (ctx) => store.handle(ctx) },
+  );
+
+  const adminRouter = new Router()
+    .get('/_sandbox/health', (ctx) => sendJson(ctx.res, 200, { ok: true, urls: sandbox.urls }))
+    .get('/_sandbox/counters', (ctx) => sendJson(ctx.res, 200, counters.snapshot()))
+    .post('/_sandbox/reset-counters', (ctx) => {
+      counters.reset();
+      sendJson(ctx.res, 200, { ok: true });
+    })
+    .get('/_sandbox/config', (ctx) => sendJson(ctx.res, 200, config))
+    .post('/_sandbox/config', async (ctx) => {
+      const patch = await readJsonBody(ctx.req);
+      try {
+        applyConfigPatch(config, patch);
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
+      sendJson(ctx.res, 200, config);
+    })
+    .get('/_sandbox/served', (ctx) => sendJson(ctx.res, 200, store.served()));
+  // Admin calls are not counted: counters describe what clients did to the providers.
+  const adminListener = createRequestListener({
+    service: 'admin',
+    router: adminRouter,
+    formatError: (ctx, err) => sendJson(ctx.res, err.status, { error: err.message }),
+    counters: null,
+    interceptors: [],
+    log,
+  });
+
+  const servers: Server[] = [];
+  const serve = async (handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<string> => {
+    const server = createServer(handler);
+    // Multi-gigabyte uploads may take longer than Node's default 5-minute request timeout.
+    server.requestTimeout = 0;
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('sandbox server has no TCP address');
+    const h = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+    return `http://${h}:${addr.port}`;
+  };
+
+  let sandbox!: Sandbox;
+  try {
+    const storeUrl = await serve((req, res) => {
+      if ((req.url ?? '').startsWith('/_sandbox/')) adminListener(req, res);
+      else storeListener(req, res);
+    }, opts.ports?.store ?? 0);
+    store.baseUrl = storeUrl;
+    const lipdubUrl = await serve(listener('lipdub', createLipdub(deps(keys.lipdub))), opts.ports?.lipdub ?? 0);
+    const dublabUrl = await serve(listener('dublab', createDublab(deps(keys.dublab))), opts.ports?.dublab ?? 0);
+    const urls = { store: storeUrl, lipdub: `${lipdubUrl}/v1`, dublab: `${dublabUrl}/api/v1` };
+
+    let closed: Promise<void> | null = null;
+    sandbox = {
+      urls,
+      keys,
+      env: () => ({
+        LIPDUB_BASE_URL: urls.lipdub,
+        LIPDUB_API_KEY: keys.lipdub,
+        DUBLAB_BASE_URL: urls.dublab,
+        DUBLAB_API_KEY: keys.dublab,
+      }),
+      counters: () => counters.snapshot(),
+      resetCounters: () => counters.reset(),
+      configure: (patch) => applyConfigPatch(config, patch),
+      config: () => structuredClone(config),
+      served: () => store.served(),
+      use: (interceptor) => {
+        interceptors.push(interceptor);
+        return () => {
+          const i = interceptors.indexOf(interceptor);
+          if (i >= 0) interceptors.splice(i, 1);
+        };
+      },
+      close: () => (closed ??= shutdown()),
+    };
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  return sandbox;
+
+  async function shutdown(): Promise<void> {
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    await Promise.allSettled([...inFlight]);
+    if (ownsDataDir) await fsp.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function formatSandboxBanner(sb: Sandbox): string {
+  const env = sb.env();
+  return [
+    'Reelay sandbox (loopback only)',
+    `  object store  ${sb.urls.store}`,
+    `  lipdub        ${sb.urls.lipdub}   x-api-key: ${sb.keys.lipdub}`,
+    `  dublab        ${sb.urls.dublab}   apikey: ${sb.keys.dublab}`,
+    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config}`,
+    '',
+    'Point Reelay at it:',
+    ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,422 @@
+import { randomUUID } from 'node:crypto';
+import { LIPDUB_OUTPUT_CONTENT_TYPE, lipdubOutputHeader } from './derive';
+import {
+  HttpError,
+  Router,
+  drain,
+  optionalBoolean,
+  readJsonBody,
+  requireMimeType,
+  requirePositiveNumber,
+  requireString,
+  sendJson,
+  type RequestContext,
+} from './http';
+import type { ProviderDeps, ProviderService } from './provider';
+import { safeSegment } from './store';
+
+type UploadStatus = 'uploading' | 'completed' | 'failed';
+type ShotStatus = 'not_started' | 'running' | 'finished' | 'failed';
+type TrainingStatus = 'not_started' | 'processing' | 'finished' | 'failed';
+type GenerationStatus = 'not_started' | 'pending' | 'running' | 'finished' | 'failed';
+
+interface Video {
+  id: string;
+  fileName: string;
+  contentType: string;
+  projectId: number;
+  projectName: string;
+  sceneId: number;
+  sceneName: string;
+  actorId: number;
+  uploadKey: string;
+  uploadStatus: UploadStatus;
+  shotId: number | null;
+}
+
+interface Shot {
+  id: number;
+  video: Video;
+  status: ShotStatus;
+  statusAt: number;
+  training: TrainingStatus;
+  trainingAt: number;
+}
+
+interface Audio {
+  id: string;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number;
+  uploadKey: string;
+  uploadStatus: UploadStatus;
+  completedAt: number | null;
+  createdAt: Date;
+}
+
+interface Generation {
+  id: string | number;
+  shot: Shot;
+  audio: Audio;
+  language: string;
+  outputFilename: string;
+  maintainExpression: boolean;
+  createdAt: number;
+  status: GenerationStatus;
+  statusAt: number;
+  failure: string | null;
+  output: Promise<string> | null;
+}
+
+/** Share of shotMs spent `not_started` before `running`. */
+const SHOT_QUEUED_SHARE = 0.25;
+const ID_FIELDS = ['generate_id', 'generateId', 'id'] as const;
+
+export function createLipdub(deps: ProviderDeps): ProviderService {
+  const { store, config } = deps;
+  const videos = new Map<string, Video>();
+  const shots = new Map<number, Shot>();
+  const audios = new Map<string, Audio>();
+  const generations = new Map<string, Generation>();
+  const projects = new Map<string, number>();
+  const scenes = new Map<string, number>();
+  const actors = new Map<string, number>();
+  let nextProjectId = 12345;
+  let nextSceneId = 67890;
+  let nextActorId = 11111;
+  let nextShotId = 746176;
+  let nextNumericGenerateId = 456;
+  let generateCalls = 0;
+
+  function idFor(map: Map<string, number>, name: string, next: () => number): number {
+    let id = map.get(name);
+    if (id === undefined) {
+      id = next();
+      map.set(name, id);
+    }
+    return id;
+  }
+
+  function authenticate(ctx: RequestContext): void {
+    const key = ctx.req.headers['x-api-key'];
+    if (key === undefined) throw new HttpError(401, 'Missing x-api-key header');
+    if (key !== deps.apiKey) throw new HttpError(401, 'Invalid API key');
+  }
+
+  function findVideo(id: string): Video {
+    const v = videos.get(id);
+    if (!v) throw new HttpError(404, `Video ${id} not found`);
+    return v;
+  }
+
+  function findAudio(id: string): Audio {
+    const a = audios.get(id);
+    if (!a) throw new HttpError(404, `Audio ${id} not found`);
+    return a;
+  }
+
+  function findShot(id: string): Shot {
+    const s = /^\d+$/.test(id) ? shots.get(Number(id)) : undefined;
+    if (!s) throw new HttpError(404, `Shot ${id} not found`);
+    return s;
+  }
+
+  function findGeneration(shot: Shot, id: string): Generation {
+    const g = generations.get(id);
+    if (!g || g.shot !== shot) throw new HttpError(404, `Generation ${id} not found for shot ${shot.id}`);
+    return g;
+  }
+
+  // Statuses advance lazily on read, one phase at a time, each phase starting when the previous
+  // one ended; so a config change affects only phases not yet completed and never goes backwards.
+
+  function advanceShot(shot: Shot, now: number): void {
+    const t = config.timings.lipdub;
+    if (shot.status === 'not_started' && now - shot.statusAt >= t.shotMs * SHOT_QUEUED_SHARE) {
+      shot.statusAt += t.shotMs * SHOT_QUEUED_SHARE;
+      shot.status = 'running';
+    }
+    if (shot.status === 'running' && now - shot.statusAt >= t.shotMs * (1 - SHOT_QUEUED_SHARE)) {
+      shot.statusAt += t.shotMs * (1 - SHOT_QUEUED_SHARE);
+      shot.status = config.lipdub.failShot ? 'failed' : 'finished';
+      if (shot.status === 'finished') {
+        shot.training = 'processing';
+        shot.trainingAt = shot.statusAt;
+      }
+    }
+    if (shot.training === 'processing' && now - shot.trainingAt >= t.trainingMs) {
+      shot.trainingAt += t.trainingMs;
+      shot.training = config.lipdub.failTraining ? 'failed' : 'finished';
+    }
+  }
+
+  function advanceGeneration(g: Generation, now: number): void {
+    const t = config.timings.lipdub;
+    if (g.status === 'not_started') {
+      advanceShot(g.shot, now);
+      if (g.shot.status === 'failed' || g.shot.training === 'failed') {
+        g.status = 'failed';
+        g.statusAt = Math.max(g.createdAt, g.shot.status === 'failed' ? g.shot.statusAt : g.shot.trainingAt);
+        g.failure = g.shot.status === 'failed' ? 'Shot processing failed' : 'AI training failed';
+        return;
+      }
+      if (g.audio.uploadStatus === 'failed') {
+        g.status = 'failed';
+        g.statusAt = now;
+        g.failure = 'Audio upload failed';
+        return;
+      }
+      if (g.shot.training !== 'finished' || g.audio.completedAt === null) return;
+      g.status = 'pending';
+      g.statusAt = Math.max(g.createdAt, g.shot.trainingAt, g.audio.completedAt);
+    }
+    if (g.status === 'pending' && now - g.statusAt >= t.generateQueueMs) {
+      g.statusAt += t.generateQueueMs;
+      g.status = 'running';
+    }
+    if (g.status === 'running' && now - g.statusAt >= t.generateMs) {
+      g.statusAt += t.generateMs;
+      if (config.lipdub.failGenerateLanguages.includes(g.language)) {
+        g.status = 'failed';
+        g.failure = `Generation failed for language ${g.language}`;
+      } else {
+        g.status = 'finished';
+        produceOutput(g);
+      }
+    }
+  }
+
+  function produceOutput(g: Generation): Promise<string> {
+    if (!g.output) {
+      const key = `lipdub/outputs/${String(g.id)}/${safeSegment(g.outputFilename)}`;
+      const video = g.shot.video;
+      g.output = deps.track(
+        (async () => {
+          const [videoSha, audioSha] = await Promise.all([store.sha256(video.uploadKey), store.sha256(g.audio.uploadKey)]);
+          await store.compose(key, LIPDUB_OUTPUT_CONTENT_TYPE, [lipdubOutputHeader(videoSha, audioSha, g.language), { key: video.uploadKey }]);
+          return key;
+        })(),
+      );
+      g.output.catch(() => undefined);
+    }
+    return g.output;
+  }
+
+  function newGenerateId(): { field: (typeof ID_FIELDS)[number]; id: string | number } {
+    const call = generateCalls++;
+    const { generateIdVariant, numericGenerateIds } = config.lipdub;
+    const field = generateIdVariant === 'rotate' ? ID_FIELDS[call % ID_FIELDS.length]! : generateIdVariant;
+    const numeric = numericGenerateIds === 'rotate' ? call % 2 === 1 : numericGenerateIds;
+    return { field, id: numeric ? nextNumericGenerateId++ : randomUUID() };
+  }
+
+  const router = new Router();
+  const route = (method: 'GET' | 'POST', pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
+    router.add(method, pattern, async (ctx) => {
+      authenticate(ctx);
+      await handler(ctx);
+    });
+
+  route('POST', '/v1/video', async (ctx) => {
+    const body = await readJsonBody(ctx.req);
+    const fileName = requireString(body, 'file_name');
+    const contentType = requireMimeType(body, 'content_type', ['video']);
+    const projectName = requireString(body, 'project_name');
+    const sceneName = requireString(body, 'scene_name');
+    const actorName = requireString(body, 'actor_name');
+    const projectId = idFor(projects, projectName, () => nextProjectId++);
+    const video: Video = {
+      id: randomUUID(),
+      fileName,
+      contentType,
+      projectId,
+      projectName,
+      sceneId: idFor(scenes, `${projectId}\n${sceneName}`, () => nextSceneId++),
+      sceneName,
+      actorId: idFor(actors, actorName, () => nextActorId++),
+      uploadKey: '',
+      uploadStatus: 'uploading',
+      shotId: null,
+    };
+    video.uploadKey = `lipdub/videos/${video.id}/${safeSegment(fileName)}`;
+    videos.set(video.id, video);
+    sendJson(ctx.res, 200, {
+      data: {
+        project_id: video.projectId,
+        scene_id: video.sceneId,
+        actor_id: video.actorId,
+        video_id: video.id,
+        upload_url: store.signedUrl('PUT', video.uploadKey, contentType, config.urlTtlSeconds),
+        success_url: `/v1/video/success/${video.id}`,
+        failure_url: `/v1/video/failure/${video.id}`,
+      },
+    });
+  });
+
+  route('GET', '/v1/video/status/:videoId', (ctx) => {
+    const video = findVideo(ctx.params.videoId!);
+    const shot = video.shotId === null ? undefined : shots.get(video.shotId);
+    if (shot) advanceShot(shot, Date.now());
+    sendJson(ctx.res, 200, {
+      data: {
+        shot_id: video.shotId,
+        upload_status: video.uploadStatus,
+        shot_status: shot?.status ?? 'not_started',
+        ai_training_status: shot?.training ?? 'not_started',
+      },
+    });
+  });
+
+  route('POST', '/v1/video/success/:videoId', async (ctx) => {
+    await drain(ctx.req);
+    const video = findVideo(ctx.params.videoId!);
+    if (video.uploadStatus === 'failed') throw new HttpError(400, 'Video upload was reported as failed');
+    if (!store.has(video.uploadKey)) throw new HttpError(400, 'Video has not been uploaded');
+    if (video.shotId === null) {
+      const now = Date.now();
+      const shot: Shot = { id: nextShotId++, video, status: 'not_started', statusAt: now, training: 'not_started', trainingAt: now };
+      shots.set(shot.id, shot);
+      video.shotId = shot.id;
+      video.uploadStatus = 'completed';
+    }
+    sendJson(ctx.res, 200, { data: { shot_id: video.shotId, asset_type: 'dubbing-video' } });
+  });
+
+  route('POST', '/v1/video/failure/:videoId', async (ctx) => {
+    await drain(ctx.req);
+    const video = findVideo(ctx.params.videoId!);
+    if (video.uploadStatus === 'completed') throw new HttpError(409, 'Video upload already completed');
+    video.uploadStatus = 'failed';
+    sendJson(ctx.res, 200, {});
+  });
+
+  route('POST', '/v1/audio', async (ctx) => {
+    const body = await readJsonBody(ctx.req);
+    const fileName = requireString(body, 'file_name');
+    const contentType = requireMimeType(body, 'content_type', ['audio']);
+    const sizeBytes = requirePositiveNumber(body, 'size_bytes', { integer: true });
+    const id = randomUUID();
+    const audio: Audio = {
+      id,
+      fileName,
+      contentType,
+      sizeBytes,
+      uploadKey: `lipdub/audio/${id}/${safeSegment(fileName)}`,
+      uploadStatus: 'uploading',
+      completedAt: null,
+      createdAt: new Date(),
+    };
+    audios.set(id, audio);
+    sendJson(ctx.res, 200, {
+      data: {
+        audio_id: id,
+        upload_url: store.signedUrl('PUT', audio.uploadKey, contentType, config.urlTtlSeconds),
+        success_url: `/v1/audio/success/${id}`,
+        failure_url: `/v1/audio/failure/${id}`,
+      },
+    });
+  });
+
+  route('GET', '/v1/audio/status/:audioId', (ctx) => {
+    const audio = findAudio(ctx.params.audioId!);
+    sendJson(ctx.res, 200, { data: { audio_id: audio.id, upload_status: audio.uploadStatus } });
+  });
+
+  route('POST', '/v1/audio/success/:audioId', async (ctx) => {
+    await drain(ctx.req);
+    const audio = findAudio(ctx.params.audioId!);
+    if (audio.uploadStatus === 'failed') throw new HttpError(400, 'Audio upload was reported as failed');
+    if (!store.has(audio.uploadKey)) throw new HttpError(400, 'Audio has not been uploaded');
+    if (audio.uploadStatus !== 'completed') {
+      audio.uploadStatus = 'completed';
+      audio.completedAt = Date.now();
+    }
+    sendJson(ctx.res, 200, {});
+  });
+
+  route('POST', '/v1/audio/failure/:audioId', async (ctx) => {
+    await drain(ctx.req);
+    const audio = findAudio(ctx.params.audioId!);
+    if (audio.uploadStatus === 'completed') throw new HttpError(409, 'Audio upload already completed');
+    audio.uploadStatus = 'failed';
+    sendJson(ctx.res, 200, {});
+  });
+
+  route('GET', '/v1/audio', (ctx) => {
+    const data = [...audios.values()].map((a) => ({
+      audio_id: a.id,
+      upload_status: a.uploadStatus,
+      content_type: a.contentType,
+      file_name: a.fileName,
+      created_at: a.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }));
+    sendJson(ctx.res, 200, { data, count: data.length });
+  });
+
+  route('GET', '/v1/shots', (ctx) => {
+    const data = [...shots.values()].map((s) => ({
+      shot_id: s.id,
+      shot_label: s.video.fileName,
+      shot_project_id: s.video.projectId,
+      shot_scene_id: s.video.sceneId,
+      shot_project_name: s.video.projectName,
+      shot_scene_name: s.video.sceneName,
+    }));
+    sendJson(ctx.res, 200, { data, count: data.length });
+  });
+
+  route('GET', '/v1/shots/:shotId/status', (ctx) => {
+    const shot = findShot(ctx.params.shotId!);
+    advanceShot(shot, Date.now());
+    sendJson(ctx.res, 200, { data: { shot_status: shot.status, ai_training_status: shot.training } });
+  });
+
+  route('POST', '/v1/shots/:shotId/generate', async (ctx) => {
+    const body = await readJsonBody(ctx.req);
+    const shot = findShot(ctx.params.shotId!);
+    const audioId = requireString(body, 'audio_id');
+    const outputFilename = requireString(body, 'output_filename');
+    const language = requireString(body, 'language');
+    const maintainExpression = optionalBoolean(body, 'maintain_expression') ?? false;
+    const audio = findAudio(audioId);
+    const { field, id } = newGenerateId();
+    const now = Date.now();
+    const g: Generation = {
+      id,
+      shot,
+      audio,
+      language,
+      outputFilename,
+      maintainExpression,
+      createdAt: now,
+      status: 'not_started',
+      statusAt: now,
+      failure: null,
+      output: null,
+    };
+    generations.set(String(id), g);
+    sendJson(ctx.res, 200, { data: { [field]: id, status: 'processing' } });
+  });
+
+  route('GET', '/v1/shots/:shotId/generate/:generateId', (ctx) => {
+    const g = findGeneration(findShot(ctx.params.shotId!), ctx.params.generateId!);
+    advanceGeneration(g, Date.now());
+    const data: Record<string, unknown> = { status: g.status, generate_id: g.id };
+    if (g.status === 'failed') data.error = g.failure;
+    sendJson(ctx.res, 200, { data });
+  });
+
+  route('GET', '/v1/shots/:shotId/generate/:generateId/download', async (ctx) => {
+    const g = findGeneration(findShot(ctx.params.shotId!), ctx.params.generateId!);
+    advanceGeneration(g, Date.now());
+    if (g.status === 'failed') throw new HttpError(400, `Generation failed: ${g.failure}`);
+    if (g.status !== 'finished') throw new HttpError(400, 'Generation not finished');
+    const key = await produceOutput(g);
+    sendJson(ctx.res, 200, { data: { download_url: store.signedUrl('GET', key, LIPDUB_OUTPUT_CONTENT_TYPE, config.urlTtlSeconds) } });
+  });
+
+  return {
+    router,
+    formatError: (ctx, err) => sendJson(ctx.res, err.status, { message: err.message }),
+  };
+}

@@ -1,0 +1,269 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HttpError, drain, type RequestContext } from './http';
+
+export interface ObjectInfo {
+  key: string;
+  contentType: string;
+  bytes: number;
+}
+
+export interface ServedObject {
+  key: string;
+  sha256: string;
+  bytes: number;
+  contentType: string;
+}
+
+/** A part of an object being composed: literal bytes, or the whole content of a stored object. */
+export type ObjectPart = Buffer | { key: string };
+
+const KEY_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Object keys are `/`-separated segments of `[A-Za-z0-9._-]`, never `.` or `..`. */
+export function isValidKey(key: string): boolean {
+  if (key.length === 0 || key.length > 1024) return false;
+  return key.split('/').every((s) => KEY_SEGMENT.test(s) && s !== '.' && s !== '..');
+}
+
+/** Makes a user-supplied file name usable as one key segment. */
+export function safeSegment(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_').slice(0, 200);
+  return cleaned.length > 0 ? cleaned : 'file';
+}
+
+/**
+ * A signed-URL object store shaped like S3/GCS V4 presigned URLs: the signature binds method, key,
+ * expiry and Content-Type, so a PUT with another Content-Type fails like it does at the real stores.
+ */
+export class ObjectStore {
+  private readonly secret = randomBytes(32);
+  private readonly objects = new Map<string, ObjectInfo & { sha256?: string }>();
+  private readonly servedLog: ServedObject[] = [];
+  private readonly root: string;
+  private tmpSeq = 0;
+  baseUrl = '';
+
+  constructor(dataDir: string) {
+    this.root = path.resolve(dataDir, 'objects');
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(path.join(this.root), { recursive: true });
+    await fsp.mkdir(this.tmpDir(), { recursive: true });
+  }
+
+  signedUrl(method: 'GET' | 'PUT', key: string, contentType: string, ttlSeconds: number, extra: Record<string, string> = {}): string {
+    if (!isValidKey(key)) throw new Error(`invalid object key ${key}`);
+    const expires = Math.floor(Date.now() / 1000) + Math.max(0, Math.floor(ttlSeconds));
+    const sig = this.sign(method, key, String(expires), method === 'PUT' ? contentType : '');
+    const qs = new URLSearchParams({ expires: String(expires), sig, ...extra });
+    return `${this.baseUrl}/o/${key}?${qs.toString()}`;
+  }
+
+  has(key: string): boolean {
+    return this.objects.has(key);
+  }
+
+  info(key: string): ObjectInfo | undefined {
+    const o = this.objects.get(key);
+    return o ? { key: o.key, contentType: o.contentType, bytes: o.bytes } : undefined;
+  }
+
+  served(): ServedObject[] {
+    return this.servedLog.map((s) => ({ ...s }));
+  }
+
+  async sha256(key: string): Promise<string> {
+    const o = this.objects.get(key);
+    if (!o) throw new Error(`no object ${key}`);
+    if (o.sha256) return o.sha256;
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(this.filePath(key)), hash);
+    o.sha256 = hash.digest('hex');
+    return o.sha256;
+  }
+
+  /** Writes a new object by streaming its parts in order (stored inputs are never loaded whole). */
+  async compose(key: string, contentType: string, parts: ObjectPart[]): Promise<ObjectInfo> {
+    const filePath = this.filePath(key);
+    const files = parts.map((p) => (Buffer.isBuffer(p) ? null : this.filePath(p.key)));
+    async function* source(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        if (Buffer.isBuffer(p)) yield p;
+        else for await (const chunk of createReadStream(files[i]!)) yield chunk as Buffer;
+      }
+    }
+    const tmp = this.tmpPath();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source(), meter, createWriteStream(tmp));
+      await fsp.mkdir(path.dirname(filePath), { recursive: true });
+      await fsp.rename(tmp, filePath);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    const info = { key, contentType, bytes, sha256: hash.digest('hex') };
+    this.objects.set(key, info);
+    return { key, contentType, bytes };
+  }
+
+  async handle(ctx: RequestContext): Promise<void> {
+    const key = this.keyFromPath(ctx.path);
+    if (ctx.method === 'PUT') return this.put(ctx, key);
+    if (ctx.method === 'GET') return this.get(ctx, key);
+    await drain(ctx.req);
+    throw new HttpError(405, `Method ${ctx.method} is not allowed on signed URLs`, 'MethodNotAllowed', { allow: 'GET, PUT' });
+  }
+
+  private async put(ctx: RequestContext, key: string): Promise<void> {
+    const { req, res } = ctx;
+    const contentType = String(req.headers['content-type'] ?? '');
+    try {
+      this.verify(ctx, 'PUT', key, contentType);
+    } catch (err) {
+      res.setHeader('connection', 'close');
+      await drain(req);
+      throw err;
+    }
+    const lengthHeader = req.headers['content-length'];
+    if (lengthHeader === undefined) {
+      res.setHeader('connection', 'close');
+      await drain(req);
+      throw new HttpError(411, 'Content-Length is required; chunked uploads are not supported', 'MissingContentLength');
+    }
+    const expected = Number(lengthHeader);
+    if (!Number.isSafeInteger(expected) || expected < 0) {
+      throw new HttpError(400, 'Invalid Content-Length', 'InvalidArgument');
+    }
+    const tmp = this.tmpPath();
+    const hash = createHash('sha256');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(req, meter, createWriteStream(tmp));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw new HttpError(400, `Upload interrupted: ${String(err)}`, 'IncompleteBody');
+    }
+    if (received !== expected) {
+      await fsp.rm(tmp, { force: true });
+      throw new HttpError(400, `Received ${received} bytes, Content-Length was ${expected}`, 'IncompleteBody');
+    }
+    const filePath = this.filePath(key);
+    await fsp.mkdir(path.dirname(filePath), { recursive: true });
+    await fsp.rename(tmp, filePath);
+    const sha256 = hash.digest('hex');
+    this.objects.set(key, { key, contentType, bytes: received, sha256 });
+    res.writeHead(200, { etag: `"${sha256.slice(0, 32)}"`, 'content-length': '0' });
+    res.end();
+  }
+
+  private async get(ctx: RequestContext, key: string): Promise<void> {
+    const { req, res } = ctx;
+    await drain(req);
+    this.verify(ctx, 'GET', key, '');
+    const o = this.objects.get(key);
+    if (!o) throw new HttpError(404, 'The specified key does not exist.', 'NoSuchKey');
+    const headers: Record<string, string> = {
+      'content-type': o.contentType,
+      'content-length': String(o.bytes),
+    };
+    if (ctx.query.get('download') === '1') {
+      headers['content-disposition'] = `attachment; filename="${path.posix.basename(key)}"`;
+    }
+    // Recorded before the last byte leaves: with Content-Length framing the client may have the
+    // whole body (and look at served()) before the response formally ends.
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let recorded = false;
+    const record = () => {
+      if (recorded) return;
+      recorded = true;
+      this.servedLog.push({ key, sha256: hash.digest('hex'), bytes, contentType: o.contentType });
+    };
+    if (o.bytes === 0) record();
+    res.writeHead(200, headers);
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (bytes >= o.bytes) record();
+        cb(null, chunk);
+      },
+    });
+    await pipeline(createReadStream(this.filePath(key)), meter, res);
+  }
+
+  private verify(ctx: RequestContext, method: 'GET' | 'PUT', key: string, contentType: string): void {
+    const expires = ctx.query.get('expires');
+    const sig = ctx.query.get('sig');
+    if (!expires || !sig || !/^\d+$/.test(expires)) {
+      throw new HttpError(403, 'Request is missing expires or sig', 'AccessDenied');
+    }
+    if (Number(expires) < Math.floor(Date.now() / 1000)) {
+      throw new HttpError(403, 'The provided token has expired.', 'ExpiredToken');
+    }
+    const want = Buffer.from(this.sign(method, key, expires, contentType), 'hex');
+    const got = Buffer.from(sig, 'hex');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+      const hint = method === 'PUT' ? ` (Content-Type sent: ${contentType || 'none'})` : '';
+      throw new HttpError(403, `The request signature we calculated does not match the signature you provided${hint}.`, 'SignatureDoesNotMatch');
+    }
+  }
+
+  private sign(method: string, key: string, expires: string, contentType: string): string {
+    return createHmac('sha256', this.secret).update(`${method}\n${key}\n${expires}\n${contentType}`).digest('hex');
+  }
+
+  private keyFromPath(urlPath: string): string {
+    let key: string;
+    try {
+      key = urlPath.slice('/o/'.length).split('/').map(decodeURIComponent).join('/');
+    } catch {
+      throw new HttpError(400, 'Malformed object key', 'InvalidArgument');
+    }
+    if (!isValidKey(key)) throw new HttpError(400, 'Invalid object key', 'InvalidArgument');
+    return key;
+  }
+
+  private filePath(key: string): string {
+    if (!isValidKey(key)) throw new HttpError(400, 'Invalid object key', 'InvalidArgument');
+    const full = path.resolve(this.root, ...key.split('/'));
+    const rel = path.relative(this.root, full);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new HttpError(400, 'Invalid object key', 'InvalidArgument');
+    return full;
+  }
+
+  private tmpDir(): string {
+    return path.resolve(this.root, '..', 'tmp');
+  }
+
+  private tmpPath(): string {
+    return path.join(this.tmpDir(), `${process.pid}-${Date.now()}-${this.tmpSeq++}`);
+  }
+}
+
+export function xmlError(code: string, message: string): string {
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error>`;
+}

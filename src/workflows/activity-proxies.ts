@@ -1,0 +1,51 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+/**
+ * Timeouts and retries, declared once, one proxy per class of call.
+ *
+ * Status calls: the HTTP client gives up after 30 s, so 45 s start-to-close leaves room for the answer;
+ * retried with backoff for a while, since the pipeline's own deadline bounds the whole wait anyway.
+ */
+export const STATUS_CALL: ActivityOptions = {
+  startToCloseTimeout: '45 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+};
+
+/**
+ * Create calls (start a job, start a generation). The activity itself decides when a retry would risk a
+ * duplicate (it fails with the non-retryable OutcomeUnknown), so a few retries are safe here.
+ * Heartbeat timeout: the activity heartbeats `sent` just before the call, so a worker that dies mid-call
+ * is noticed quickly and the next attempt knows to reconcile.
+ */
+export const CREATE_CALL: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 },
+};
+
+/**
+ * Uploads and downloads: hours for large files, so progress is proved by heartbeats (bytes done) within
+ * 1 min rather than by a short start-to-close.
+ */
+export const TRANSFER_CALL: ActivityOptions = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8 },
+};
+
+export const statusActivities = proxyActivities<Activities>(STATUS_CALL);
+export const createActivities = proxyActivities<Activities>(CREATE_CALL);
+export const transferActivities = proxyActivities<Activities>(TRANSFER_CALL);
+
+type Fn = { executeWithOptions(options: ActivityOptions, args: never[]): Promise<unknown> };
+
+/** Call an activity with a one-line summary for the Temporal UI, keeping its proxy's options. */
+export function withSummary<F extends (...args: never[]) => Promise<unknown>>(
+  options: ActivityOptions,
+  fn: F,
+  summary: string,
+  ...args: Parameters<F>
+): ReturnType<F> {
+  return (fn as unknown as Fn).executeWithOptions({ ...options, summary }, args as never[]) as ReturnType<F>;
+}

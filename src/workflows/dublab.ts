@@ -1,0 +1,155 @@
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  DUBLAB_POLLING_DEFAULTS,
+  DublabPipelineInput,
+  type DublabLanguageResult,
+  type DublabPipelineParsed,
+  type DublabPipelineResult,
+} from './inputs/dublab';
+import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { parseInput } from './shared/input';
+import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { ProgressTracker, progressQuery } from './shared/progress';
+
+export function dublabWorkflowId(key: string): string {
+  return `dublab-${key}`;
+}
+
+/** DubLab's public status surface (docs, "Status Codes"). */
+const STATUS = { UPLOADING: 1, IN_QUEUE: 2, PROCESSING: 3, FAILED: 4, COMPLETED: 5 } as const;
+const STATUS_NAME: Record<number, string> = { 1: 'uploading', 2: 'in queue', 3: 'processing', 4: 'failed', 5: 'completed' };
+
+/**
+ * Dub one video into one or many languages at DubLab: one `init-dub-group` and one upload, start every
+ * file, wait until every dub completed (or failed), then fetch fresh outputs — their URLs expire — and
+ * download the types asked for. Percentages: upload 0–20, dubbing 20–85, downloads 85–100.
+ */
+export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<DublabPipelineResult> {
+  const input: DublabPipelineParsed = parseInput(DublabPipelineInput, rawInput);
+  const { workflowId } = workflowInfo();
+  const polling = pollingConfig(DUBLAB_POLLING_DEFAULTS, input.polling);
+  const deadline = new Deadline(polling.deadlineMinutes, 'DubLab pipeline');
+  const progress = new ProgressTracker('dublabPipeline', 'dublab', `DubLab dub ${input.sourceLanguage} → ${input.targetLanguages.join(', ')}`);
+  setHandler(progressQuery, () => progress.snapshot);
+  const outputSubdir = input.outputSubdir ?? workflowId;
+  const dubStatus = new Map<string, { language: string; status: number }>();
+  let projectId: string | undefined;
+
+  try {
+    if (input.checkCredits) {
+      progress.stage('checking-credits', 1);
+      const { credits } = await withSummary(STATUS_CALL, statusActivities.dublabGetCredits, 'Check DubLab credits');
+      // Billing is per second of measured output, once per language (docs, "Notes"); duration is our estimate.
+      const needed = input.durationSeconds * input.targetLanguages.length;
+      if (credits < needed) {
+        throw ApplicationFailure.nonRetryable(
+          `DubLab credits are short: ${credits} available, about ${needed} needed (${input.durationSeconds}s × ${input.targetLanguages.length} languages)`,
+          'InsufficientCredits',
+        );
+      }
+      progress.log(`DubLab credits: ${credits} available, about ${needed} needed`);
+    }
+
+    progress.stage('uploading', 2, `Creating the dub group and uploading ${input.source}`);
+    const group = await withSummary(TRANSFER_CALL, transferActivities.dublabCreateGroup, `Create dub group and upload (${input.targetLanguages.length} languages)`, {
+      workflowId,
+      source: input.source,
+      contentType: input.contentType,
+      name: input.name,
+      sourceLanguage: input.sourceLanguage,
+      targetLanguages: input.targetLanguages,
+      durationSeconds: input.durationSeconds,
+    });
+    projectId = group.projectId;
+    progress.providerId('projectId', group.projectId);
+    for (const f of group.files) {
+      progress.providerId(`fileId:${f.language}`, f.fileId);
+      dubStatus.set(f.fileId, { language: f.language, status: STATUS.UPLOADING });
+    }
+    progress.log(`Uploaded ${group.bytes} bytes to project ${group.projectId}`);
+
+    progress.stage('starting-dubs', 20);
+    await Promise.all(
+      group.files.map(async (f) => {
+        const r = await withSummary(CREATE_CALL, createActivities.dublabStartDub, `Start ${f.language} dub`, { fileId: f.fileId });
+        progress.log(`${r.alreadyStarted ? 'Already started' : 'Started'} ${f.language} dub ${f.fileId}`);
+      }),
+    );
+
+    progress.stage('dubbing', 25, `Waiting for ${group.files.length} dub(s)`);
+    const states = await pollUntil({
+      check: () => withSummary(STATUS_CALL, statusActivities.dublabGetProjectStatus, `Project ${projectId} status`, { projectId: projectId! }),
+      isDone: (all) =>
+        group.files.every((f) => {
+          const s = all.find((x) => x.fileId === f.fileId)?.externalStatusId;
+          return s === STATUS.COMPLETED || s === STATUS.FAILED;
+        }),
+      onValue: (all) => {
+        let changed = false;
+        for (const s of all) {
+          const known = dubStatus.get(s.fileId);
+          if (known && known.status !== s.externalStatusId) {
+            known.status = s.externalStatusId;
+            changed = true;
+            progress.log(`${known.language}: ${STATUS_NAME[s.externalStatusId] ?? s.externalStatusId}`);
+          }
+        }
+        if (changed) {
+          const done = [...dubStatus.values()].filter((d) => d.status >= STATUS.FAILED).length;
+          progress.percent(25 + (60 * done) / group.files.length);
+        }
+      },
+      config: polling,
+      deadline,
+      waitingFor: `dubs of project ${projectId}`,
+    });
+
+    const failed = states.filter((s) => s.externalStatusId === STATUS.FAILED && dubStatus.has(s.fileId));
+    progress.stage('downloading', 85);
+    const completed = group.files.filter((f) => !failed.some((x) => x.fileId === f.fileId));
+    const dubs: DublabLanguageResult[] = await Promise.all(
+      completed.map(async (f) => {
+        const outputs = await withSummary(TRANSFER_CALL, transferActivities.dublabDownloadOutputs, `Download ${f.language} outputs`, {
+          fileId: f.fileId,
+          language: f.language,
+          types: input.outputTypes,
+          outputSubdir,
+        });
+        progress.log(`Saved ${f.language}: ${outputs.map((o) => o.path).join(', ')}`);
+        return { language: f.language, fileId: f.fileId, outputs };
+      }),
+    );
+
+    if (failed.length) {
+      const reasons = failed.map((s) => `${s.language}: ${s.errorMessage ?? 'no reason given'}`).join('; ');
+      progress.stage('failed', undefined, `DubLab failed ${failed.length} dub(s): ${reasons}`);
+      throw ApplicationFailure.create({
+        type: 'ProviderJobFailed',
+        nonRetryable: true,
+        message: `DubLab dub failed — ${reasons}`,
+        details: [{ projectId, delivered: dubs }],
+      });
+    }
+    progress.stage('completed', 100, `Delivered ${dubs.length} language(s)`);
+    return { projectId: group.projectId, dubs };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const left = [...dubStatus.entries()]
+          .filter(([, d]) => d.status === STATUS.IN_QUEUE || d.status === STATUS.PROCESSING)
+          .map(([fileId, d]) => `dub ${fileId} (${d.language}, ${STATUS_NAME[d.status]})`);
+        progress.leftAtProvider(left);
+        progress.stage(
+          'cancelled',
+          undefined,
+          left.length
+            ? `Cancelled; DubLab has no cancel endpoint, still running there (billed on completion): ${left.join(', ')}`
+            : `Cancelled; nothing running at DubLab${projectId ? ` (project ${projectId} holds the upload)` : ''}`,
+        );
+      });
+    } else if (progress.snapshot.stage !== 'failed') {
+      progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}

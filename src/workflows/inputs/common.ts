@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { languageTagProblem } from './languages';
+
+/**
+ * Pure input schemas shared by the workflows (which validate again on start), the client and the CLI
+ * (which validate before starting). No I/O here: whether a local file exists is checked at the edge
+ * (src/client/validate.ts) and again by the activity that reads it.
+ */
+
+/** A file reference: a local path (absolute, or relative to the worker's working directory) or an http(s) URL. */
+export const FileRef = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(4096, 'must be at most 4096 characters')
+  .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
+  .refine((s) => {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return true;
+    return /^https?:\/\//i.test(s);
+  }, 'must be a local path or an http(s) URL');
+export type FileRef = z.infer<typeof FileRef>;
+
+export function isUrlRef(ref: string): boolean {
+  return /^https?:\/\//i.test(ref);
+}
+
+/** A file name that stays inside the output directory: no separators, no `..`, no control characters. */
+export const SafeFileName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .refine((s) => !/[/\\]/.test(s), 'must be a file name, without "/" or "\\"')
+  .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
+  .refine((s) => !s.startsWith('.'), 'must not start with "."')
+  // eslint-disable-next-line no-control-regex
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+
+/** A relative directory under the worker's output root, made of SafeFileName segments. */
+export const SafeSubdir = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(400)
+  .refine((s) => !s.startsWith('/') && !s.startsWith('\\') && !/^[a-z]:/i.test(s), 'must be relative to the output directory')
+  .refine(
+    (s) => s.split('/').every((seg) => SafeFileName.safeParse(seg).success),
+    'must be "/"-separated names without "..", "." or leading dots',
+  );
+
+export const LanguageTag = z.string().superRefine((tag, ctx) => {
+  const problem = languageTagProblem(tag);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const ContentType = z
+  .string()
+  .regex(/^[a-z]+\/[a-z0-9.+-]+$/i, 'must be a MIME type like "video/mp4"');
+
+/**
+ * How a pipeline waits for a provider: a status call, then a durable timer, growing by `backoffCoefficient`
+ * from `initialIntervalSeconds` to `maxIntervalSeconds`; the whole pipeline fails after `deadlineMinutes`.
+ */
+export const PollingInput = z
+  .object({
+    initialIntervalSeconds: z.number().min(0.05).max(3600).optional(),
+    maxIntervalSeconds: z.number().min(0.05).max(6 * 3600).optional(),
+    backoffCoefficient: z.number().min(1).max(10).optional(),
+    deadlineMinutes: z.number().min(0.1).max(60 * 24 * 30).optional(),
+  })
+  .strict()
+  .refine(
+    (p) => p.initialIntervalSeconds === undefined || p.maxIntervalSeconds === undefined || p.initialIntervalSeconds <= p.maxIntervalSeconds,
+    { message: 'initialIntervalSeconds must not exceed maxIntervalSeconds', path: ['maxIntervalSeconds'] },
+  );
+export type PollingInput = z.infer<typeof PollingInput>;
+export type PollingConfig = Required<PollingInput>;
+
+/** A result file as delivered to the output directory. */
+export const DeliveredFile = z.object({
+  path: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  contentType: z.string().optional(),
+  /** Where the provider served it, without the signed query (that is a credential). */
+  providerUrl: z.string(),
+});
+export type DeliveredFile = z.infer<typeof DeliveredFile>;
+
+/** One message naming the field and the reason for every problem in a zod error. */
+export function describeZodError(error: z.ZodError, prefix = 'input'): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length ? `${prefix}.${issue.path.map(String).join('.')}` : prefix;
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+}

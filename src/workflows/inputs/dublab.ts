@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { ContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, SafeSubdir } from './common';
+
+/** DubLab dubs take minutes; poll every 10 s growing to 1 min, give up after 6 h. */
+export const DUBLAB_POLLING_DEFAULTS = {
+  initialIntervalSeconds: 10,
+  maxIntervalSeconds: 60,
+  backoffCoefficient: 1.5,
+  deadlineMinutes: 6 * 60,
+} as const;
+
+/** Output types a caller can ask to download (DubLab docs, "Output types"). */
+export const DublabOutputType = z.enum([
+  'translated_mp4',
+  'translated',
+  'translated_mp3',
+  'translated_subtitle',
+  'original',
+  'original_mp4',
+  'original_mp3',
+  'original_subtitle',
+  'poster',
+]);
+export type DublabOutputType = z.infer<typeof DublabOutputType>;
+
+export const DublabPipelineInput = z
+  .object({
+    /** Video to dub: a local path or an http(s) URL; uploaded once for every language. */
+    source: FileRef,
+    contentType: ContentType.optional(),
+    /** Display name at DubLab; defaults to the source's file name. */
+    name: z.string().min(1).max(200).optional(),
+    sourceLanguage: LanguageTag,
+    targetLanguages: z
+      .array(LanguageTag)
+      .min(1, 'needs at least one target language')
+      .max(50, 'at most 50 target languages')
+      .refine((l) => new Set(l).size === l.length, 'must not repeat a language'),
+    /** Duration of the source in seconds, as DubLab's init-dub asks for it. */
+    durationSeconds: z.number().positive().max(24 * 3600),
+    outputTypes: z.array(DublabOutputType).min(1).default(['translated_mp4']),
+    /** Check the credit balance with /me before starting any dub, and refuse when it is short. */
+    checkCredits: z.boolean().default(false),
+    outputSubdir: SafeSubdir.optional(),
+    polling: PollingInput.optional(),
+  })
+  .strict()
+  .refine((i) => !i.targetLanguages.includes(i.sourceLanguage), {
+    message: 'must not include the source language',
+    path: ['targetLanguages'],
+  });
+export type DublabPipelineInput = z.input<typeof DublabPipelineInput>;
+export type DublabPipelineParsed = z.output<typeof DublabPipelineInput>;
+
+export const DublabLanguageResult = z.object({
+  language: z.string(),
+  fileId: z.string(),
+  outputs: z.array(DeliveredFile.extend({ type: DublabOutputType })),
+});
+export type DublabLanguageResult = z.infer<typeof DublabLanguageResult>;
+
+export const DublabPipelineResult = z.object({
+  projectId: z.string(),
+  dubs: z.array(DublabLanguageResult),
+});
+export type DublabPipelineResult = z.infer<typeof DublabPipelineResult>;

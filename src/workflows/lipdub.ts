@@ -1,0 +1,173 @@
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { DeliveredFile } from './inputs/common';
+import {
+  LIPDUB_POLLING_DEFAULTS,
+  LipdubPipelineInput,
+  type LipdubOutput,
+  type LipdubPipelineParsed,
+  type LipdubPipelineResult,
+} from './inputs/lipdub';
+import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { parseInput } from './shared/input';
+import { ProgressTracker, progressQuery } from './shared/progress';
+
+export function lipdubWorkflowId(key: string): string {
+  return `lipdub-${key}`;
+}
+
+const SHOT_DONE = 'finished';
+
+/**
+ * Lip-sync one video to one or more audios at LipDub: upload video and audios in parallel (or reuse a
+ * shot and audio ids), wait for the shot's processing and AI training, then per audio generate, wait and
+ * download. Stage percentages: uploads 0–15, shot 15–50, generations 50–90, downloads 90–100.
+ */
+export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<LipdubPipelineResult> {
+  const input: LipdubPipelineParsed = parseInput(LipdubPipelineInput, rawInput);
+  const { workflowId } = workflowInfo();
+  const polling = pollingConfig(LIPDUB_POLLING_DEFAULTS, input.polling);
+  const deadline = new Deadline(polling.deadlineMinutes, 'LipDub pipeline');
+  const languages = input.audios.map((a) => a.language).join(', ');
+  const progress = new ProgressTracker('lipdubPipeline', 'lipdub', `LipDub lip-sync into ${languages}`);
+  setHandler(progressQuery, () => progress.snapshot);
+  const outputSubdir = input.outputSubdir ?? workflowId;
+
+  let shotId: string | undefined = input.shotId !== undefined ? String(input.shotId) : undefined;
+  let videoId: string | undefined;
+  const generations = new Map<number, { generateId: string; status: string }>();
+
+  try {
+    // 1. Uploads, in parallel.
+    progress.stage('uploading', 2, shotId ? `Reusing shot ${shotId}` : `Uploading video ${input.video}`);
+    const videoUpload = shotId
+      ? Promise.resolve(undefined)
+      : withSummary(TRANSFER_CALL, transferActivities.lipdubUploadVideo, 'Upload video to LipDub', {
+          workflowId,
+          source: input.video!,
+          contentType: input.videoContentType,
+          projectName: input.projectName,
+          sceneName: input.sceneName,
+          actorName: input.actorName,
+        });
+    const audioUploads = input.audios.map(async (audio, index) => {
+      if (audio.audioId) {
+        const status = await withSummary(STATUS_CALL, statusActivities.lipdubGetAudioStatus, `Check audio ${audio.audioId}`, { audioId: audio.audioId });
+        if (status.uploadStatus !== 'completed') {
+          throw ApplicationFailure.nonRetryable(`audio ${audio.audioId} is ${status.uploadStatus}, not completed`, 'AudioNotReady');
+        }
+        return audio.audioId;
+      }
+      const up = await withSummary(TRANSFER_CALL, transferActivities.lipdubUploadAudio, `Upload ${audio.language} audio`, {
+        workflowId,
+        index,
+        source: audio.source!,
+        contentType: audio.contentType,
+      });
+      progress.providerId(`audioId:${audio.language}`, up.audioId);
+      progress.log(`Uploaded ${audio.language} audio (${up.bytes} bytes) as ${up.audioId}`);
+      return up.audioId;
+    });
+    const [video, audioIds] = await Promise.all([videoUpload, Promise.all(audioUploads)]);
+    if (video) {
+      shotId = video.shotId;
+      videoId = video.videoId;
+      progress.providerId('videoId', video.videoId);
+      progress.log(`Uploaded video (${video.bytes} bytes); shot ${video.shotId}`);
+    }
+    progress.providerId('shotId', shotId!);
+
+    // 2. Shot processing, then AI training (training starts only after the shot finished).
+    progress.stage('waiting-for-shot', 15, `Waiting for shot ${shotId} to be processed and trained`);
+    await pollUntil({
+      check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetShotStatus, `Shot ${shotId} status`, { shotId: shotId! }),
+      isDone: (s) => {
+        if (s.shotStatus === 'failed') throw ApplicationFailure.nonRetryable(`LipDub shot ${shotId} failed processing`, 'ProviderJobFailed');
+        if (s.aiTrainingStatus === 'failed') throw ApplicationFailure.nonRetryable(`LipDub AI training of shot ${shotId} failed`, 'ProviderJobFailed');
+        return s.shotStatus === SHOT_DONE && s.aiTrainingStatus === SHOT_DONE;
+      },
+      onValue: (s) => {
+        const pct = s.shotStatus === SHOT_DONE ? (s.aiTrainingStatus === SHOT_DONE ? 50 : 35) : s.shotStatus === 'running' ? 25 : 15;
+        progress.stage(s.shotStatus === SHOT_DONE ? 'waiting-for-training' : 'waiting-for-shot', pct);
+      },
+      config: polling,
+      deadline,
+      waitingFor: `shot ${shotId}`,
+    });
+    progress.stage('generating', 50, `Shot ${shotId} is ready; starting ${input.audios.length} generation(s)`);
+
+    // 3. One generation per audio, each waited for and downloaded on its own.
+    let finished = 0;
+    const results = await Promise.allSettled(
+      input.audios.map(async (audio, index): Promise<LipdubOutput> => {
+        const audioId = audioIds[index]!;
+        const outputName = audio.outputName ?? `${audio.language}.mp4`;
+        const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
+          shotId: shotId!,
+          audioId,
+          language: audio.language,
+          maintainExpression: audio.maintainExpression,
+          outputFilename: `${workflowId}-${outputName}`,
+        });
+        generations.set(index, { generateId, status: 'started' });
+        progress.providerId(`generateId:${audio.language}`, generateId);
+        progress.log(`Generation ${generateId} started for ${audio.language}`);
+        const final = await pollUntil({
+          check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
+          isDone: (s) => s.status === 'finished' || s.status === 'failed',
+          onValue: (s) => generations.set(index, { generateId, status: s.status }),
+          config: polling,
+          deadline,
+          waitingFor: `generation ${generateId}`,
+        });
+        if (final.status === 'failed') {
+          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed`, 'ProviderJobFailed');
+        }
+        progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
+        const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
+          shotId: shotId!,
+          generateId,
+          outputSubdir,
+          fileName: outputName,
+        });
+        finished++;
+        progress.percent(50 + (50 * finished) / input.audios.length);
+        progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
+        return { ...file, language: audio.language, audioId, generateId };
+      }),
+    );
+
+    const outputs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${input.audios[i]!.language}: ${(r.reason as Error).message}`] : []));
+    if (failures.length) {
+      progress.stage('failed', undefined, `${failures.length} of ${input.audios.length} generation(s) failed`);
+      throw ApplicationFailure.create({
+        type: 'ProviderJobFailed',
+        nonRetryable: true,
+        message: `LipDub: ${failures.join('; ')}`,
+        details: [{ shotId, delivered: outputs }],
+      });
+    }
+    progress.stage('completed', 100, `Delivered ${outputs.length} video(s)`);
+    return { shotId: shotId!, videoId, outputs };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const left: string[] = [];
+        if (shotId && generations.size === 0) left.push(`shot ${shotId} (processing or trained; LipDub keeps it for reuse)`);
+        for (const g of generations.values()) {
+          if (g.status !== 'finished' && g.status !== 'failed') left.push(`generation ${g.generateId} (${g.status})`);
+        }
+        progress.leftAtProvider(left);
+        progress.stage(
+          'cancelled',
+          undefined,
+          left.length ? `Cancelled; LipDub has no cancel endpoint, still there: ${left.join(', ')}` : 'Cancelled; nothing left running at LipDub',
+        );
+      });
+    } else if (progress.snapshot.stage !== 'failed') {
+      progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { ensureTemporalCli } from '../../src/dev/temporal';
+import { REELAY_SEARCH_ATTRIBUTES } from '../../src/workflows/shared/search-attributes';
+
+/**
+ * One real Temporal dev server (the same `temporal` binary the demo uses, nothing downloaded) and one
+ * workflow bundle for the whole run; test files find both through environment variables.
+ */
+export default async function globalSetup(): Promise<void> {
+  const cli = ensureTemporalCli({ log: (l) => console.log(l) });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli.path },
+      searchAttributes: [...REELAY_SEARCH_ATTRIBUTES],
+      ip: '127.0.0.1',
+    },
+  });
+  (globalThis as { __REELAY_TEST_ENV__?: TestWorkflowEnvironment }).__REELAY_TEST_ENV__ = env;
+  process.env.REELAY_TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.REELAY_TEST_TEMPORAL_CLI = cli.path;
+
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never,
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelay-test-bundle-'));
+  const codePath = path.join(dir, 'workflows.js');
+  fs.writeFileSync(codePath, code);
+  process.env.REELAY_TEST_WORKFLOW_BUNDLE = codePath;
+}

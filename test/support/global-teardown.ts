@@ -1,0 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+
+export default async function globalTeardown(): Promise<void> {
+  const env = (globalThis as { __REELAY_TEST_ENV__?: TestWorkflowEnvironment }).__REELAY_TEST_ENV__;
+  await env?.teardown();
+  const bundle = process.env.REELAY_TEST_WORKFLOW_BUNDLE;
+  if (bundle) fs.rmSync(path.dirname(bundle), { recursive: true, force: true });
+}

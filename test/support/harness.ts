@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { createReelayWorker } from '../../src/workers/worker';
+
+/** Address of the dev server started by global-setup.ts. */
+export function temporalAddress(): string {
+  const address = process.env.REELAY_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('REELAY_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts Temporal)');
+  return address;
+}
+
+export async function testClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `reelay-${prefix}-`));
+}
+
+/** A file of `size` pseudo-random bytes (so hashes are meaningful), under `dir`. */
+export function makeFile(dir: string, name: string, size: number, seed = name): string {
+  const file = path.join(dir, name);
+  const block = Buffer.alloc(Math.min(size, 64 * 1024));
+  let x = [...seed].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7);
+  for (let i = 0; i < block.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    block[i] = x >>> 24;
+  }
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0; written < size; written += block.length) fs.writeSync(fd, block, 0, Math.min(block.length, size - written));
+  fs.closeSync(fd);
+  return file;
+}
+
+/** Polling fast enough for sandbox timings in the tens of milliseconds. */
+export const FAST_POLLING = { initialIntervalSeconds: 0.1, maxIntervalSeconds: 0.5, backoffCoefficient: 1.5, deadlineMinutes: 5 };
+
+export interface Harness {
+  sandbox: Sandbox;
+  client: Client;
+  taskQueue: string;
+  outputRoot: string;
+  env: NodeJS.ProcessEnv;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A sandbox, a client and an in-process worker on a task queue of its own, so test files never see each
+ * other's workflows. The worker runs the prebuilt bundle from global setup.
+ */
+export async function startHarness(sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<Harness> {
+  const sandbox = await startSandbox(sandboxOptions);
+  const client = await testClient();
+  const taskQueue = `test-${randomUUID()}`;
+  const outputRoot = tempDir('out');
+  const env: NodeJS.ProcessEnv = { ...process.env, ...sandbox.env(), REELAY_OUTPUT_DIR: outputRoot, REELAY_TASK_QUEUE: taskQueue };
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+
+  const harness: Harness = {
+    sandbox,
+    client,
+    taskQueue,
+    outputRoot,
+    env,
+    async startWorker() {
+      nativeConnection ??= await NativeConnection.connect({ address: temporalAddress() });
+      worker = await createReelayWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        outputRoot,
+        env,
+        workflowBundle: { codePath: process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+      running = undefined;
+    },
+    async close() {
+      await harness.stopWorker();
+      await nativeConnection?.close();
+      await client.connection.close();
+      await sandbox.close();
+      fs.rmSync(outputRoot, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
