@@ -137,6 +137,8 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       }),
     );
 
+    const cancelled = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason));
+    if (cancelled) throw cancelled.reason;
     const outputs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${input.audios[i]!.language}: ${(r.reason as Error).message}`] : []));
     if (failures.length) {

@@ -3,9 +3,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { createReelayWorker } from '../../src/workers/worker';
+
+let runtimeInstalled = false;
+/** Keep worker logs to errors in tests (REELAY_TEST_LOG_LEVEL=INFO to see them). */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.REELAY_TEST_LOG_LEVEL as LogLevel) || 'ERROR') });
+  } catch {
+    // Already installed by an earlier test file in this process.
+  }
+}
 
 /** Address of the dev server started by global-setup.ts. */
 export function temporalAddress(): string {
@@ -73,6 +85,7 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
     outputRoot,
     env,
     async startWorker() {
+      quietRuntime();
       nativeConnection ??= await NativeConnection.connect({ address: temporalAddress() });
       worker = await createReelayWorker({
         connection: nativeConnection,

@@ -1,0 +1,52 @@
+import { num, oneOf, str, type CommandSpec, type Parsed } from '../args';
+import { installWorkerRuntime, note, print, untilSignal } from '../context';
+import { DEFAULT_PORT_BASE, SPEEDS, SPEED_TIMINGS } from '../stack';
+
+export const spec: CommandSpec = {
+  name: 'dev',
+  summary: 'Everything local in one process: Temporal dev server, sandbox providers and a worker.',
+  usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D]'],
+  options: {
+    'port-base': { type: 'string', value: 'PORT', description: `Sandbox ports PORT..PORT+2 (default ${DEFAULT_PORT_BASE})` },
+    speed: { type: 'string', value: 'SPEED', description: 'Sandbox job timings: realistic, fast (default), instant' },
+    'task-queue': { type: 'string', value: 'Q', description: 'Task queue of the worker (default: REELAY_TASK_QUEUE or "reelay")' },
+    'output-dir': { type: 'string', value: 'D', description: 'Where results are written (default: REELAY_OUTPUT_DIR or ./output)' },
+  },
+  positionals: { min: 0, max: 0, names: '' },
+  details: [
+    'Builds the Temporal CLI once if needed, starts `temporal server start-dev` persisted to .reelay/temporal.db',
+    '(UI on http://localhost:8233) unless a server already answers on TEMPORAL_ADDRESS, starts the sandbox and a',
+    'worker pointed at it, and runs until Ctrl-C, then stops all three. In another terminal:',
+    '  npx reelay start lipdub --video ./talk.mp4 --audio es-MX=./es.mp3 --watch',
+  ],
+};
+
+export async function run({ values }: Parsed): Promise<number> {
+  const portBase = num(values, 'port-base', { integer: true, min: 1 }) ?? DEFAULT_PORT_BASE;
+  const speed = oneOf(values, 'speed', SPEEDS) ?? 'fast';
+  const path = await import('node:path');
+  const { outputDir, taskQueue } = await import('../../config');
+  const queue = str(values, 'task-queue') ?? taskQueue();
+  const out = path.resolve(str(values, 'output-dir') ?? outputDir());
+  await installWorkerRuntime('WARN');
+  const { startLocalStack } = await import('../stack');
+  const { formatSandboxBanner } = await import('../../sandbox');
+  const signal = untilSignal();
+  const stack = await startLocalStack({ portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note });
+  print('');
+  print(`Temporal UI:  ${stack.temporal.uiUrl}${stack.temporal.reused ? ' (a server that was already running)' : ''}`);
+  print('');
+  print(formatSandboxBanner(stack.sandbox).trimEnd());
+  print(`  export TEMPORAL_ADDRESS=${stack.temporal.address}`);
+  print(`  export REELAY_TASK_QUEUE=${queue}`);
+  print('');
+  print(`Ready (sandbox speed ${speed}). Start a pipeline from another terminal: npx reelay start lipdub --help`);
+  print('Ctrl-C to stop.');
+  let workerError: unknown;
+  const stoppedBy = await Promise.race([signal, stack.worker.done.then(() => undefined, (err: unknown) => void (workerError = err))]);
+  note(stoppedBy ? `\n${stoppedBy}: stopping the worker, the sandbox${stack.temporal.reused ? '' : ' and the Temporal dev server'}…` : '\nThe worker stopped; shutting down.');
+  await stack.stop();
+  if (workerError) throw workerError;
+  note('Stopped.');
+  return 0;
+}

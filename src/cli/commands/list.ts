@@ -1,0 +1,116 @@
+import { UsageError, bool, num, oneOf, str, type CommandSpec, type Parsed } from '../args';
+import { print, printJson, withClient } from '../context';
+import { colorStatus, formatTable, formatTime, styler } from '../render';
+
+const STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] as const;
+/** Visibility's names for them (ExecutionStatus). */
+const EXECUTION_STATUS: Record<(typeof STATUSES)[number], string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  terminated: 'Terminated',
+  'timed-out': 'TimedOut',
+};
+
+/** Every workflow type of the public contract (DESIGN.md), so pipelines added later are listed too. */
+export const REELAY_WORKFLOW_TYPES = [
+  'lipdubPipeline',
+  'dublabPipeline',
+  'text2videoPipeline',
+  'vividflowPipeline',
+  'aistudioPipeline',
+  'localizePipeline',
+  'batchPipeline',
+];
+
+export const spec: CommandSpec = {
+  name: 'list',
+  summary: 'List Reelay pipelines, newest and running first.',
+  usage: ['list [--provider P] [--status S] [--limit N] [--json]'],
+  options: {
+    provider: { type: 'string', value: 'P', description: 'Only this provider (lipdub, dublab, …), by the ReelayProvider search attribute' },
+    status: { type: 'string', value: 'S', description: `Only this status: ${STATUSES.join(', ')}` },
+    'task-queue': { type: 'string', value: 'QUEUE', description: 'Only workflows on this task queue' },
+    limit: { type: 'string', value: 'N', description: 'At most N rows (default 20)' },
+    json: { type: 'boolean', description: 'Print JSON' },
+  },
+  positionals: { min: 0, max: 0, names: '' },
+};
+
+const quote = (s: string) => `'${s.replace(/'/g, "\\'")}'`;
+
+export function listQuery(opts: { provider?: string; status?: (typeof STATUSES)[number]; taskQueue?: string }): string {
+  const parts = [`WorkflowType IN (${REELAY_WORKFLOW_TYPES.map(quote).join(', ')})`];
+  if (opts.provider) parts.push(`ReelayProvider = ${quote(opts.provider)}`);
+  if (opts.status) parts.push(`ExecutionStatus = ${quote(EXECUTION_STATUS[opts.status])}`);
+  if (opts.taskQueue) parts.push(`TaskQueue = ${quote(opts.taskQueue)}`);
+  return parts.join(' AND ');
+}
+
+export async function run({ values }: Parsed): Promise<number> {
+  const provider = str(values, 'provider');
+  if (provider !== undefined && !/^[a-z0-9][a-z0-9_-]*$/i.test(provider)) throw new UsageError(`--provider: "${provider}" is not a provider id`);
+  const status = oneOf(values, 'status', STATUSES);
+  const limit = num(values, 'limit', { integer: true, min: 1 }) ?? 20;
+  const query = listQuery({ provider, status, taskQueue: str(values, 'task-queue') });
+  return withClient(async (client) => {
+    const { REELAY_PROVIDER } = await import('../../workflows/shared/search-attributes');
+    const rows: Array<{
+      workflowId: string;
+      runId: string;
+      type: string;
+      status: string;
+      taskQueue: string;
+      provider?: string;
+      startTime: string;
+      closeTime?: string;
+      summary?: string;
+    }> = [];
+    for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+      let p: string | undefined;
+      try {
+        p = info.typedSearchAttributes.get(REELAY_PROVIDER) ?? undefined;
+      } catch {
+        p = undefined;
+      }
+      rows.push({
+        workflowId: info.workflowId,
+        runId: info.runId,
+        type: info.type,
+        status: info.status.name,
+        taskQueue: info.taskQueue,
+        provider: p,
+        startTime: info.startTime.toISOString(),
+        closeTime: info.closeTime?.toISOString(),
+      });
+      if (rows.length >= limit) break;
+    }
+    // Listing does not return the summary given at start; describing each row does (in parallel).
+    await Promise.all(
+      rows.map(async (r) => {
+        r.summary = await client.workflow
+          .getHandle(r.workflowId, r.runId)
+          .describe()
+          .then((d) => d.staticSummary())
+          .catch(() => undefined);
+      }),
+    );
+    if (bool(values, 'json')) {
+      printJson(rows);
+      return 0;
+    }
+    if (!rows.length) {
+      print('No Reelay workflows match.');
+      return 0;
+    }
+    const st = styler(process.stdout);
+    process.stdout.write(
+      formatTable(
+        ['WORKFLOW ID', 'TYPE', 'STATUS', 'STARTED', 'SUMMARY'],
+        rows.map((r) => [r.workflowId, r.type, colorStatus(r.status, st), formatTime(new Date(r.startTime)), r.summary ?? '']),
+      ),
+    );
+    return 0;
+  });
+}

@@ -1,0 +1,123 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { CliError, bool, num, type CommandSpec, type Parsed } from '../args';
+import { print, printJson, withClient } from '../context';
+import { outputFiles, type OutcomeInfo } from '../pipelines';
+import { colorStatus, formatDuration, formatTime, progressBar, styler, type Outcome } from '../render';
+import type { PipelineProgress } from '../../workflows/shared/progress';
+import { printOutputs } from './shared';
+
+export const spec: CommandSpec = {
+  name: 'status',
+  summary: "Show a pipeline's status, stage, provider ids, recent log, and its outputs or failure.",
+  usage: ['status <workflowId> [--json]'],
+  options: {
+    json: { type: 'boolean', description: 'Print JSON' },
+    'log-lines': { type: 'string', value: 'N', description: 'How many log lines to show (default 5)' },
+  },
+  positionals: { min: 1, max: 1, names: 'the workflow id' },
+  details: ['Exits 0 when the status could be read (whatever it is), 1 when the workflow is unknown.'],
+};
+
+export interface StatusReport {
+  workflowId: string;
+  runId: string;
+  type: string;
+  status: Outcome;
+  taskQueue: string;
+  provider?: string;
+  summary?: string;
+  startTime: string;
+  closeTime?: string;
+  uiUrl: string;
+  progress?: PipelineProgress;
+  outputs?: ReturnType<typeof outputFiles>;
+  result?: unknown;
+  failure?: string;
+  failureType?: string;
+  leftAtProvider?: string[];
+}
+
+/** Describe + progress query (+ the result or failure when closed). */
+export async function statusReport(client: Client, handle: WorkflowHandle): Promise<StatusReport> {
+  const { WorkflowNotFoundError } = await import('@temporalio/common');
+  const { REELAY_PROVIDER } = await import('../../workflows/shared/search-attributes');
+  const { temporalSettings, workflowUiLink } = await import('../../config');
+  const { awaitOutcome, queryProgress } = await import('../pipelines');
+  let desc;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no workflow with id ${handle.workflowId} in namespace ${client.options.namespace}`);
+    throw err;
+  }
+  const status = desc.status.name as Outcome;
+  const [progress, summary, outcome] = await Promise.all([
+    queryProgress(client, handle, 3000),
+    desc.staticSummary().catch(() => undefined),
+    status === 'RUNNING' ? Promise.resolve<OutcomeInfo | undefined>(undefined) : awaitOutcome(handle).catch(() => undefined),
+  ]);
+  let provider: string | undefined;
+  try {
+    provider = desc.typedSearchAttributes.get(REELAY_PROVIDER) ?? undefined;
+  } catch {
+    provider = undefined;
+  }
+  return {
+    workflowId: desc.workflowId,
+    runId: desc.runId,
+    type: desc.type,
+    status,
+    taskQueue: desc.taskQueue,
+    provider: provider ?? progress?.provider,
+    summary,
+    startTime: desc.startTime.toISOString(),
+    closeTime: desc.closeTime?.toISOString(),
+    uiUrl: workflowUiLink({ ...temporalSettings(), namespace: client.options.namespace }, desc.workflowId, desc.runId),
+    progress,
+    ...(outcome?.status === 'COMPLETED' ? { outputs: outputFiles(outcome.result), result: outcome.result } : {}),
+    ...(outcome?.failure && outcome.status !== 'COMPLETED' ? { failure: outcome.failure } : {}),
+    ...(outcome?.failureType ? { failureType: outcome.failureType } : {}),
+    ...(progress?.leftAtProvider ? { leftAtProvider: progress.leftAtProvider } : {}),
+  };
+}
+
+export function printStatus(r: StatusReport, logLines: number): void {
+  const st = styler(process.stdout);
+  const ran = formatDuration((r.closeTime ? Date.parse(r.closeTime) : Date.now()) - Date.parse(r.startTime));
+  const row = (k: string, v: string) => print(`  ${(k + ':').padEnd(11)}${v}`);
+  print(`${st.bold(r.workflowId)}  ${colorStatus(r.status, st)}`);
+  if (r.summary) row('Summary', r.summary);
+  row('Type', `${r.type} on task queue ${r.taskQueue}${r.provider ? `, provider ${r.provider}` : ''}`);
+  row('Started', `${formatTime(new Date(r.startTime))} (${r.closeTime ? 'ran' : 'running for'} ${ran})`);
+  const p = r.progress;
+  if (p) {
+    const percent = r.status === 'COMPLETED' ? 100 : p.percent;
+    row('Stage', `${p.stage}  ${progressBar(percent, 20)} ${percent}%`);
+    const ids = Object.entries(p.providerIds);
+    if (ids.length) row('Provider', ids.map(([k, v]) => `${k}=${v}`).join(', '));
+    const log = p.log.slice(-logLines);
+    if (log.length) {
+      print('  Log:');
+      for (const l of log) print(`    ${st.dim(formatTime(new Date(l.at)).slice(11))} ${l.message}`);
+    }
+  } else {
+    row('Progress', st.dim('not available (no worker answered the progress query)'));
+  }
+  if (r.outputs?.length) {
+    print('  Outputs:');
+    printOutputs(r.outputs, '    ');
+  }
+  if (r.failure) row('Failure', r.failure);
+  if (r.leftAtProvider) row('Left', r.leftAtProvider.length ? `at the provider: ${r.leftAtProvider.join('; ')}` : 'nothing at the provider');
+  row('UI', r.uiUrl);
+}
+
+export async function run({ values, positionals }: Parsed): Promise<number> {
+  const logLines = num(values, 'log-lines', { integer: true, min: 0 }) ?? 5;
+  return withClient(async (client) => {
+    const report = await statusReport(client, client.workflow.getHandle(positionals[0]!));
+    if (bool(values, 'json')) printJson(report);
+    else printStatus(report, logLines);
+    return 0;
+  });
+}

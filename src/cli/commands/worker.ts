@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { str, type CommandSpec, type Parsed } from '../args';
+import { installWorkerRuntime, note, untilSignal } from '../context';
+
+export const spec: CommandSpec = {
+  name: 'worker',
+  summary: 'Run a Reelay worker (every pipeline and activity) until SIGINT/SIGTERM.',
+  usage: ['worker [--task-queue Q] [--output-dir D]'],
+  options: {
+    'task-queue': { type: 'string', value: 'Q', description: 'Task queue to poll (default: REELAY_TASK_QUEUE or "reelay")' },
+    'output-dir': { type: 'string', value: 'D', description: 'Where results are written (default: REELAY_OUTPUT_DIR or ./output)' },
+  },
+  positionals: { min: 0, max: 0, names: '' },
+  details: [
+    'Provider settings come from the environment (or .env): LIPDUB_API_KEY, LIPDUB_BASE_URL, DUBLAB_API_KEY,',
+    'DUBLAB_BASE_URL; Temporal from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API-key variables.',
+    'On SIGINT/SIGTERM it stops polling, lets running activities finish, then exits; a second signal exits at once.',
+  ],
+};
+
+export async function run({ values }: Parsed): Promise<number> {
+  const { outputDir, taskQueue, temporalSettings } = await import('../../config');
+  const queue = str(values, 'task-queue') ?? taskQueue();
+  const out = path.resolve(str(values, 'output-dir') ?? outputDir());
+  await installWorkerRuntime('INFO');
+  const { startWorker } = await import('../stack');
+  const s = temporalSettings();
+  let worker;
+  try {
+    worker = await startWorker({ taskQueue: queue, outputRoot: out });
+  } catch (err) {
+    const { CliError } = await import('../args');
+    throw new CliError(`cannot start the worker against Temporal at ${s.address} (namespace ${s.namespace}): ${(err as Error).message}`);
+  }
+  note(`Reelay worker polling task queue "${queue}" on ${s.address} (namespace ${s.namespace}); outputs to ${out}. Ctrl-C to stop.`);
+  const signal = untilSignal();
+  let workerError: unknown;
+  const stoppedBy = await Promise.race([signal, worker.done.then(() => undefined, (err: unknown) => void (workerError = err))]);
+  if (stoppedBy) note(`${stoppedBy}: shutting down the worker (waiting for running activities)…`);
+  await worker.stop();
+  if (workerError) throw workerError;
+  note('Worker stopped.');
+  return 0;
+}

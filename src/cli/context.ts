@@ -1,0 +1,80 @@
+import type { Client } from '@temporalio/client';
+import type { LogLevel } from '@temporalio/worker';
+import { CliError } from './args';
+
+/** Shared plumbing for the commands: a client with a clear error when Temporal is not there, signals, output. */
+
+export function print(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function note(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+  const { temporalSettings } = await import('../config');
+  const { connectClient } = await import('../client');
+  const s = temporalSettings(env);
+  try {
+    return await connectClient(env);
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${s.address} (namespace ${s.namespace}): ${(err as Error).message}. ` +
+        'Start a local one with `reelay dev`, or set TEMPORAL_ADDRESS.',
+    );
+  }
+}
+
+/** Runs `fn` with a connected client and closes the connection afterwards, so the process can exit. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close().catch(() => undefined);
+  }
+}
+
+let runtimeInstalled = false;
+
+/**
+ * The Temporal worker runtime, installed once per process before any worker connection. We handle
+ * signals ourselves (`untilSignal`) so the worker, the sandbox and the dev server stop in order.
+ */
+export async function installWorkerRuntime(level?: LogLevel, opts: { handleSignals?: boolean } = {}): Promise<void> {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  const envLevel = process.env.REELAY_LOG_LEVEL?.toUpperCase() as LogLevel | undefined;
+  Runtime.install({
+    logger: new DefaultLogger(envLevel ?? level ?? 'INFO'),
+    ...(opts.handleSignals ? {} : { shutdownSignals: [] }),
+  });
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. A second one (more than a moment later) while shutting down
+ * exits at once, for the person whose Ctrl-C seems to do nothing.
+ */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A Ctrl-C reaches us twice when a wrapper (npm, npx, tsx) relays what the terminal already sent.
+      if (received && Date.now() - received < 1500) return;
+      if (received) {
+        note(`\nSecond ${signal}: exiting without waiting.`);
+        process.exit(130);
+      }
+      received = Date.now();
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

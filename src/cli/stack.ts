@@ -1,0 +1,200 @@
+import path from 'node:path';
+import type { Worker } from '@temporalio/worker';
+import { stateDir, temporalSettings } from '../config';
+import type { DeepPartial, Sandbox, SandboxTimings } from '../sandbox';
+import { CliError } from './args';
+
+/**
+ * The local stack `reelay dev` and the demo run in one process: a Temporal dev server (started, or
+ * reused when one already answers on TEMPORAL_ADDRESS), the sandbox providers on fixed ports, and a
+ * worker pointed at the sandbox. `stop()` takes them down in the reverse order.
+ */
+
+export const SPEEDS = ['realistic', 'fast', 'instant'] as const;
+export type Speed = (typeof SPEEDS)[number];
+
+/** Sandbox timings per speed. `realistic` is still far quicker than the real providers (minutes). */
+export const SPEED_TIMINGS: Record<Speed, DeepPartial<SandboxTimings>> = {
+  realistic: { lipdub: { shotMs: 20_000, trainingMs: 30_000, generateQueueMs: 5_000, generateMs: 40_000 }, dublab: { queueMs: 5_000, processMs: 45_000 } },
+  fast: { lipdub: { shotMs: 2_000, trainingMs: 2_000, generateQueueMs: 1_000, generateMs: 3_000 }, dublab: { queueMs: 1_000, processMs: 3_000 } },
+  instant: { lipdub: { shotMs: 50, trainingMs: 50, generateQueueMs: 20, generateMs: 50 }, dublab: { queueMs: 20, processMs: 50 } },
+};
+
+export const DEFAULT_PORT_BASE = 7300;
+const DEV_UI_PORT = 8233;
+
+export interface TemporalEndpoint {
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  /** True when a server was already listening and we only connected to it. */
+  reused: boolean;
+  cli?: { path: string; source: string; buildSeconds?: number };
+  stop(): Promise<void>;
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new CliError(`TEMPORAL_ADDRESS must be host:port, got "${address}"`, 2);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * A Temporal server to talk to: reuse whatever answers on TEMPORAL_ADDRESS (registering our search
+ * attributes if they are missing), otherwise build/find the CLI and start a dev server persisted to
+ * `<stateDir>/temporal.db` with its UI on :8233.
+ */
+export async function ensureTemporalServer(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<TemporalEndpoint> {
+  const { ensureTemporalCli, portOpen, startDevServer } = await import('../dev/temporal');
+  const settings = temporalSettings(env);
+  const { host, port } = splitAddress(settings.address);
+  if (await portOpen(host, port)) {
+    log(`Temporal: reusing the server already listening on ${settings.address} (UI assumed at ${settings.uiUrl}).`);
+    await ensureSearchAttributes(log, env);
+    return { address: settings.address, uiUrl: settings.uiUrl, namespace: settings.namespace, reused: true, stop: async () => undefined };
+  }
+  if (!isLoopback(host)) throw new CliError(`cannot reach Temporal at ${settings.address}, and it is not a local address to start a dev server on`);
+
+  const started = Date.now();
+  const cli = ensureTemporalCli({ env, log });
+  const how =
+    cli.source === 'built'
+      ? `built from its Go module in ${cli.buildSeconds}s (cached for next time)`
+      : cli.source === 'cache'
+        ? 'found in the cache (built earlier)'
+        : `from ${cli.source}`;
+  log(`Temporal CLI: ${cli.path} — ${how}.`);
+  const dbFile = path.join(stateDir(env), 'temporal.db');
+  const logFile = path.join(stateDir(env), 'temporal.log');
+  const server = await startDevServer({ cliPath: cli.path, dbFile, ip: host, port, uiPort: DEV_UI_PORT, namespace: settings.namespace, logFile });
+  log(`Temporal: dev server on ${server.address} (persisted to ${path.relative(process.cwd(), dbFile) || dbFile}), UI ${server.uiUrl}, ready in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
+  return { address: server.address, uiUrl: server.uiUrl, namespace: settings.namespace, reused: false, cli, stop: () => server.stop() };
+}
+
+/** A server we did not start may not know our search attributes; the pipelines set them on start. */
+async function ensureSearchAttributes(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
+  const { connectClient } = await import('../client');
+  const { REELAY_SEARCH_ATTRIBUTES } = await import('../workflows/shared/search-attributes');
+  // temporal.api.enums.v1.IndexedValueType
+  const INDEXED: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+  let client: Awaited<ReturnType<typeof connectClient>> | undefined;
+  try {
+    client = await connectClient(env);
+    const namespace = client.options.namespace;
+    const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+    const have = { ...(existing.customAttributes ?? {}), ...(existing.systemAttributes ?? {}) };
+    const missing = REELAY_SEARCH_ATTRIBUTES.filter((k) => !(k.name in have));
+    if (missing.length) {
+      await client.connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED[k.type]!])),
+      });
+      log(`Temporal: registered search attributes ${missing.map((k) => k.name).join(', ')}.`);
+    }
+  } catch (err) {
+    log(`Temporal: could not check the Reelay search attributes (${(err as Error).message}); starting pipelines may fail.`);
+  } finally {
+    await client?.connection.close().catch(() => undefined);
+  }
+}
+
+/** The sandbox on `portBase`, +1, +2, with a clear message when a port is taken. */
+export async function startSandboxOnPorts(
+  portBase: number,
+  timings: DeepPartial<SandboxTimings>,
+  opts: { fallbackToFreePorts?: boolean; log?: (line: string) => void } = {},
+): Promise<Sandbox> {
+  const { startSandbox } = await import('../sandbox');
+  const ports = { store: portBase, lipdub: portBase + 1, dublab: portBase + 2 };
+  try {
+    return await startSandbox({ ports, timings });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (opts.fallbackToFreePorts) {
+      opts.log?.(`Sandbox: ports ${portBase}–${portBase + 2} are taken; using free ports instead.`);
+      return startSandbox({ timings });
+    }
+    throw new CliError(`sandbox port ${(err as { port?: number }).port ?? `${portBase}–${portBase + 2}`} is in use (another \`reelay dev\` or sandbox?); pick others with --port-base`);
+  }
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  taskQueue: string;
+  outputRoot: string;
+  /** Settles when the worker stops; rejects if it fails. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A Reelay worker in this process whose activities talk to `providerEnv` (the sandbox's URLs and keys). */
+export async function startWorker(opts: { taskQueue: string; outputRoot: string; providerEnv?: Record<string, string>; env?: NodeJS.ProcessEnv }): Promise<RunningWorker> {
+  const { connectWorkerConnection, createReelayWorker } = await import('../workers/worker');
+  const env = { ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) };
+  const connection = await connectWorkerConnection(env);
+  const worker = await createReelayWorker({ connection, taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, env });
+  const done = worker.run().finally(() => connection.close().catch(() => undefined));
+  // A failure surfaces through `done`; keep it from being reported as unhandled before anyone awaits it.
+  done.catch(() => undefined);
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    taskQueue: opts.taskQueue,
+    outputRoot: opts.outputRoot,
+    done,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done.catch(() => undefined);
+      })()),
+  };
+}
+
+export interface LocalStack {
+  temporal: TemporalEndpoint;
+  sandbox: Sandbox;
+  worker: RunningWorker;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(opts: {
+  portBase: number;
+  timings: DeepPartial<SandboxTimings>;
+  taskQueue: string;
+  outputRoot: string;
+  log: (line: string) => void;
+  fallbackToFreePorts?: boolean;
+}): Promise<LocalStack> {
+  const temporal = await ensureTemporalServer(opts.log);
+  // The worker and every client in this process must talk to the server we found or started.
+  process.env.TEMPORAL_ADDRESS = temporal.address;
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox = await startSandboxOnPorts(opts.portBase, opts.timings, { fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
+    opts.log(`Sandbox: LipDub ${sandbox.urls.lipdub}, DubLab ${sandbox.urls.dublab}, object store ${sandbox.urls.store}.`);
+    const t0 = Date.now();
+    const worker = await startWorker({ taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, providerEnv: sandbox.env() });
+    opts.log(`Worker: task queue "${opts.taskQueue}", outputs to ${opts.outputRoot} (ready in ${((Date.now() - t0) / 1000).toFixed(1)}s).`);
+    const sb = sandbox;
+    let stopping: Promise<void> | undefined;
+    return {
+      temporal,
+      sandbox: sb,
+      worker,
+      stop: () =>
+        (stopping ??= (async () => {
+          await worker.stop();
+          await sb.close();
+          await temporal.stop();
+        })()),
+    };
+  } catch (err) {
+    await sandbox?.close();
+    await temporal.stop();
+    throw err;
+  }
+}

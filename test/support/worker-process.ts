@@ -1,0 +1,22 @@
+// A worker in a process of its own, so a test can SIGKILL it like a crashed machine. Configured entirely
+// by environment (the sandbox's env, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, REELAY_TEST_*), prints READY.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createReelayWorker } from '../../src/workers/worker';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const connection = await NativeConnection.connect({ address: process.env.REELAY_TEST_TEMPORAL_ADDRESS! });
+  const worker = await createReelayWorker({
+    connection,
+    namespace: 'default',
+    workflowBundle: { codePath: process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  process.stdout.write('READY\n');
+  await running;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { InputError, progressQuery, startPipeline, type LipdubPipelineResult, type PipelineProgress } from '../../src/client';
+import { lipdubOutput } from '../../src/sandbox/derive';
+import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'test/support/worker-process.ts')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('READY')) resolve(child);
+    });
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+async function waitForProgress(handle: WorkflowHandle, until: (p: PipelineProgress) => boolean, timeoutMs = 60_000): Promise<PipelineProgress> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    if (p && until(p)) return p;
+    if (Date.now() > deadline) throw new Error(`progress never reached the expected state; last: ${JSON.stringify(p)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('durability, cancellation and input validation', () => {
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ timings: { lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 } } });
+    dir = tempDir('durability-in');
+  });
+  afterAll(async () => {
+    await h.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a worker SIGKILLed while the pipeline waits is replaced, and the same run finishes with no duplicate provider job', async () => {
+    // The shot takes 4 s here, so the kill lands in the durable wait for it.
+    h.sandbox.configure({ timings: { lipdub: { shotMs: 4000 } } });
+    h.sandbox.resetCounters();
+    const workerEnv = { ...h.env, REELAY_TEST_TEMPORAL_ADDRESS: process.env.REELAY_TEST_TEMPORAL_ADDRESS, REELAY_TEST_WORKFLOW_BUNDLE: process.env.REELAY_TEST_WORKFLOW_BUNDLE };
+    let worker = await spawnWorker(workerEnv);
+    try {
+      const video = makeFile(dir, 'crash.mp4', 200_000);
+      const audio = makeFile(dir, 'crash-es.mp3', 20_000);
+      const started = await startPipeline(
+        h.client,
+        'lipdub',
+        { video, audios: [{ source: audio, language: 'es' }], polling: { ...FAST_POLLING, initialIntervalSeconds: 0.3 } },
+        { taskQueue: h.taskQueue },
+      );
+      await waitForProgress(started.handle, (p) => p.stage === 'waiting-for-shot' && p.providerIds.shotId !== undefined);
+      await killed(worker);
+      const statusCallsAtKill = h.sandbox.counters()['lipdub GET /v1/shots/:shotId/status'] ?? 0;
+      await new Promise((r) => setTimeout(r, 1000));
+      worker = await spawnWorker(workerEnv);
+
+      const result = (await started.handle.result()) as LipdubPipelineResult;
+      const counters = h.sandbox.counters();
+      expect(counters['lipdub POST /v1/video']).toBe(1);
+      expect(counters['lipdub POST /v1/video/success/:videoId']).toBe(1);
+      expect(counters['lipdub POST /v1/audio']).toBe(1);
+      expect(counters['lipdub POST /v1/shots/:shotId/generate']).toBe(1);
+      expect(counters['lipdub GET /v1/shots/:shotId/status']).toBeGreaterThan(statusCallsAtKill);
+      expect(fs.readFileSync(result.outputs[0]!.path).equals(lipdubOutput(fs.readFileSync(video), fs.readFileSync(audio), 'es'))).toBe(true);
+      const { runId } = await started.handle.describe();
+      expect(runId).toBe(started.runId);
+    } finally {
+      await killed(worker);
+      h.sandbox.configure({ timings: { lipdub: { shotMs: 150 } } });
+    }
+  });
+
+  it('cancelling a pipeline mid-generation ends it as cancelled and reports what is left at LipDub', async () => {
+    await h.startWorker();
+    h.sandbox.configure({ timings: { lipdub: { generateMs: 60_000 } } });
+    try {
+      const started = await startPipeline(
+        h.client,
+        'lipdub',
+        { video: makeFile(dir, 'cancel.mp4', 5000), audios: [{ source: makeFile(dir, 'cancel.mp3', 500), language: 'ko' }], polling: FAST_POLLING },
+        { taskQueue: h.taskQueue },
+      );
+      const running = await waitForProgress(started.handle, (p) => p.providerIds['generateId:ko'] !== undefined);
+      await started.handle.cancel();
+      const err = await started.handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      const after = await started.handle.query(progressQuery);
+      expect(after.stage).toBe('cancelled');
+      expect(after.leftAtProvider).toEqual([expect.stringContaining(`generation ${running.providerIds['generateId:ko']}`)]);
+      expect((await started.handle.describe()).status.name).toBe('CANCELLED');
+    } finally {
+      h.sandbox.configure({ timings: { lipdub: { generateMs: 150 } } });
+    }
+  });
+
+  describe('bad inputs are rejected before any provider call', () => {
+    const good = () => ({ video: makeFile(dir, 'ok.mp4', 100), audios: [{ source: makeFile(dir, 'ok.mp3', 10), language: 'es' }] });
+    const cases: Array<[string, () => unknown, RegExp]> = [
+      ['a missing video file', () => ({ ...good(), video: path.join(dir, 'nope.mp4') }), /input\.video: .*does not exist/],
+      ['neither video nor shotId', () => ({ audios: good().audios }), /input\.video: give exactly one of video or shotId/],
+      ['both video and shotId', () => ({ ...good(), shotId: 12 }), /input\.video: give exactly one of video or shotId/],
+      ['no audios', () => ({ ...good(), audios: [] }), /input\.audios: needs at least one audio/],
+      ['an unknown language', () => ({ ...good(), audios: [{ source: good().audios[0]!.source, language: 'xx-YY' }] }), /input\.audios\.0\.language: "xx" is not an ISO 639-1/],
+      ['path traversal in an output name', () => ({ ...good(), audios: [{ ...good().audios[0]!, outputName: '../../etc/passwd' }] }), /input\.audios\.0\.outputName: must be a file name/],
+      ['an absolute output subdir', () => ({ ...good(), outputSubdir: '/tmp/x' }), /input\.outputSubdir: must be relative/],
+      ['a non-http URL', () => ({ ...good(), video: 'ftp://example.invalid/v.mp4' }), /input\.video: must be a local path or an http\(s\) URL/],
+      ['an unknown field', () => ({ ...good(), colour: 'red' }), /input: Unrecognized key.*colour/],
+      ['polling out of range', () => ({ ...good(), polling: { backoffCoefficient: 0.5 } }), /input\.polling\.backoffCoefficient/],
+    ];
+
+    it.each(cases)('rejects %s with a message naming the field', async (_name, input, message) => {
+      h.sandbox.resetCounters();
+      const key = `bad-${Math.random().toString(36).slice(2, 10)}`;
+      const err = await startPipeline(h.client, 'lipdub', input(), { taskQueue: h.taskQueue, key }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toMatch(message);
+      await expect(h.client.workflow.getHandle(`lipdub-${key}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect(h.sandbox.counters()).toEqual({});
+    });
+
+    it('a workflow started around the client validates its input itself and fails without calling the provider', async () => {
+      h.sandbox.resetCounters();
+      const handle = await h.client.workflow.start('dublabPipeline', {
+        taskQueue: h.taskQueue,
+        workflowId: `dublab-raw-${Date.now()}`,
+        args: [{ source: 'x.mp4', sourceLanguage: 'en', targetLanguages: ['en'], durationSeconds: -1 }],
+      });
+      const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      const cause = err.cause as ApplicationFailure;
+      expect(cause.type).toBe('InvalidInput');
+      expect(cause.message).toContain('input.targetLanguages: must not include the source language');
+      expect(cause.message).toContain('input.durationSeconds');
+      expect(h.sandbox.counters()).toEqual({});
+    });
+  });
+});
