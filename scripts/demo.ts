@@ -133,6 +133,7 @@ async function main(): Promise<number> {
   const sig = await signal;
   step(`${sig}: stopping…`);
   await stack.stop();
+  step('Stopped.');
   return code;
 }
 

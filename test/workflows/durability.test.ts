@@ -10,7 +10,9 @@ import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../
 const ROOT = path.resolve(__dirname, '../..');
 
 function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'test/support/worker-process.ts')], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that SIGKILL would miss.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts')], {
+    cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
