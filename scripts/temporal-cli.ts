@@ -7,7 +7,7 @@ try {
   const cli = ensureTemporalCli({ log: (line) => console.error(line) });
   if (quiet) console.log(cli.path);
   else {
-    console.log(`temporal CLI: ${cli.path} (${cli.source}${cli.buildSeconds !== undefined ? `, built in ${cli.buildSeconds}s` : ''})`);
+    console.log(`temporal CLI: ${cli.path} (${cli.buildSeconds !== undefined ? `built in ${cli.buildSeconds}s` : `from ${cli.source}`})`);
     console.log(`cache: ${temporalCacheDir()}`);
   }
 } catch (err) {

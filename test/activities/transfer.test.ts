@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { downloadToFile, safeOutputPath, uploadToSignedUrl, SourceError } from '../../src/activities/transfer';
+import { APIConnectionError, PermissionDeniedError } from '../../src/providers/errors';
+import { LipdubClient } from '../../src/providers/lipdub/client';
+import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { makeFile, tempDir } from '../support/harness';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A real HTTP server whose handler the test chooses. */
+async function serve(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('streaming transfers', () => {
+  let sandbox: Sandbox;
+  let lipdub: LipdubClient;
+  let dir: string;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    lipdub = new LipdubClient({ baseUrl: sandbox.urls.lipdub, apiKey: sandbox.keys.lipdub });
+    dir = tempDir('transfer');
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const freshUploadUrl = async (name: string) =>
+    lipdub.initVideo({ file_name: name, content_type: 'video/mp4', project_name: 'p', scene_name: 's', actor_name: 'a' });
+
+  it('PUTs a local file with its exact Content-Type and Content-Length, reporting progress and sha256', async () => {
+    const file = makeFile(dir, 'big.mp4', 3 * 1024 * 1024 + 17);
+    const init = await freshUploadUrl('big.mp4');
+    const progress: number[] = [];
+    const result = await uploadToSignedUrl(
+      { source: file, url: init.upload_url, contentType: 'video/mp4', provider: 'lipdub' },
+      { onProgress: (done) => progress.push(done) },
+    );
+    expect(result).toEqual({ bytes: 3 * 1024 * 1024 + 17, sha256: sha(fs.readFileSync(file)) });
+    expect(progress[progress.length - 1]).toBe(result.bytes);
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    // The sandbox only confirms an upload whose bytes arrived whole.
+    await expect(lipdub.videoSuccess(init.video_id)).resolves.toMatchObject({ shot_id: expect.anything() });
+  });
+
+  it('uploads from an http source that sends no Content-Length by spooling it first', async () => {
+    const bytes = fs.readFileSync(makeFile(dir, 'remote.mp4', 200_000));
+    const source = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4' }); // chunked: no Content-Length
+      res.write(bytes.subarray(0, 1000));
+      setTimeout(() => res.end(bytes.subarray(1000)), 20);
+    });
+    try {
+      const init = await freshUploadUrl('remote.mp4');
+      const result = await uploadToSignedUrl({ source: `${source.url}/remote.mp4`, url: init.upload_url, contentType: 'video/mp4', provider: 'lipdub' });
+      expect(result).toEqual({ bytes: bytes.length, sha256: sha(bytes) });
+      await expect(lipdub.videoSuccess(init.video_id)).resolves.toBeDefined();
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('refuses a wrong Content-Type with the store\'s 403, as a typed non-retryable error', async () => {
+    const init = await freshUploadUrl('x.mp4');
+    const err = await uploadToSignedUrl({ source: makeFile(dir, 'x.mp4', 10), url: init.upload_url, contentType: 'video/webm', provider: 'lipdub' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermissionDeniedError);
+    expect((err as PermissionDeniedError).retryable).toBe(false);
+    expect((err as Error).message).not.toContain('sig=');
+  });
+
+  it('fails clearly, not retryably, on a missing local source', async () => {
+    const err = await uploadToSignedUrl({ source: path.join(dir, 'missing.mp4'), url: 'http://127.0.0.1:1/x', contentType: 'video/mp4', provider: 'lipdub' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).retryable).toBe(false);
+    expect((err as Error).message).toContain('ENOENT');
+  });
+
+  it('downloads through a .part file, hashing as it streams', async () => {
+    const bytes = fs.readFileSync(makeFile(dir, 'served.bin', 1_500_000));
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(bytes.length) });
+      res.end(bytes);
+    });
+    try {
+      const out = tempDir('dl');
+      const result = await downloadToFile({ url: `${server.url}/f?sig=secret`, dir: out, name: 'es.mp4', provider: 'lipdub' });
+      expect(result).toMatchObject({ path: path.join(out, 'es.mp4'), bytes: bytes.length, sha256: sha(bytes), contentType: 'video/mp4' });
+      expect(fs.readdirSync(out)).toEqual(['es.mp4']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects a body cut short of its Content-Length and leaves no file behind', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(400));
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    try {
+      const out = tempDir('dl-short');
+      const err = await downloadToFile({ url: `${server.url}/f?sig=secret`, dir: out, name: 'cut.mp4', provider: 'dublab' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(APIConnectionError);
+      expect((err as APIConnectionError).retryable).toBe(true);
+      expect((err as Error).message).not.toContain('secret');
+      expect(fs.readdirSync(out)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each(['../escape.mp4', '../../etc/passwd', '/etc/passwd', '.', 'a/../../b'])('never writes outside the output directory: %s', (name) => {
+    expect(() => safeOutputPath(dir, name)).toThrow(/escape the output directory/);
+  });
+});
