@@ -1,4 +1,5 @@
 import { createDublabActivities } from './dublab';
+import { createGenerationActivities } from './generation';
 import { createLipdubActivities } from './lipdub';
 import { type ActivityDeps, withFailureTranslation } from './shared';
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureTranslation({
     ...createLipdubActivities(deps),
     ...createDublabActivities(deps),
+    ...createGenerationActivities(deps),
   });
 }
 

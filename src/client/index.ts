@@ -7,11 +7,17 @@ import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from 
 import { describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
+import { AistudioPipelineInput, AistudioPipelineResult } from '../workflows/inputs/aistudio';
+import { Text2videoPipelineInput, Text2videoPipelineResult } from '../workflows/inputs/text2video';
+import { VividflowPipelineInput, VividflowPipelineResult } from '../workflows/inputs/vividflow';
 import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
 
 export * from '../workflows/inputs/common';
 export * from '../workflows/inputs/lipdub';
 export * from '../workflows/inputs/dublab';
+export * from '../workflows/inputs/text2video';
+export * from '../workflows/inputs/vividflow';
+export * from '../workflows/inputs/aistudio';
 export { progressQuery, type PipelineProgress } from '../workflows/shared/progress';
 
 interface PipelineSpec<S extends z.ZodType> {
@@ -51,7 +57,46 @@ export const PIPELINES = {
     summary: (i) => `DubLab: ${path.basename(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
     keyHint: (i) => path.basename(i.source),
   } satisfies PipelineSpec<typeof DublabPipelineInput>,
+  text2video: {
+    workflowType: 'text2videoPipeline',
+    provider: 'text2video',
+    schema: Text2videoPipelineInput,
+    resultSchema: Text2videoPipelineResult,
+    idPrefix: 'text2video',
+    files: () => [],
+    summary: (i) => `text2video: ${oneLine(i.text, 70)}`,
+    keyHint: (i) => i.text.slice(0, 30),
+  } satisfies PipelineSpec<typeof Text2videoPipelineInput>,
+  vividflow: {
+    workflowType: 'vividflowPipeline',
+    provider: 'vividflow',
+    schema: VividflowPipelineInput,
+    resultSchema: VividflowPipelineResult,
+    idPrefix: 'vividflow',
+    files: (i) => [{ field: 'imagePath', ref: i.imagePath, set: (v: string) => (i.imagePath = v) }],
+    summary: (i) => `Vivid Flow ${i.model ?? 'wan2.1'}: ${oneLine(i.prompt, 60)}`,
+    keyHint: (i) => i.prompt.slice(0, 30),
+  } satisfies PipelineSpec<typeof VividflowPipelineInput>,
+  aistudio: {
+    workflowType: 'aistudioPipeline',
+    provider: 'aistudio',
+    schema: AistudioPipelineInput,
+    resultSchema: AistudioPipelineResult,
+    idPrefix: 'aistudio',
+    files: (i) => [
+      { field: 'initialImage', ref: i.initialImage, set: (v: string) => (i.initialImage = v) },
+      { field: 'endFrame', ref: i.endFrame, set: (v: string) => (i.endFrame = v) },
+      ...(i.referenceImages ?? []).map((ref, n) => ({ field: `referenceImages.${n}`, ref, set: (v: string) => (i.referenceImages![n] = v) })),
+    ],
+    summary: (i) => `AI Studio ${i.model}: ${i.prompt ? oneLine(i.prompt, 60) : 'from an image'}`,
+    keyHint: (i) => (i.prompt ?? 'image').slice(0, 30),
+  } satisfies PipelineSpec<typeof AistudioPipelineInput>,
 } as const;
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
 
 export type PipelineName = keyof typeof PIPELINES;
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];

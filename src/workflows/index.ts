@@ -1,5 +1,8 @@
 // Every workflow the worker registers. Only deterministic code is reachable from here.
 export { lipdubPipeline, lipdubWorkflowId } from './lipdub';
 export { dublabPipeline, dublabWorkflowId } from './dublab';
+export { text2videoPipeline, text2videoWorkflowId } from './text2video';
+export { vividflowPipeline, vividflowWorkflowId } from './vividflow';
+export { aistudioPipeline, aistudioWorkflowId } from './aistudio';
 export { progressQuery } from './shared/progress';
 export type { PipelineProgress } from './shared/progress';

@@ -32,7 +32,6 @@ export const SafeFileName = z
   .refine((s) => !/[/\\]/.test(s), 'must be a file name, without "/" or "\\"')
   .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
   .refine((s) => !s.startsWith('.'), 'must not start with "."')
-  // eslint-disable-next-line no-control-regex
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 /** A relative directory under the worker's output root, made of SafeFileName segments. */

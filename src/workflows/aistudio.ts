@@ -1,0 +1,87 @@
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AistudioPipelineInput, type AistudioPipelineResult } from './inputs/aistudio';
+import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { parseInput } from './shared/input';
+import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { ProgressTracker, progressQuery } from './shared/progress';
+
+export function aistudioWorkflowId(key: string): string {
+  return `aistudio-${key}`;
+}
+
+/**
+ * Generate a video with Veo 3.1 through AI Studio. AI Studio runs at most 3 jobs per user and refuses a
+ * 4th with 429: that is not a failure, the pipeline waits for a slot on a durable timer (visible in
+ * `progress` as `waiting-for-slot`) and tries again. A 402 (tokens) fails at once with the balance.
+ */
+export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise<AistudioPipelineResult> {
+  const input = parseInput(AistudioPipelineInput, rawInput);
+  const { workflowId } = workflowInfo();
+  const polling = pollingConfig(AISTUDIO_POLLING_DEFAULTS, input.polling);
+  const slotWait = { ...AISTUDIO_SLOT_WAIT_DEFAULTS, ...input.slotWait };
+  const deadline = new Deadline(polling.deadlineMinutes, 'AI Studio pipeline');
+  const progress = new ProgressTracker('aistudioPipeline', 'aistudio', `AI Studio ${input.model}: ${(input.prompt ?? 'from image').slice(0, 60)}`);
+  setHandler(progressQuery, () => progress.snapshot);
+  const outputSubdir = input.outputSubdir ?? workflowId;
+  let jobId: string | undefined;
+  let lastStatus: string | undefined;
+  let slotWaits = 0;
+
+  try {
+    const { outputName, outputSubdir: _subdir, polling: _polling, slotWait: _slotWait, ...params } = input;
+    let tokensConsumed: number | undefined;
+    for (let waitSeconds = slotWait.initialSeconds; ; waitSeconds = Math.min(waitSeconds * 1.5, slotWait.maxSeconds)) {
+      deadline.check('waiting for a free AI Studio job slot');
+      progress.stage(slotWaits ? 'waiting-for-slot' : 'submitting', 1);
+      const created = await withSummary(CREATE_CALL, createActivities.aistudioCreateJob, slotWaits ? `Create job (try ${slotWaits + 1})` : 'Create job', { workflowId, ...params });
+      if (created.kind === 'created') {
+        jobId = created.jobId;
+        tokensConsumed = created.tokensConsumed;
+        break;
+      }
+      slotWaits++;
+      progress.stage('waiting-for-slot', 1, `AI Studio is busy (${created.message}); trying again in ${Math.round(waitSeconds * 10) / 10}s`);
+      await sleep(Math.min(waitSeconds * 1000, Math.max(deadline.remainingMs(), 1)));
+    }
+    progress.providerId('jobId', jobId);
+    progress.stage('pending', 5, `Job ${jobId} created${tokensConsumed !== undefined ? ` (${tokensConsumed} tokens)` : ''}`);
+
+    let logsSeen = 0;
+    const final = await pollUntil({
+      check: () => withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status`, { jobId: jobId! }),
+      isDone: (s) => s.status === 'SUCCEEDED' || s.status === 'FAILED' || s.status === 'CANCELLED',
+      onValue: (s) => {
+        lastStatus = s.status;
+        for (const line of s.logs.slice(logsSeen)) progress.log(line);
+        logsSeen = Math.max(logsSeen, s.logs.length);
+        progress.stage(s.status.toLowerCase(), 5 + (s.progressPercentage ?? 0) * 0.85);
+      },
+      config: polling,
+      deadline,
+      waitingFor: `AI Studio job ${jobId}`,
+    });
+    if (final.status !== 'SUCCEEDED') {
+      throw ApplicationFailure.nonRetryable(
+        `AI Studio job ${jobId} ${final.status}: ${final.errorMessage ?? final.statusMessage ?? 'no reason given'}`,
+        'ProviderJobFailed',
+      );
+    }
+    progress.stage('downloading', 90, `Job ${jobId} succeeded; downloading`);
+    const file = await withSummary(TRANSFER_CALL, transferActivities.aistudioDownload, 'Download video', { jobId, outputSubdir, fileName: outputName });
+    progress.stage('completed', 100, `Saved ${file.path} (${file.bytes} bytes)`);
+    return { jobId, output: file, tokensConsumed, slotWaits };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const running = jobId && lastStatus !== 'SUCCEEDED' && lastStatus !== 'FAILED' && lastStatus !== 'CANCELLED';
+        // AI Studio has no cancel endpoint; DELETE removes only the record, so the job is left to finish.
+        const left = running ? [`job ${jobId} (${lastStatus ?? 'PENDING'}; AI Studio has no cancel endpoint, its tokens are spent)`] : [];
+        progress.leftAtProvider(left);
+        progress.stage('cancelled', undefined, left.length ? `Cancelled; still at AI Studio: ${left[0]}` : 'Cancelled; nothing running at AI Studio');
+      });
+    } else if (progress.snapshot.stage !== 'failed') {
+      progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}

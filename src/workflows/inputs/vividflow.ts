@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { VividflowGenerateRequest } from '../../providers/vividflow/schemas';
+import { DeliveredFile, FileRef, PollingInput, SafeFileName, SafeSubdir, isUrlRef } from './common';
+
+/** Jobs take ~2–5 min after the queue (docs: estimated_wait_time); poll 10 s → 1 min, give up after 3 h. */
+export const VIVIDFLOW_POLLING_DEFAULTS = {
+  initialIntervalSeconds: 10,
+  maxIntervalSeconds: 60,
+  backoffCoefficient: 1.5,
+  deadlineMinutes: 180,
+} as const;
+
+/**
+ * The provider's own request schema (every Wan 2.1 and Veo 3.1 parameter with its documented range, one
+ * of imagePath or imageUrl, no parameter of the other model) plus what the pipeline adds.
+ */
+export const VividflowPipelineInput = VividflowGenerateRequest.safeExtend({
+  prompt: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
+  imagePath: FileRef.refine((s) => !isUrlRef(s), 'must be a local file; use imageUrl for a URL').optional(),
+  outputName: SafeFileName.default('video.mp4'),
+  outputSubdir: SafeSubdir.optional(),
+  polling: PollingInput.optional(),
+}).strict();
+export type VividflowPipelineInput = z.input<typeof VividflowPipelineInput>;
+export type VividflowPipelineParsed = z.output<typeof VividflowPipelineInput>;
+
+export const VividflowPipelineResult = z.object({
+  jobId: z.string(),
+  output: DeliveredFile,
+  metrics: z.object({ generationTime: z.number().optional(), spinUpTime: z.number().optional(), totalTime: z.number().optional() }).optional(),
+});
+export type VividflowPipelineResult = z.infer<typeof VividflowPipelineResult>;

@@ -1,0 +1,81 @@
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { TEXT2VIDEO_POLLING_DEFAULTS, Text2videoPipelineInput, type Text2videoPipelineResult } from './inputs/text2video';
+import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { parseInput } from './shared/input';
+import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { ProgressTracker, progressQuery } from './shared/progress';
+
+export function text2videoWorkflowId(key: string): string {
+  return `text2video-${key}`;
+}
+
+/**
+ * Turn a story into a video on the self-hosted text-to-video server: submit, mirror its progress and logs,
+ * download. The server keeps jobs in memory, so after a restart it answers 404 for a job it accepted:
+ * the pipeline submits again (it costs nothing) and says so, up to `maxResubmits` times.
+ */
+export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Promise<Text2videoPipelineResult> {
+  const input = parseInput(Text2videoPipelineInput, rawInput);
+  const { workflowId } = workflowInfo();
+  const polling = pollingConfig(TEXT2VIDEO_POLLING_DEFAULTS, input.polling);
+  const deadline = new Deadline(polling.deadlineMinutes, 'text2video pipeline');
+  const progress = new ProgressTracker('text2videoPipeline', 'text2video', `text2video: ${input.text.slice(0, 60)}`);
+  setHandler(progressQuery, () => progress.snapshot);
+  const outputSubdir = input.outputSubdir ?? workflowId;
+  let jobId: string | undefined;
+  let resubmits = 0;
+
+  try {
+    for (;;) {
+      progress.stage('submitting', 1);
+      ({ jobId } = await withSummary(CREATE_CALL, createActivities.text2videoSubmit, resubmits ? `Resubmit story (${resubmits})` : 'Submit story', { text: input.text }));
+      progress.providerId('jobId', jobId);
+      progress.stage('generating', 5, `Job ${jobId} accepted`);
+      let logsSeen = 0;
+      const final = await pollUntil({
+        check: () => withSummary(STATUS_CALL, statusActivities.text2videoGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+        isDone: (s) => !s.found || s.status === 'completed' || s.status === 'failed',
+        onValue: (s) => {
+          if (!s.found) return;
+          for (const line of s.logs.slice(logsSeen)) progress.log(line);
+          logsSeen = Math.max(logsSeen, s.logs.length);
+          progress.stage(s.status === 'queued' ? 'queued' : 'generating', 5 + s.progress * 0.85);
+        },
+        config: polling,
+        deadline,
+        waitingFor: `text2video job ${jobId}`,
+      });
+      if (final.found && final.status === 'failed') {
+        throw ApplicationFailure.nonRetryable(`text2video job ${jobId} failed: ${final.error ?? final.message}`, 'ProviderJobFailed');
+      }
+      if (final.found) {
+        progress.stage('downloading', 90, `Job ${jobId} completed; downloading`);
+        const dl = await withSummary(TRANSFER_CALL, transferActivities.text2videoDownload, 'Download video', { jobId, outputSubdir, fileName: input.outputName });
+        if (dl.found) {
+          progress.stage('completed', 100, `Saved ${dl.file.path} (${dl.file.bytes} bytes)`);
+          return { jobId, resubmits, output: dl.file };
+        }
+      }
+      // The server forgot the job: it restarted. Submitting again is free.
+      if (resubmits >= input.maxResubmits) {
+        throw ApplicationFailure.nonRetryable(
+          `text2video lost job ${jobId} (404 after a server restart) and ${resubmits} resubmission(s) were allowed`,
+          'ProviderJobLost',
+        );
+      }
+      resubmits++;
+      progress.log(`Server no longer knows job ${jobId} (it restarted); resubmitting (${resubmits}/${input.maxResubmits})`);
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const left = jobId ? [`job ${jobId} (the server has no cancel endpoint; it runs to the end)`] : [];
+        progress.leftAtProvider(left);
+        progress.stage('cancelled', undefined, left.length ? `Cancelled; still at the server: ${left[0]}` : 'Cancelled before submitting');
+      });
+    } else if (progress.snapshot.stage !== 'failed') {
+      progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { VIVIDFLOW_POLLING_DEFAULTS, VividflowPipelineInput, type VividflowPipelineResult } from './inputs/vividflow';
+import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { parseInput } from './shared/input';
+import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { ProgressTracker, progressQuery } from './shared/progress';
+
+export function vividflowWorkflowId(key: string): string {
+  return `vividflow-${key}`;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * Animate an image with Vivid Flow (Wan 2.1 or Veo 3.1): submit, wait through the queue and processing,
+ * download the result. Cancelling while the job is still queued cancels it at Vivid Flow (in a
+ * non-cancellable scope, so the call is made even though the workflow is being cancelled).
+ */
+export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promise<VividflowPipelineResult> {
+  const input = parseInput(VividflowPipelineInput, rawInput);
+  const { workflowId } = workflowInfo();
+  const polling = pollingConfig(VIVIDFLOW_POLLING_DEFAULTS, input.polling);
+  const deadline = new Deadline(polling.deadlineMinutes, 'Vivid Flow pipeline');
+  const progress = new ProgressTracker('vividflowPipeline', 'vividflow', `Vivid Flow ${input.model}: ${input.prompt.slice(0, 60)}`);
+  setHandler(progressQuery, () => progress.snapshot);
+  const outputSubdir = input.outputSubdir ?? workflowId;
+  let jobId: string | undefined;
+  let lastStatus: string | undefined;
+
+  try {
+    progress.stage('submitting', 1);
+    const { outputName, outputSubdir: _subdir, polling: _polling, ...params } = input;
+    ({ jobId } = await withSummary(CREATE_CALL, createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
+    progress.providerId('jobId', jobId);
+    progress.stage('queued', 5, `Job ${jobId} queued`);
+
+    const final = await pollUntil({
+      check: () => withSummary(STATUS_CALL, statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+      isDone: (s) => TERMINAL.has(s.status),
+      onValue: (s) => {
+        if (s.status !== lastStatus) {
+          lastStatus = s.status;
+          progress.stage(s.status === 'queued' ? 'queued' : s.status === 'processing' ? 'processing' : s.status, s.status === 'processing' ? 30 : undefined, `Job ${jobId}: ${s.status}${s.message ? ` — ${s.message}` : ''}`);
+        }
+      },
+      config: polling,
+      deadline,
+      waitingFor: `Vivid Flow job ${jobId}`,
+    });
+    if (final.status !== 'completed') {
+      throw ApplicationFailure.nonRetryable(
+        `Vivid Flow job ${jobId} ${final.status}: ${final.errorMessage ?? final.message ?? 'no reason given'}`,
+        'ProviderJobFailed',
+      );
+    }
+    progress.stage('downloading', 90, `Job ${jobId} completed; downloading`);
+    const file = await withSummary(TRANSFER_CALL, transferActivities.vividflowDownload, 'Download video', { jobId, outputSubdir, fileName: outputName });
+    progress.stage('completed', 100, `Saved ${file.path} (${file.bytes} bytes)`);
+    return { jobId, output: file, metrics: final.metrics };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const left: string[] = [];
+        if (jobId && !TERMINAL.has(lastStatus ?? '')) {
+          const r = await withSummary(STATUS_CALL, statusActivities.vividflowCancel, `Cancel job ${jobId}`, { jobId });
+          if (r.cancelled) progress.log(`Cancelled job ${jobId} at Vivid Flow`);
+          else left.push(`job ${jobId} could not be cancelled: ${r.message}`);
+        }
+        progress.leftAtProvider(left);
+        progress.stage('cancelled', undefined, left.length ? `Cancelled; ${left[0]}` : 'Cancelled; nothing left running at Vivid Flow');
+      });
+    } else if (progress.snapshot.stage !== 'failed') {
+      progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
