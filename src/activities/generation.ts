@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { AistudioClient } from '../providers/aistudio/client';
-import { BadRequestError, NotFoundError, RateLimitError, isProviderError } from '../providers/errors';
+import { BadRequestError, NotFoundError, RateLimitError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
-import { TEXT2VIDEO_DEFAULT_BASE_URL, Text2videoClient, text2videoDownloadUrl } from '../providers/text2video/client';
+import { Text2videoClient } from '../providers/text2video/client';
 import { VividflowClient } from '../providers/vividflow/client';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import type { AistudioPipelineParsed } from '../workflows/inputs/aistudio';
 import type { VividflowPipelineParsed } from '../workflows/inputs/vividflow';
-import { type ActivityDeps, activityTransferHooks, markCreateSent, outcomeUnknown, pipelineOutputDir, previousAttemptSent } from './shared';
+import { type ActivityDeps, activityTransferHooks, createOnce, pipelineOutputDir } from './shared';
 import { downloadToFile } from './transfer';
 
 type VividParams = Omit<VividflowPipelineParsed, 'outputName' | 'outputSubdir' | 'polling'>;
@@ -53,7 +53,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
     },
 
     async text2videoDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<{ found: false } | { found: true; file: DeliveredFile }> {
-      const url = text2videoDownloadUrl((deps.env ?? process.env).TEXT2VIDEO_BASE_URL || TEXT2VIDEO_DEFAULT_BASE_URL, args.jobId);
+      const url = text2video().downloadUrl(args.jobId);
       try {
         return { found: true, file: await deliver(deps, 'text2video', url, args.outputSubdir, args.fileName) };
       } catch (err) {
@@ -65,18 +65,11 @@ export function createGenerationActivities(deps: ActivityDeps) {
     /** Billable (credits). An answer we did not get ends in OutcomeUnknown rather than a second job. */
     async vividflowGenerate(args: { workflowId: string } & VividParams): Promise<{ jobId: string }> {
       const { workflowId, ...params } = args;
-      const what = `Vivid Flow job for workflow ${workflowId}`;
-      const check = 'Check GET /history for a job with this prompt created around the time the workflow started.';
-      if (previousAttemptSent()) throw outcomeUnknown(what, check);
-      markCreateSent();
-      try {
-        const res = await vividflow().generate(params, { signal: signal() });
-        return { jobId: res.jobId };
-      } catch (err) {
-        if (isProviderError(err) && err.ambiguous) throw outcomeUnknown(what, check);
-        Context.current().heartbeat({ sent: false });
-        throw err;
-      }
+      return createOnce(
+        `Vivid Flow job for workflow ${workflowId}`,
+        'Check GET /history for a job with this prompt created around the time the workflow started.',
+        async () => ({ jobId: (await vividflow().generate(params, { signal: signal() })).jobId }),
+      );
     },
 
     async vividflowGetStatus(args: { jobId: string }) {
@@ -114,19 +107,19 @@ export function createGenerationActivities(deps: ActivityDeps) {
       args: { workflowId: string } & AistudioParams,
     ): Promise<{ kind: 'created'; jobId: string; tokensConsumed?: number } | { kind: 'busy'; message: string }> {
       const { workflowId, ...params } = args;
-      const what = `AI Studio job for workflow ${workflowId}`;
-      const check = 'Check GET /video-jobs for a job with this prompt created around the time the workflow started.';
-      if (previousAttemptSent()) throw outcomeUnknown(what, check);
-      markCreateSent();
-      try {
-        const job = await aistudio().createJob(params, { signal: signal() });
-        return { kind: 'created', jobId: job.id, tokensConsumed: job.tokensConsumed };
-      } catch (err) {
-        if (isProviderError(err) && err.ambiguous) throw outcomeUnknown(what, check);
-        Context.current().heartbeat({ sent: false });
-        if (err instanceof RateLimitError) return { kind: 'busy', message: err.providerMessage };
-        throw err;
-      }
+      return createOnce(
+        `AI Studio job for workflow ${workflowId}`,
+        'Check GET /video-jobs for a job with this prompt created around the time the workflow started.',
+        async () => {
+          try {
+            const job = await aistudio().createJob(params, { signal: signal() });
+            return { kind: 'created' as const, jobId: job.id, tokensConsumed: job.tokensConsumed };
+          } catch (err) {
+            if (err instanceof RateLimitError) return { kind: 'busy' as const, message: err.providerMessage };
+            throw err;
+          }
+        },
+      );
     },
 
     async aistudioGetJob(args: { jobId: string }) {

@@ -1,13 +1,13 @@
 import { Context, log } from '@temporalio/activity';
 import { LipdubClient } from '../providers/lipdub/client';
-import { PermissionDeniedError, isProviderError } from '../providers/errors';
+import { PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import {
   type ActivityDeps,
   activityTransferHooks,
+  createOnce,
   markCreateSent,
-  outcomeUnknown,
   pipelineOutputDir,
   previousAttemptSent,
 } from './shared';
@@ -143,9 +143,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
     }): Promise<{ generateId: string }> {
       const what = `LipDub generation ${args.outputFilename} (shot ${args.shotId}, audio ${args.audioId})`;
       const check = `Check the LipDub dashboard for output_filename ${args.outputFilename}; start the pipeline again with the existing shotId and audioId if it is not there.`;
-      if (previousAttemptSent()) throw outcomeUnknown(what, check);
-      markCreateSent();
-      try {
+      return createOnce(what, check, async () => {
         const res = await lipdub().generate(
           args.shotId,
           {
@@ -157,11 +155,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
           { signal: Context.current().cancellationSignal },
         );
         return { generateId: res.generateId };
-      } catch (err) {
-        if (isProviderError(err) && err.ambiguous) throw outcomeUnknown(what, check);
-        Context.current().heartbeat({ sent: false });
-        throw err;
-      }
+      });
     },
 
     async lipdubGetGenerationStatus(args: { shotId: string; generateId: string }): Promise<{ status: string }> {

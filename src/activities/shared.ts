@@ -96,6 +96,24 @@ export function markCreateSent(extra: Record<string, unknown> = {}): void {
   Context.current().heartbeat({ ...extra, sent: true });
 }
 
+/**
+ * Make a billable create call at most once per activity, for providers with no way to reconcile: an
+ * answer we did not get (timeout, reset, 5xx, unreadable 2xx), or an earlier attempt that may have sent
+ * the call, ends in the non-retryable OutcomeUnknown naming what to check instead of a second job.
+ */
+export async function createOnce<T>(what: string, check: string, create: () => Promise<T>): Promise<T> {
+  if (previousAttemptSent()) throw outcomeUnknown(what, check);
+  markCreateSent();
+  try {
+    return await create();
+  } catch (err) {
+    if (isProviderError(err) && err.ambiguous) throw outcomeUnknown(what, check);
+    // The provider clearly refused: nothing was created, so the next attempt may create.
+    Context.current().heartbeat({ sent: false });
+    throw err;
+  }
+}
+
 export function outcomeUnknown(what: string, check: string): ApplicationFailure {
   return ApplicationFailure.create({
     type: 'OutcomeUnknown',

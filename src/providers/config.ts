@@ -9,6 +9,9 @@ export interface ProviderClientOptions {
   timeoutMs?: number;
 }
 
+/** A provider without authentication (text2video): the same options without the key. */
+export type PublicProviderClientOptions = Omit<ProviderClientOptions, 'apiKey'>;
+
 export interface CallOptions {
   signal?: AbortSignal;
 }
@@ -33,9 +36,24 @@ export function providerOptionsFromEnv(
   return { baseUrl, apiKey, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
 }
 
+/** `<PROVIDER>_BASE_URL` (documented default otherwise) for a provider without authentication. */
+export function publicProviderOptionsFromEnv(
+  spec: Omit<ProviderEnvSpec, 'apiKeyVar'>,
+  env: NodeJS.ProcessEnv = process.env,
+  extra: { dispatcher?: Dispatcher } = {},
+): PublicProviderClientOptions {
+  const baseUrl = env[spec.baseUrlVar]?.trim() || spec.defaultBaseUrl;
+  checkBaseUrl(spec.provider, spec.baseUrlVar, baseUrl);
+  return { baseUrl, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
+}
+
 /** Constructor-time checks, so a bad configuration fails before the first call, naming the setting. */
 export function checkClientOptions(provider: ProviderId, opts: ProviderClientOptions): void {
   if (!opts.apiKey || opts.apiKey.trim() === '') throw new ProviderConfigError(provider, 'apiKey', 'is empty');
+  checkPublicClientOptions(provider, opts);
+}
+
+export function checkPublicClientOptions(provider: ProviderId, opts: PublicProviderClientOptions): void {
   checkBaseUrl(provider, 'baseUrl', opts.baseUrl);
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) {
     throw new ProviderConfigError(provider, 'timeoutMs', 'must be a positive number');

@@ -190,6 +190,9 @@ export function errorFromResponse(input: ErrorFromResponseInput): ProviderError 
   const parsed = typeof input.body === 'string' ? tryParseJson(input.body) : input.body;
   const providerMessage = extractProviderMessage(parsed, typeof input.body === 'string' ? input.body : undefined);
   const headers = input.headers ?? {};
+  const details = bodyField(parsed, 'details') ?? bodyField(parsed, 'detail');
+  const cleanMessage = redactText(providerMessage);
+  const extra = detailsSuffix(details, cleanMessage);
   const init: ProviderErrorInit = {
     provider: input.provider,
     endpoint: input.endpoint,
@@ -197,7 +200,8 @@ export function errorFromResponse(input: ErrorFromResponseInput): ProviderError 
     providerMessage,
     retryAfterMs: parseRetryAfter(headerValue(headers, 'retry-after'), bodyField(parsed, 'retry_after'), input.now),
     requestId: headerValue(headers, 'x-request-id') ?? headerValue(headers, 'request-id'),
-    details: bodyField(parsed, 'details') ?? bodyField(parsed, 'detail'),
+    details,
+    ...(extra ? { message: `${defaultMessage(input.provider, input.endpoint, status, cleanMessage)} ${extra}` } : {}),
   };
   switch (status) {
     case 400:
@@ -219,6 +223,30 @@ export function errorFromResponse(input: ErrorFromResponseInput): ProviderError 
   }
   if (status >= 500) return new InternalServerError(init);
   return new UnexpectedStatusError(init);
+}
+
+/**
+ * What the error's message adds from a body's `details` / `detail`, so a log line says why without
+ * opening `details`: a list of strings (VividFlow's 400 `details: ["duration_seconds must be 4, 6, or 8"]`)
+ * and the numbers of a credits answer (AI Studio's 402 `detail: { message, cost, availableTokens }`).
+ */
+function detailsSuffix(details: unknown, providerMessage: string): string | undefined {
+  if (Array.isArray(details)) {
+    const items = details.filter((d): d is string => typeof d === 'string' && d.trim() !== '' && d.trim() !== providerMessage);
+    return items.length ? redactText(cut(`(${items.map((d) => d.trim()).join('; ')})`)) : undefined;
+  }
+  if (isRecord(details)) {
+    const parts: string[] = [];
+    for (const [key, label] of [
+      ['cost', 'cost'],
+      ['availableTokens', 'available'],
+    ] as const) {
+      const v = details[key];
+      if (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '')) parts.push(`${label} ${String(v).trim()}`);
+    }
+    return parts.length ? redactText(cut(`(tokens: ${parts.join(', ')})`)) : undefined;
+  }
+  return undefined;
 }
 
 /**

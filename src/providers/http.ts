@@ -41,12 +41,23 @@ export interface HttpRequest<S extends z.ZodType> {
   path: string;
   /** The route template for errors and logs, e.g. 'GET /shots/{shot_id}/status'. */
   endpoint: string;
-  /** JSON-encoded; a FormData is sent as multipart as is. */
+  /** JSON-encoded; a FormData is sent as multipart and a URLSearchParams as urlencoded, as is. */
   body?: unknown;
   /** Validates `body` before anything is sent (failure: RequestValidationError). */
   bodySchema?: z.ZodType;
+  /**
+   * 'json' (default): a 2xx JSON body is validated by `schema`. 'redirect': a 3xx with a Location is
+   * the answer, validated by `schema` as `{ status, location }` (absolute); it is not followed.
+   */
+  expect?: 'json' | 'redirect';
   schema: S;
   signal?: AbortSignal;
+}
+
+/** What `expect: 'redirect'` hands to the schema. */
+export interface RedirectAnswer {
+  status: number;
+  location: string;
 }
 
 export interface HttpClient {
@@ -67,29 +78,21 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     const { endpoint } = req;
     if (!req.path.startsWith('/')) throw new Error(`path must start with '/': ${req.path}`);
 
-    if (req.bodySchema) {
-      const checked = req.bodySchema.safeParse(req.body, { reportInput: true });
-      if (!checked.success) {
-        throw new RequestValidationError({
-          provider,
-          endpoint,
-          message: redact(`${name} ${endpoint}: invalid request: ${describeIssues(checked.error.issues)}`),
-          details: issueDetails(checked.error.issues, redact),
-        });
-      }
-    }
+    if (req.bodySchema) validateRequest(provider, endpoint, req.bodySchema, req.body, secrets);
 
     req.signal?.throwIfAborted();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
 
+    const url = `${baseUrl}${req.path}`;
+    const redirect = req.expect === 'redirect';
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
     try {
       const { body, contentType } = encodeBody(req.body);
-      const res = await request(`${baseUrl}${req.path}`, {
+      const res = await request(url, {
         method: req.method,
         headers: {
           accept: 'application/json',
@@ -103,7 +106,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       });
       status = res.statusCode;
       headers = res.headers;
-      const ok = status >= 200 && status < 300;
+      const ok = redirect ? isRedirect(status) : status >= 200 && status < 300;
       const read = await readBounded(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES, headers['content-length'], !ok);
       if (read.tooLarge) {
         throw new ResponseValidationError({
@@ -131,12 +134,36 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       clearTimeout(timer);
     }
 
-    if (status < 200 || status >= 300) {
+    if (redirect ? !isRedirect(status) && (status < 200 || status >= 300) : status < 200 || status >= 300) {
       throw errorFromResponse({ provider, endpoint, status, headers, body: redact(text) });
     }
 
     let json: unknown;
-    if (text.trim() === '') {
+    if (redirect) {
+      const location = firstHeader(headers.location);
+      if (!isRedirect(status) || !location) {
+        throw new ResponseValidationError({
+          provider,
+          endpoint,
+          status,
+          requestId: requestIdOf(headers),
+          message: `${name} ${endpoint}: expected a redirect with a Location, got ${status}${location ? '' : ' without Location'}`,
+        });
+      }
+      let absolute: string;
+      try {
+        absolute = new URL(location, url).toString();
+      } catch {
+        throw new ResponseValidationError({
+          provider,
+          endpoint,
+          status,
+          requestId: requestIdOf(headers),
+          message: redact(`${name} ${endpoint}: redirect Location is not a URL: ${JSON.stringify(snippet(location))}`),
+        });
+      }
+      json = { status, location: absolute } satisfies RedirectAnswer;
+    } else if (text.trim() === '') {
       json = {};
     } else {
       try {
@@ -169,6 +196,36 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   return { call };
 }
 
+/**
+ * Checks a request (body, query or form parameters) against its schema before anything is sent; a
+ * failure is a RequestValidationError whose message names every offending field. Returns the parsed value.
+ */
+export function validateRequest<S extends z.ZodType>(
+  provider: ProviderId,
+  endpoint: string,
+  schema: S,
+  value: unknown,
+  secrets: readonly string[] = [],
+): z.output<S> {
+  const checked = schema.safeParse(value, { reportInput: true });
+  if (checked.success) return checked.data;
+  const redact = (s: string): string => redactText(s, secrets);
+  throw new RequestValidationError({
+    provider,
+    endpoint,
+    message: redact(`${PROVIDER_DISPLAY_NAMES[provider]} ${endpoint}: invalid request: ${describeIssues(checked.error.issues)}`),
+    details: issueDetails(checked.error.issues, redact),
+  });
+}
+
+/** `?a=1&b=x` from the defined entries (empty string when none); values are form-encoded. */
+export function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.append(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
 /** Encodes one path parameter; refuses values that would change the route. */
 export function pathSegment(value: string | number): string {
   const s = String(value);
@@ -181,8 +238,21 @@ export function pathSegment(value: string | number): string {
 function encodeBody(body: unknown): { body?: string | UndiciFormData; contentType?: string } {
   if (body === undefined) return {};
   // undici sets the multipart boundary itself; it accepts Node's global FormData too (duck-typed).
+  // File parts (fs.openAsBlob) are streamed from disk with a computed Content-Length.
   if (isFormData(body)) return { body: body as UndiciFormData };
+  if (body instanceof URLSearchParams) return { body: body.toString(), contentType: 'application/x-www-form-urlencoded' };
   return { body: JSON.stringify(body), contentType: 'application/json' };
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+function isRedirect(status: number): boolean {
+  return REDIRECT_STATUSES.has(status);
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  const first = Array.isArray(v) ? v[0] : v;
+  return first && first.trim() !== '' ? first.trim() : undefined;
 }
 
 function isFormData(v: unknown): boolean {

@@ -1,10 +1,26 @@
 export * from './errors';
-export { createHttpClient, pathSegment, parseRetryAfter, redactUrl, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES } from './http';
-export type { HttpClient, HttpClientOptions, HttpMethod, HttpRequest } from './http';
+export {
+  createHttpClient,
+  pathSegment,
+  parseRetryAfter,
+  queryString,
+  redactUrl,
+  validateRequest,
+  DEFAULT_TIMEOUT_MS,
+  MAX_RESPONSE_BYTES,
+} from './http';
+export type { HttpClient, HttpClientOptions, HttpMethod, HttpRequest, RedirectAnswer } from './http';
 export { redactText } from './redact';
-export { providerOptionsFromEnv } from './config';
-export type { CallOptions, ProviderClientOptions } from './config';
+export { providerOptionsFromEnv, publicProviderOptionsFromEnv } from './config';
+export type { CallOptions, ProviderClientOptions, PublicProviderClientOptions } from './config';
+export { openFilePart } from './multipart';
 export { LipdubClient, LIPDUB_DEFAULT_BASE_URL } from './lipdub/client';
 export * from './lipdub/schemas';
 export { DublabClient, DUBLAB_DEFAULT_BASE_URL } from './dublab/client';
 export * from './dublab/schemas';
+export { Text2videoClient, TEXT2VIDEO_DEFAULT_BASE_URL, text2videoDownloadUrl } from './text2video/client';
+export * from './text2video/schemas';
+export { VividflowClient, VIVIDFLOW_DEFAULT_BASE_URL } from './vividflow/client';
+export * from './vividflow/schemas';
+export { AistudioClient, AISTUDIO_DEFAULT_BASE_URL } from './aistudio/client';
+export * from './aistudio/schemas';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { progressQuery, type PipelineProgress } from '../../src/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { createReelayWorker } from '../../src/workers/worker';
@@ -112,4 +113,15 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
     },
   };
   return harness;
+}
+
+/** Query `progress` until `until` holds (the workflow's own view, not a timer guess). */
+export async function waitForProgress(handle: WorkflowHandle, until: (p: PipelineProgress) => boolean, timeoutMs = 60_000): Promise<PipelineProgress> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    if (p && until(p)) return p;
+    if (Date.now() > deadline) throw new Error(`progress never reached the expected state; last: ${JSON.stringify(p)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { InputError, progressQuery, startPipeline, type LipdubPipelineResult, type PipelineProgress } from '../../src/client';
+import { InputError, progressQuery, startPipeline, type LipdubPipelineResult } from '../../src/client';
 import { lipdubOutput } from '../../src/sandbox/derive';
-import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
+import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness, waitForProgress } from '../support/harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -32,15 +32,6 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-async function waitForProgress(handle: WorkflowHandle, until: (p: PipelineProgress) => boolean, timeoutMs = 60_000): Promise<PipelineProgress> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await handle.query(progressQuery).catch(() => undefined);
-    if (p && until(p)) return p;
-    if (Date.now() > deadline) throw new Error(`progress never reached the expected state; last: ${JSON.stringify(p)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('durability, cancellation and input validation', () => {
   let h: Harness;
