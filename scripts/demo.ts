@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: everything local, no account needed. Builds (once) or finds the Temporal CLI, starts a
  * dev server persisted to .reelay/temporal.db (or reuses one on TEMPORAL_ADDRESS), the sandbox providers
- * and an in-process worker, then runs a LipDub pipeline into two languages and a DubLab pipeline into
- * three, with live progress, and prints every output with its size and sha256.
+ * and an in-process worker, then runs five pipelines side by side with live progress: LipDub into two
+ * languages, DubLab into three, text2video on a short story, Vivid Flow animating a generated image and
+ * AI Studio in mock mode. It prints every output with its size and sha256, and each workflow's UI link.
  *
  *   npx tsx scripts/demo.ts          keep everything running afterwards for the Temporal UI, until Ctrl-C
  *   npx tsx scripts/demo.ts --once   exit when done: 0 only if every pipeline completed
@@ -11,8 +12,18 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { deflateSync } from 'node:zlib';
 import { loadDotEnv, outputDir, stateDir, workflowUiLink } from '../src/config';
-import { connectClient, startPipeline, type DublabPipelineInput, type LipdubPipelineInput } from '../src/client';
+import {
+  connectClient,
+  startPipeline,
+  type AistudioPipelineInput,
+  type DublabPipelineInput,
+  type LipdubPipelineInput,
+  type Started,
+  type Text2videoPipelineInput,
+  type VividflowPipelineInput,
+} from '../src/client';
 import { installWorkerRuntime, untilSignal } from '../src/cli/context';
 import { outputFiles, watchWorkflows, type WatchResult } from '../src/cli/pipelines';
 import { formatBytes, formatDuration, styler } from '../src/cli/render';
@@ -22,12 +33,21 @@ import { DEFAULT_PORT_BASE, startLocalStack, type LocalStack } from '../src/cli/
 const DEMO_TIMINGS = {
   lipdub: { shotMs: 3_000, trainingMs: 3_000, generateQueueMs: 1_000, generateMs: 4_000 },
   dublab: { queueMs: 1_500, processMs: 6_000 },
+  text2video: { queueMs: 1_000, stageMs: 1_500 },
+  vividflow: { processMs: 6_000, workers: 1 },
+  // A mockMode job runs at most a moment at the sandbox (as at AI Studio): the time is spent PENDING.
+  aistudio: { pendingMs: 5_000, runMs: 5_000 },
 };
 /** Polling sized for those timings (the production defaults start at 10 s). */
 const DEMO_POLLING = { initialIntervalSeconds: 0.5, maxIntervalSeconds: 2, backoffCoefficient: 1.5, deadlineMinutes: 10 };
 
 const VIDEO_BYTES = 1_500_000;
 const AUDIO_BYTES = 120_000;
+const IMAGE_SIZE = { width: 320, height: 180 };
+
+const STORY =
+  'A lighthouse keeper finds a message in a bottle: a map of the coast, drawn by a child. ' +
+  'At low tide she follows it to a cave full of glowing shells, and leaves a new map for the next finder.';
 
 const st = styler(process.stdout);
 const t0 = Date.now();
@@ -42,6 +62,56 @@ function ensureFile(file: string, size: number): string {
   return file;
 }
 
+/** A real PNG (a sunset over the sea) that opens in any viewer; written once, then reused. */
+function ensurePng(file: string, { width, height }: { width: number; height: number }): string {
+  if (fs.existsSync(file) && fs.statSync(file).size > 0) return file;
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const stride = width * 3 + 1; // each row starts with filter type 0
+  const raw = Buffer.alloc(stride * height);
+  const horizon = Math.round(height * 0.62);
+  for (let y = 0; y < height; y++) {
+    const t = y / (height - 1);
+    for (let x = 0; x < width; x++) {
+      const sun = y < horizon && Math.hypot(x - width * 0.68, y - horizon) < height * 0.18;
+      const sea = y >= horizon;
+      const i = y * stride + 1 + x * 3;
+      raw[i] = sun ? 255 : sea ? Math.round(30 + 40 * t) : Math.round(70 + 185 * t);
+      raw[i + 1] = sun ? 214 : sea ? Math.round(60 + 30 * t) : Math.round(50 + 90 * t);
+      raw[i + 2] = sun ? 110 : sea ? Math.round(110 + 40 * t) : Math.round(120 - 40 * t);
+    }
+  }
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, png);
+  return file;
+}
+
 function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
@@ -49,14 +119,14 @@ function sha256File(file: string): string {
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    process.stdout.write('Usage: npm run demo [-- --once]\n  --once  exit when the pipelines are done (0 only if all completed), stopping everything\n');
+    process.stdout.write('Usage: npm run demo [-- --once]\n  --once  exit when the five pipelines are done (0 only if all completed), stopping everything\n');
     return 0;
   }
   loadDotEnv();
   await installWorkerRuntime('WARN');
   const signal = untilSignal();
 
-  process.stdout.write(st.bold('Reelay demo: LipDub + DubLab pipelines on a local Temporal, against the sandbox providers\n\n'));
+  process.stdout.write(st.bold('Reelay demo: LipDub, DubLab, text2video, Vivid Flow and AI Studio pipelines on a local Temporal, against the sandbox providers\n\n'));
   const taskQueue = `reelay-demo-${randomUUID().slice(0, 8)}`;
   const out = outputDir();
   const stack: LocalStack = await Promise.race([
@@ -70,7 +140,11 @@ async function main(): Promise<number> {
     const video = ensureFile(path.join(dir, 'talk.mp4'), VIDEO_BYTES);
     const es = ensureFile(path.join(dir, 'es-MX.mp3'), AUDIO_BYTES);
     const fr = ensureFile(path.join(dir, 'fr-FR.mp3'), AUDIO_BYTES + 7_000);
-    step(`Demo inputs in ${path.relative(process.cwd(), dir)}: talk.mp4 (${formatBytes(VIDEO_BYTES)} of random bytes), es-MX.mp3, fr-FR.mp3`);
+    const image = ensurePng(path.join(dir, 'sunset.png'), IMAGE_SIZE);
+    step(
+      `Demo inputs in ${path.relative(process.cwd(), dir)}: talk.mp4 (${formatBytes(VIDEO_BYTES)} of random bytes), es-MX.mp3, fr-FR.mp3, ` +
+        `sunset.png (${IMAGE_SIZE.width}×${IMAGE_SIZE.height} PNG, ${formatBytes(fs.statSync(image).size)})`,
+    );
 
     const client = await connectClient();
     const lipdubInput: LipdubPipelineInput = {
@@ -91,19 +165,39 @@ async function main(): Promise<number> {
       name: 'Reelay demo',
       polling: DEMO_POLLING,
     };
-    const [lipdub, dublab] = await Promise.all([
-      startPipeline(client, 'lipdub', lipdubInput, { taskQueue }),
-      startPipeline(client, 'dublab', dublabInput, { taskQueue }),
+    const text2videoInput: Text2videoPipelineInput = { text: STORY, outputName: 'lighthouse.mp4', polling: DEMO_POLLING };
+    const vividflowInput: VividflowPipelineInput = {
+      prompt: 'The sun sinks slowly into the sea while small waves roll toward the shore',
+      imagePath: image,
+      model: 'wan2.1',
+      cfg: 8,
+      seed: 7,
+      outputName: 'sunset.mp4',
+      polling: DEMO_POLLING,
+    };
+    const aistudioInput: AistudioPipelineInput = {
+      prompt: 'A paper boat sails down a rainy city street at dusk, neon signs reflected in the puddles',
+      mockMode: true,
+      durationSeconds: 4,
+      outputName: 'paper-boat.mp4',
+      polling: DEMO_POLLING,
+    };
+    const start = async (label: string, go: () => Promise<Started>) => ({ label, started: await go() });
+    const runs = await Promise.all([
+      start('LipDub es-MX, fr-FR', () => startPipeline(client, 'lipdub', lipdubInput, { taskQueue })),
+      start('DubLab es, de, ja', () => startPipeline(client, 'dublab', dublabInput, { taskQueue })),
+      start('text2video story', () => startPipeline(client, 'text2video', text2videoInput, { taskQueue })),
+      start('Vivid Flow wan2.1', () => startPipeline(client, 'vividflow', vividflowInput, { taskQueue })),
+      start('AI Studio (mock)', () => startPipeline(client, 'aistudio', aistudioInput, { taskQueue })),
     ]);
-    step(`Started ${lipdub.workflowId} and ${dublab.workflowId} on task queue ${taskQueue}`);
+    step(`Started ${runs.length} pipelines on task queue ${taskQueue}:`);
+    for (const r of runs) process.stdout.write(`           ${r.started.workflowId}\n`);
     process.stdout.write('\n');
 
+    const labelWidth = Math.max(...runs.map((r) => r.label.length)) + 1;
     const watching = watchWorkflows(
       client,
-      [
-        { handle: lipdub.handle, label: 'LipDub es-MX, fr-FR ' },
-        { handle: dublab.handle, label: 'DubLab es, de, ja   ' },
-      ],
+      runs.map((r) => ({ handle: r.started.handle, label: r.label.padEnd(labelWidth) })),
       { logLines: 1, intervalMs: 500 },
     );
     const results = await Promise.race([watching, signal.then(() => undefined)]);
@@ -114,7 +208,11 @@ async function main(): Promise<number> {
       return 130;
     }
     process.stdout.write('\n');
-    code = report(results, [lipdub, dublab], stack);
+    code = report(
+      results,
+      runs.map((r) => r.started),
+      stack,
+    );
     await client.connection.close();
   } catch (err) {
     await stack.stop();
@@ -127,7 +225,7 @@ async function main(): Promise<number> {
     return code;
   }
   process.stdout.write(
-    `\n${st.bold('Open the Temporal UI')} at ${stack.temporal.uiUrl} to see both workflows: their histories, summaries and the\n` +
+    `\n${st.bold('Open the Temporal UI')} at ${stack.temporal.uiUrl} to see the five workflows: their histories, summaries and the\n` +
       `"progress" query (the worker keeps running to answer it). Ctrl-C stops ${started(stack)}.\n`,
   );
   const sig = await signal;
@@ -153,7 +251,12 @@ function report(results: WatchResult[], started: Array<{ workflowId: string; run
       ok = false;
       process.stdout.write(`    ${r.failure ?? ''}\n`);
     }
-    for (const f of outputFiles(r.result)) {
+    const files = outputFiles(r.result);
+    if (r.status === 'COMPLETED' && !files.length) {
+      ok = false;
+      process.stdout.write(`    ${st.red('no output file in the result')}\n`);
+    }
+    for (const f of files) {
       const verified = fs.existsSync(f.path) && sha256File(f.path) === f.sha256;
       if (!verified) ok = false;
       process.stdout.write(
@@ -165,8 +268,18 @@ function report(results: WatchResult[], started: Array<{ workflowId: string; run
   }
   const counters = stack.sandbox.counters();
   const calls = Object.values(counters).reduce((a, b) => a + b, 0);
-  process.stdout.write(`Sandbox served ${calls} provider calls (${counters['lipdub POST /v1/video'] ?? 0} video upload, ${counters['lipdub POST /v1/audio'] ?? 0} audio uploads at LipDub).\n`);
-  process.stdout.write(ok ? st.green(`All pipelines completed in ${elapsed()}.\n`) : st.red(`Some pipelines did not complete (${elapsed()}).\n`));
+  const byService = new Map<string, number>();
+  for (const [key, n] of Object.entries(counters)) {
+    const service = key.split(' ')[0]!;
+    byService.set(service, (byService.get(service) ?? 0) + n);
+  }
+  process.stdout.write(`Sandbox served ${calls} provider calls (${[...byService].map(([service, n]) => `${service} ${n}`).join(', ')}).\n`);
+  const completed = results.filter((r) => r.status === 'COMPLETED').length;
+  process.stdout.write(
+    ok
+      ? st.green(`All ${results.length} pipelines completed in ${elapsed()}.\n`)
+      : st.red(`${completed} of ${results.length} pipelines completed; not every output was delivered and verified (${elapsed()}).\n`),
+  );
   return ok ? 0 : 1;
 }
 

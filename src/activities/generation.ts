@@ -84,9 +84,9 @@ export function createGenerationActivities(deps: ActivityDeps) {
         return { cancelled: true, message: r.message };
       } catch (err) {
         if (err instanceof BadRequestError) {
-          // A retry after a lost answer finds the job already cancelled: that is success.
-          const already = /cancelled/i.test(err.providerMessage);
-          return { cancelled: already, message: err.providerMessage };
+          // Refused: the job is past the queue, or an earlier attempt whose answer was lost cancelled it.
+          const now = await vividflow().status(args.jobId, { signal: signal() });
+          return { cancelled: now.status === 'cancelled', message: err.providerMessage };
         }
         throw err;
       }

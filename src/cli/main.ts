@@ -25,7 +25,7 @@ export const COMMANDS: Record<string, Command> = { start, status, watch, list, c
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
   return [
-    'reelay — run AI video provider jobs (LipDub, DubLab) as durable Temporal workflows',
+    'reelay — run AI video provider jobs (LipDub, DubLab, text2video, Vivid Flow, AI Studio) as durable Temporal workflows',
     '',
     'Usage: reelay <command> [options]    (reelay <command> --help for its options)',
     '',
@@ -33,7 +33,7 @@ function topHelp(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.spec.summary}`),
     '',
     'Configuration comes from the environment or a .env file: TEMPORAL_ADDRESS (default 127.0.0.1:7233),',
-    'TEMPORAL_NAMESPACE, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_API_KEY, <PROVIDER>_BASE_URL.',
+    'TEMPORAL_NAMESPACE, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN).',
     'Exit status: 0 success, 1 failed/cancelled pipeline or operational error, 2 bad usage or input.',
     'REELAY_DEBUG=1 prints stack traces.',
     '',

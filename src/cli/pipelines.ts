@@ -69,18 +69,52 @@ export interface OutputFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** Where the provider served it (without any signed query), when the result says. */
+  providerUrl?: string;
 }
 
-/** The delivered files of a LipDub or DubLab result (recognised by shape, so future pipelines with `outputs` work too). */
+/**
+ * The delivered files of a pipeline result, recognised by shape: `outputs[]` (LipDub), `dubs[].outputs[]`
+ * (DubLab) and a single `output` (text2video, Vivid Flow, AI Studio), so future pipelines of those shapes work too.
+ */
 export function outputFiles(result: unknown): OutputFile[] {
   const files: OutputFile[] = [];
   const take = (o: Record<string, unknown>, label: string) => {
-    if (typeof o.path === 'string') files.push({ label, path: o.path, bytes: Number(o.bytes ?? 0), sha256: String(o.sha256 ?? '') });
+    if (typeof o.path !== 'string') return;
+    files.push({
+      label,
+      path: o.path,
+      bytes: Number(o.bytes ?? 0),
+      sha256: String(o.sha256 ?? ''),
+      ...(typeof o.providerUrl === 'string' ? { providerUrl: o.providerUrl } : {}),
+    });
   };
-  const r = (result ?? {}) as { outputs?: Array<Record<string, unknown>>; dubs?: Array<{ language?: string; outputs?: Array<Record<string, unknown>> }> };
+  const r = (result ?? {}) as {
+    output?: Record<string, unknown>;
+    outputs?: Array<Record<string, unknown>>;
+    dubs?: Array<{ language?: string; outputs?: Array<Record<string, unknown>> }>;
+  };
+  if (r.output && typeof r.output === 'object') take(r.output, String(r.output.language ?? r.output.type ?? 'video'));
   for (const o of r.outputs ?? []) take(o, String(o.language ?? o.type ?? 'output'));
   for (const d of r.dubs ?? []) for (const o of d.outputs ?? []) take(o, `${d.language ?? '?'} ${String(o.type ?? '')}`.trim());
   return files;
+}
+
+/**
+ * The scalar facts of a result beside its files (`jobId=…`, `resubmits=0`, `tokensConsumed=50`,
+ * `metrics.totalTime=…`), for a one-line summary. Nested objects other than `metrics` are left out.
+ */
+export function resultFacts(result: unknown): Array<[string, string]> {
+  const facts: Array<[string, string]> = [];
+  if (!result || typeof result !== 'object') return facts;
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+  for (const [k, v] of Object.entries(result as Record<string, unknown>)) {
+    if (scalar(v)) facts.push([k, String(v)]);
+    else if (k === 'metrics' && v && typeof v === 'object') {
+      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) if (scalar(mv)) facts.push([`${k}.${mk}`, String(mv)]);
+    }
+  }
+  return facts;
 }
 
 export interface WatchTarget {

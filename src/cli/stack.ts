@@ -15,9 +15,27 @@ export type Speed = (typeof SPEEDS)[number];
 
 /** Sandbox timings per speed. `realistic` is still far quicker than the real providers (minutes). */
 export const SPEED_TIMINGS: Record<Speed, DeepPartial<SandboxTimings>> = {
-  realistic: { lipdub: { shotMs: 20_000, trainingMs: 30_000, generateQueueMs: 5_000, generateMs: 40_000 }, dublab: { queueMs: 5_000, processMs: 45_000 } },
-  fast: { lipdub: { shotMs: 2_000, trainingMs: 2_000, generateQueueMs: 1_000, generateMs: 3_000 }, dublab: { queueMs: 1_000, processMs: 3_000 } },
-  instant: { lipdub: { shotMs: 50, trainingMs: 50, generateQueueMs: 20, generateMs: 50 }, dublab: { queueMs: 20, processMs: 50 } },
+  realistic: {
+    lipdub: { shotMs: 20_000, trainingMs: 30_000, generateQueueMs: 5_000, generateMs: 40_000 },
+    dublab: { queueMs: 5_000, processMs: 45_000 },
+    text2video: { queueMs: 5_000, stageMs: 8_000 },
+    vividflow: { processMs: 45_000, workers: 1 },
+    aistudio: { pendingMs: 5_000, runMs: 40_000 },
+  },
+  fast: {
+    lipdub: { shotMs: 2_000, trainingMs: 2_000, generateQueueMs: 1_000, generateMs: 3_000 },
+    dublab: { queueMs: 1_000, processMs: 3_000 },
+    text2video: { queueMs: 500, stageMs: 500 },
+    vividflow: { processMs: 3_000, workers: 2 },
+    aistudio: { pendingMs: 1_000, runMs: 3_000 },
+  },
+  instant: {
+    lipdub: { shotMs: 50, trainingMs: 50, generateQueueMs: 20, generateMs: 50 },
+    dublab: { queueMs: 20, processMs: 50 },
+    text2video: { queueMs: 20, stageMs: 10 },
+    vividflow: { processMs: 50, workers: 4 },
+    aistudio: { pendingMs: 20, runMs: 50 },
+  },
 };
 
 export const DEFAULT_PORT_BASE = 7300;
@@ -102,24 +120,39 @@ async function ensureSearchAttributes(log: (line: string) => void, env: NodeJS.P
   }
 }
 
-/** The sandbox on `portBase`, +1, +2, with a clear message when a port is taken. */
+/** Port offsets from the port base: object store, LipDub, DubLab, text2video, Vivid Flow, AI Studio. */
+export const SANDBOX_PORT_OFFSETS = { store: 0, lipdub: 1, dublab: 2, text2video: 3, vividflow: 4, aistudio: 5 } as const;
+export const SANDBOX_PORT_COUNT = Object.keys(SANDBOX_PORT_OFFSETS).length;
+
+export function sandboxPorts(portBase: number): Record<keyof typeof SANDBOX_PORT_OFFSETS, number> {
+  return Object.fromEntries(Object.entries(SANDBOX_PORT_OFFSETS).map(([k, off]) => [k, portBase + off])) as Record<keyof typeof SANDBOX_PORT_OFFSETS, number>;
+}
+
+/** The sandbox on `portBase` … `portBase`+5 (see SANDBOX_PORT_OFFSETS), with a clear message when a port is taken. */
 export async function startSandboxOnPorts(
   portBase: number,
   timings: DeepPartial<SandboxTimings>,
   opts: { fallbackToFreePorts?: boolean; log?: (line: string) => void } = {},
 ): Promise<Sandbox> {
   const { startSandbox } = await import('../sandbox');
-  const ports = { store: portBase, lipdub: portBase + 1, dublab: portBase + 2 };
+  const last = portBase + SANDBOX_PORT_COUNT - 1;
+  if (last > 65_535) throw new CliError(`--port-base: the sandbox needs ${SANDBOX_PORT_COUNT} ports from ${portBase}, past 65535`, 2);
   try {
-    return await startSandbox({ ports, timings });
+    return await startSandbox({ ports: sandboxPorts(portBase), timings });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     if (opts.fallbackToFreePorts) {
-      opts.log?.(`Sandbox: ports ${portBase}–${portBase + 2} are taken; using free ports instead.`);
+      opts.log?.(`Sandbox: ports ${portBase}–${last} are taken; using free ports instead.`);
       return startSandbox({ timings });
     }
-    throw new CliError(`sandbox port ${(err as { port?: number }).port ?? `${portBase}–${portBase + 2}`} is in use (another \`reelay dev\` or sandbox?); pick others with --port-base`);
+    throw new CliError(`sandbox port ${(err as { port?: number }).port ?? `${portBase}–${last}`} is in use (another \`reelay dev\` or sandbox?); pick others with --port-base`);
   }
+}
+
+/** One line naming every sandbox endpoint. */
+export function sandboxSummary(sandbox: Sandbox): string {
+  const u = sandbox.urls;
+  return `LipDub ${u.lipdub}, DubLab ${u.dublab}, text2video ${u.text2video}, Vivid Flow ${u.vividflow}, AI Studio ${u.aistudio}, object store ${u.store}`;
 }
 
 export interface RunningWorker {
@@ -175,7 +208,7 @@ export async function startLocalStack(opts: {
   let sandbox: Sandbox | undefined;
   try {
     sandbox = await startSandboxOnPorts(opts.portBase, opts.timings, { fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
-    opts.log(`Sandbox: LipDub ${sandbox.urls.lipdub}, DubLab ${sandbox.urls.dublab}, object store ${sandbox.urls.store}.`);
+    opts.log(`Sandbox: ${sandboxSummary(sandbox)}.`);
     const t0 = Date.now();
     const worker = await startWorker({ taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, providerEnv: sandbox.env() });
     opts.log(`Worker: task queue "${opts.taskQueue}", outputs to ${opts.outputRoot} (ready in ${((Date.now() - t0) / 1000).toFixed(1)}s).`);

@@ -1,6 +1,12 @@
 export interface SandboxTimings {
   lipdub: { shotMs: number; trainingMs: number; generateQueueMs: number; generateMs: number };
   dublab: { queueMs: number; processMs: number };
+  /** queued for queueMs, then one progress stage (20, 40, 60, 80, 90 → 100) per stageMs. */
+  text2video: { queueMs: number; stageMs: number };
+  /** Each job processes for processMs; at most `workers` jobs process at once across the sandbox (0 pauses the queue). */
+  vividflow: { processMs: number; workers: number };
+  /** PENDING for pendingMs, then RUNNING for runMs; a mockMode 'true' job (no Veo call) runs min(runMs, mockRunMs). */
+  aistudio: { pendingMs: number; runMs: number; mockRunMs: number };
 }
 
 export type GenerateIdVariant = 'rotate' | 'generate_id' | 'generateId' | 'id';
@@ -20,13 +26,47 @@ export interface DublabConfig {
   supportedLanguages: string[];
 }
 
+export interface Text2videoConfig {
+  /** A job whose text contains one of these fails (during search query generation) with an error. */
+  failTexts: string[];
+}
+
+export interface VividflowConfig {
+  /** Requests per key per rolling hour / day (every request with a valid key counts). */
+  hourlyLimit: number;
+  dailyLimit: number;
+  /** A job whose prompt contains one of these ends `failed`. */
+  failPrompts: string[];
+  /** More valid API keys besides `keys.vividflow` (other users: their jobs are 403 to each other). */
+  extraKeys: string[];
+}
+
+export interface AistudioConfig {
+  /** The live token balance of `keys.aistudio`: each create takes 50, configure() sets it. */
+  tokens: number;
+  /** PENDING + RUNNING jobs a user (a token) may have; the next create is 429. */
+  maxConcurrent: number;
+  /** A job whose prompt contains one of these ends FAILED. */
+  failPrompts: string[];
+  /** More valid bearer tokens (other users, each with its own balance starting at 1000). */
+  extraTokens: string[];
+}
+
 /** Everything that can change while the sandbox runs (configure() / POST /_sandbox/config). */
 export interface SandboxConfig {
   timings: SandboxTimings;
   urlTtlSeconds: number;
   lipdub: LipdubConfig;
   dublab: DublabConfig;
+  text2video: Text2videoConfig;
+  vividflow: VividflowConfig;
+  aistudio: AistudioConfig;
 }
+
+export const AISTUDIO_TOKEN_COST = 50;
+export const AISTUDIO_DEFAULT_TOKENS = 1000;
+/** Default of timings.aistudio.mockRunMs: how long a mockMode 'true' job runs at most. */
+export const AISTUDIO_MOCK_RUN_MS = 50;
 
 export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
@@ -40,10 +80,16 @@ export function defaultConfig(): SandboxConfig {
     timings: {
       lipdub: { shotMs: 2000, trainingMs: 2000, generateQueueMs: 1000, generateMs: 3000 },
       dublab: { queueMs: 1000, processMs: 3000 },
+      text2video: { queueMs: 500, stageMs: 500 },
+      vividflow: { processMs: 3000, workers: 1 },
+      aistudio: { pendingMs: 1000, runMs: 3000, mockRunMs: AISTUDIO_MOCK_RUN_MS },
     },
     urlTtlSeconds: 3600,
     lipdub: { generateIdVariant: 'generate_id', numericGenerateIds: false, failShot: false, failTraining: false, failGenerateLanguages: [] },
     dublab: { credits: 10_000, failLanguages: [], supportedLanguages: [...DEFAULT_SUPPORTED_LANGUAGES] },
+    text2video: { failTexts: [] },
+    vividflow: { hourlyLimit: 500, dailyLimit: 2000, failPrompts: [], extraKeys: [] },
+    aistudio: { tokens: AISTUDIO_DEFAULT_TOKENS, maxConcurrent: 3, failPrompts: [], extraTokens: [] },
   };
 }
 

@@ -94,6 +94,87 @@ export function dublabOutput(type: string, sourceBytes: Buffer, lang: string): B
   return plan.includeSource ? Buffer.concat([plan.prefix, sourceBytes]) : plan.prefix;
 }
 
+// text2video
+
+export const TEXT2VIDEO_OUTPUT_CONTENT_TYPE = 'video/mp4';
+
+/** The generated video: a header naming the text's sha256, then the text itself. */
+export function text2videoOutput(text: string): Buffer {
+  const t = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from(`REELAY-SANDBOX text2video text_sha256=${sha256Hex(t)} text_bytes=${t.length}\n`), t, Buffer.from('\n')]);
+}
+
+// Vivid Flow
+
+export const VIVIDFLOW_OUTPUT_CONTENT_TYPE = 'video/mp4';
+
+/** `key="value"` lines, sorted by key: every submitted parameter shows in the output. */
+function paramLines(params: Record<string, string>, skip: string[]): Buffer {
+  const keys = Object.keys(params)
+    .filter((k) => !skip.includes(k))
+    .sort();
+  return Buffer.from(keys.map((k) => `${k}=${JSON.stringify(params[k])}\n`).join(''));
+}
+
+/**
+ * The video for the form parameters as submitted (strings; JSON bodies' numbers and booleans become
+ * their string forms), the image's sha256 (uploaded or fetched from an https URL) and/or its URL.
+ */
+export function vividflowOutputFromHash(params: Record<string, string>, imageSha256: string | undefined, imageUrl: string | undefined): Buffer {
+  const head = [
+    'REELAY-SANDBOX vividflow',
+    `model=${params.model ?? 'wan2.1'}`,
+    `prompt_sha256=${sha256Hex(Buffer.from(params.prompt ?? '', 'utf8'))}`,
+    ...(imageSha256 !== undefined ? [`image_sha256=${imageSha256}`] : []),
+    ...(imageUrl !== undefined ? [`image_url=${imageUrl}`] : []),
+  ].join(' ');
+  return Buffer.concat([Buffer.from(`${head}\n`), paramLines(params, ['image', 'image_url'])]);
+}
+
+/**
+ * `imageBytes`: the uploaded `image` file, or the bytes an `https://` `image_url` served (then pass
+ * the URL too); `gs://` URLs are not fetched: pass only the URL.
+ */
+export function vividflowOutput(params: Record<string, string>, imageBytes: Buffer | undefined, imageUrl: string | undefined): Buffer {
+  return vividflowOutputFromHash(params, imageBytes ? sha256Hex(imageBytes) : undefined, imageUrl);
+}
+
+// AI Studio
+
+export const AISTUDIO_OUTPUT_CONTENT_TYPE = 'video/mp4';
+
+export interface AistudioFiles<T> {
+  initialImage?: T;
+  endFrame?: T;
+  referenceImages?: T[];
+}
+
+/** The video for the text fields as submitted and the sha256 of each file. */
+export function aistudioOutputFromHashes(fields: Record<string, string>, files: AistudioFiles<string>): Buffer {
+  const head = [
+    'REELAY-SANDBOX aistudio',
+    `model=${fields.model ?? ''}`,
+    `resolution=${fields.resolution ?? ''}`,
+    `aspectRatio=${fields.aspectRatio ?? ''}`,
+    `durationSeconds=${fields.durationSeconds ?? '8'}`,
+    `prompt_sha256=${sha256Hex(Buffer.from(fields.prompt ?? '', 'utf8'))}`,
+  ].join(' ');
+  const fileLines = [
+    ...(files.initialImage !== undefined ? [`file initialImage sha256=${files.initialImage}`] : []),
+    ...(files.endFrame !== undefined ? [`file endFrame sha256=${files.endFrame}`] : []),
+    ...(files.referenceImages ?? []).map((h, i) => `file referenceImages[${i}] sha256=${h}`),
+  ];
+  return Buffer.concat([Buffer.from(`${head}\n${fileLines.map((l) => `${l}\n`).join('')}`), paramLines(fields, [])]);
+}
+
+export function aistudioOutput(fields: Record<string, string>, files: AistudioFiles<Buffer> = {}): Buffer {
+  return aistudioOutputFromHashes(fields, {
+    ...(files.initialImage ? { initialImage: sha256Hex(files.initialImage) } : {}),
+    ...(files.endFrame ? { endFrame: sha256Hex(files.endFrame) } : {}),
+    ...(files.referenceImages ? { referenceImages: files.referenceImages.map(sha256Hex) } : {}),
+  });
+}
+
 function webVtt(lang: string, sourceSha256: string): string {
   return [
     'WEBVTT',

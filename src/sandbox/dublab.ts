@@ -113,7 +113,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
         dub.status = 5;
         dub.measuredDuration = dub.project.duration;
         config.dublab.credits = Math.max(0, config.dublab.credits - dub.measuredDuration);
-        produceOutputs(dub);
+        void produceOutputs(dub);
       }
     }
   }

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 
-export type ServiceName = 'store' | 'lipdub' | 'dublab' | 'admin';
+export type ServiceName = 'store' | 'lipdub' | 'dublab' | 'text2video' | 'vividflow' | 'aistudio' | 'admin';
+
+/** `localhost`, `::1` (bracketed or not) and 127.0.0.0/8. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
 
 /** Thrown by handlers; the service's error formatter turns it into the provider's error body. */
 export class HttpError extends Error {
@@ -9,6 +17,8 @@ export class HttpError extends Error {
     message: string,
     readonly code?: string,
     readonly headers: Record<string, string> = {},
+    /** A provider-specific error body; the service's formatter sends it instead of its default shape. */
+    readonly body?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -60,6 +70,10 @@ export class Router {
 
   post(pattern: string, handler: Handler): this {
     return this.add('POST', pattern, handler);
+  }
+
+  delete(pattern: string, handler: Handler): this {
+    return this.add('DELETE', pattern, handler);
   }
 
   match(method: string, path: string): { route: Route; params: Record<string, string> } | null {

@@ -1,26 +1,30 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyConfigPatch, defaultConfig, type DeepPartial, type GenerateIdVariant, type SandboxConfig, type SandboxTimings } from './config';
+import { createAistudio, type AistudioStats } from './aistudio';
 import { createDublab } from './dublab';
-import { Counters, HttpError, Router, createRequestListener, readJsonBody, sendJson, type Interceptor, type ServiceName } from './http';
+import { Counters, HttpError, Router, createRequestListener, isLoopbackHost, readJsonBody, sendJson, type Interceptor, type ServiceName } from './http';
 import { createLipdub } from './lipdub';
+import { createText2video } from './text2video';
+import { createVividflow, type VividflowStats } from './vividflow';
 import type { ProviderDeps, ProviderService } from './provider';
 import { ObjectStore, xmlError, type ServedObject } from './store';
 
 export type { DeepPartial, SandboxConfig, SandboxTimings } from './config';
 export type { Interceptor, RequestContext } from './http';
 export type { ServedObject } from './store';
+export type { AistudioStats } from './aistudio';
+export type { VividflowStats } from './vividflow';
 
 export interface SandboxOptions {
   /** Loopback only; anything else is refused. */
   host?: string;
-  ports?: { store?: number; lipdub?: number; dublab?: number };
+  ports?: { store?: number; lipdub?: number; dublab?: number; text2video?: number; vividflow?: number; aistudio?: number };
   /** Object store directory; by default a fresh temp directory removed on close(). */
   dataDir?: string;
-  keys?: { lipdub?: string; dublab?: string };
+  keys?: { lipdub?: string; dublab?: string; vividflow?: string; aistudio?: string };
   timings?: DeepPartial<SandboxTimings>;
   urlTtlSeconds?: number;
   lipdub?: {
@@ -31,12 +35,22 @@ export interface SandboxOptions {
     failGenerateLanguages?: string[];
   };
   dublab?: { credits?: number; failLanguages?: string[]; supportedLanguages?: string[] };
+  text2video?: { failTexts?: string[] };
+  vividflow?: { hourlyLimit?: number; dailyLimit?: number; failPrompts?: string[]; extraKeys?: string[] };
+  aistudio?: { tokens?: number; maxConcurrent?: number; failPrompts?: string[]; extraTokens?: string[] };
   log?: (line: string) => void;
 }
 
+/** Gauges for tests: what the simulated providers are running now and the most they ever ran at once. */
+export interface SandboxStats {
+  aistudio: AistudioStats;
+  vividflow: VividflowStats;
+  text2video: { jobs: number };
+}
+
 export interface Sandbox {
-  urls: { store: string; lipdub: string; dublab: string };
-  keys: { lipdub: string; dublab: string };
+  urls: { store: string; lipdub: string; dublab: string; text2video: string; vividflow: string; aistudio: string };
+  keys: { lipdub: string; dublab: string; vividflow: string; aistudio: string };
   env(): Record<string, string>;
   counters(): Record<string, number>;
   resetCounters(): void;
@@ -46,15 +60,20 @@ export interface Sandbox {
   served(): ServedObject[];
   /** Adds an interceptor every request of every service passes through (fault injection); returns its remover. */
   use(interceptor: Interceptor): () => void;
+  /** Simulates a text2video server restart: every job is forgotten (its id answers 404). */
+  restartText2video(): void;
+  stats(): SandboxStats;
   close(): Promise<void>;
 }
 
-const DEFAULT_KEYS = { lipdub: 'sandbox-lipdub-key', dublab: 'sandbox-dublab-key' };
+const DEFAULT_KEYS = {
+  lipdub: 'sandbox-lipdub-key',
+  dublab: 'sandbox-dublab-key',
+  vividflow: 'sandbox-vividflow-key',
+  aistudio: 'sandbox-aistudio-token',
+};
 
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
+export { isLoopbackHost };
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const host = opts.host ?? '127.0.0.1';
@@ -67,6 +86,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     ...(opts.urlTtlSeconds !== undefined ? { urlTtlSeconds: opts.urlTtlSeconds } : {}),
     ...(opts.lipdub ? { lipdub: opts.lipdub } : {}),
     ...(opts.dublab ? { dublab: opts.dublab } : {}),
+    ...(opts.text2video ? { text2video: opts.text2video } : {}),
+    ...(opts.vividflow ? { vividflow: opts.vividflow } : {}),
+    ...(opts.aistudio ? { aistudio: opts.aistudio } : {}),
   });
 
   const ownsDataDir = opts.dataDir === undefined;
@@ -75,7 +97,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const store = new ObjectStore(dataDir);
   await store.init();
 
-  const keys = { lipdub: opts.keys?.lipdub ?? DEFAULT_KEYS.lipdub, dublab: opts.keys?.dublab ?? DEFAULT_KEYS.dublab };
+  const keys = {
+    lipdub: opts.keys?.lipdub ?? DEFAULT_KEYS.lipdub,
+    dublab: opts.keys?.dublab ?? DEFAULT_KEYS.dublab,
+    vividflow: opts.keys?.vividflow ?? DEFAULT_KEYS.vividflow,
+    aistudio: opts.keys?.aistudio ?? DEFAULT_KEYS.aistudio,
+  };
   const counters = new Counters();
   const interceptors: Interceptor[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -86,6 +113,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return work;
   };
   const deps = (apiKey: string): ProviderDeps => ({ store, config, apiKey, track });
+  const text2video = createText2video(deps(''));
+  const vividflow = createVividflow(deps(keys.vividflow));
+  const aistudio = createAistudio(deps(keys.aistudio));
+  const stats = (): SandboxStats => ({ aistudio: aistudio.stats(), vividflow: vividflow.stats(), text2video: text2video.stats() });
 
   const listener = (service: ServiceName, svc: ProviderService, fallback?: Parameters<typeof createRequestListener>[0]['fallback']) =>
     createRequestListener({ service, router: svc.router, formatError: svc.formatError, fallback, counters, interceptors, log });
@@ -121,7 +152,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       }
       sendJson(ctx.res, 200, config);
     })
-    .get('/_sandbox/served', (ctx) => sendJson(ctx.res, 200, store.served()));
+    .get('/_sandbox/served', (ctx) => sendJson(ctx.res, 200, store.served()))
+    .get('/_sandbox/stats', (ctx) => sendJson(ctx.res, 200, stats()))
+    .post('/_sandbox/text2video/restart', (ctx) => {
+      text2video.restart();
+      sendJson(ctx.res, 200, { ok: true });
+    });
   // Admin calls are not counted: counters describe what clients did to the providers.
   const adminListener = createRequestListener({
     service: 'admin',
@@ -160,7 +196,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     store.baseUrl = storeUrl;
     const lipdubUrl = await serve(listener('lipdub', createLipdub(deps(keys.lipdub))), opts.ports?.lipdub ?? 0);
     const dublabUrl = await serve(listener('dublab', createDublab(deps(keys.dublab))), opts.ports?.dublab ?? 0);
-    const urls = { store: storeUrl, lipdub: `${lipdubUrl}/v1`, dublab: `${dublabUrl}/api/v1` };
+    const text2videoUrl = await serve(listener('text2video', text2video), opts.ports?.text2video ?? 0);
+    const vividflowUrl = await serve(listener('vividflow', vividflow), opts.ports?.vividflow ?? 0);
+    const aistudioUrl = await serve(listener('aistudio', aistudio), opts.ports?.aistudio ?? 0);
+    const urls = {
+      store: storeUrl,
+      lipdub: `${lipdubUrl}/v1`,
+      dublab: `${dublabUrl}/api/v1`,
+      text2video: `${text2videoUrl}/api/v1`,
+      vividflow: `${vividflowUrl}/api/v1`,
+      aistudio: `${aistudioUrl}/api/v1`,
+    };
 
     let closed: Promise<void> | null = null;
     sandbox = {
@@ -171,6 +217,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         LIPDUB_API_KEY: keys.lipdub,
         DUBLAB_BASE_URL: urls.dublab,
         DUBLAB_API_KEY: keys.dublab,
+        TEXT2VIDEO_BASE_URL: urls.text2video,
+        VIVIDFLOW_BASE_URL: urls.vividflow,
+        VIVIDFLOW_API_KEY: keys.vividflow,
+        AISTUDIO_BASE_URL: urls.aistudio,
+        AISTUDIO_TOKEN: keys.aistudio,
       }),
       counters: () => counters.snapshot(),
       resetCounters: () => counters.reset(),
@@ -184,6 +235,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           if (i >= 0) interceptors.splice(i, 1);
         };
       },
+      restartText2video: () => text2video.restart(),
+      stats,
       close: () => (closed ??= shutdown()),
     };
   } catch (err) {
@@ -214,7 +267,10 @@ export function formatSandboxBanner(sb: Sandbox): string {
     `  object store  ${sb.urls.store}`,
     `  lipdub        ${sb.urls.lipdub}   x-api-key: ${sb.keys.lipdub}`,
     `  dublab        ${sb.urls.dublab}   apikey: ${sb.keys.dublab}`,
-    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config}`,
+    `  text2video    ${sb.urls.text2video}   (no auth)`,
+    `  vividflow     ${sb.urls.vividflow}   X-API-Key: ${sb.keys.vividflow}`,
+    `  aistudio      ${sb.urls.aistudio}   Authorization: Bearer ${sb.keys.aistudio}`,
+    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config,served,stats,text2video/restart}`,
     '',
     'Point Reelay at it:',
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),

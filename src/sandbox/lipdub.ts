@@ -181,7 +181,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
         g.failure = `Generation failed for language ${g.language}`;
       } else {
         g.status = 'finished';
-        produceOutput(g);
+        void produceOutput(g);
       }
     }
   }

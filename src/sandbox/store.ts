@@ -1,8 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { Transform, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { HttpError, drain, type RequestContext } from './http';
 
 export interface ObjectInfo {
@@ -16,6 +17,14 @@ export interface ServedObject {
   sha256: string;
   bytes: number;
   contentType: string;
+}
+
+/** Streams one new object into the store with bounded memory; it appears only when end() resolves. */
+export interface ObjectWriter {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<ObjectInfo & { sha256: string }>;
+  /** Discards what was written; safe to call more than once or after a failure. */
+  abort(): Promise<void>;
 }
 
 /** A part of an object being composed: literal bytes, or the whole content of a stored object. */
@@ -119,6 +128,65 @@ export class ObjectStore {
     const info = { key, contentType, bytes, sha256: hash.digest('hex') };
     this.objects.set(key, info);
     return { key, contentType, bytes };
+  }
+
+  /** A writer for a new object (multipart file parts, fetched URLs): bytes go to a temp file, then are renamed in. */
+  createWriter(key: string, contentType: string): ObjectWriter {
+    const filePath = this.filePath(key);
+    const tmp = this.tmpPath();
+    const ws = createWriteStream(tmp);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let failure: Error | null = null;
+    let state: 'open' | 'ended' | 'aborted' = 'open';
+    ws.on('error', (err) => {
+      failure = err;
+    });
+    return {
+      write: async (chunk) => {
+        if (state !== 'open') throw new Error(`object writer for ${key} is ${state}`);
+        if (failure) throw failure;
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (!ws.write(chunk)) await once(ws, 'drain');
+      },
+      end: async () => {
+        if (state !== 'open') throw new Error(`object writer for ${key} is ${state}`);
+        state = 'ended';
+        try {
+          if (failure) throw failure;
+          ws.end();
+          await finished(ws);
+          await fsp.mkdir(path.dirname(filePath), { recursive: true });
+          await fsp.rename(tmp, filePath);
+        } catch (err) {
+          ws.destroy();
+          await fsp.rm(tmp, { force: true });
+          throw err;
+        }
+        const info = { key, contentType, bytes, sha256: hash.digest('hex') };
+        this.objects.set(key, info);
+        return { ...info };
+      },
+      abort: async () => {
+        if (state !== 'open') return;
+        state = 'aborted';
+        ws.destroy();
+        await fsp.rm(tmp, { force: true });
+      },
+    };
+  }
+
+  /** The stored bytes of an object, streamed (for providers that serve files themselves). */
+  readStream(key: string): Readable {
+    if (!this.objects.has(key)) throw new Error(`no object ${key}`);
+    return createReadStream(this.filePath(key));
+  }
+
+  /** Forgets an object and deletes its file (uploads of a refused request). */
+  async remove(key: string): Promise<void> {
+    if (!this.objects.delete(key)) return;
+    await fsp.rm(this.filePath(key), { force: true });
   }
 
   async handle(ctx: RequestContext): Promise<void> {

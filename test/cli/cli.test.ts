@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { progressQuery, startPipeline } from '../../src/client';
+import { progressQuery, startPipeline, validatePipelineInput } from '../../src/client';
+import { buildInput } from '../../src/cli/commands/start';
+import { exitCodeForError } from '../../src/cli/main';
 import { FAST_POLLING, makeFile, startHarness, tempDir, temporalAddress, type Harness } from '../support/harness';
 
 /**
@@ -17,6 +19,9 @@ const BIN = path.join(ROOT, 'bin', 'reelay');
 const FAST_TIMINGS = {
   lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 },
   dublab: { queueMs: 50, processMs: 150 },
+  text2video: { queueMs: 50, stageMs: 50 },
+  vividflow: { processMs: 100, workers: 2 },
+  aistudio: { pendingMs: 50, runMs: 100 },
 };
 const POLL_FLAGS = ['--poll-initial', String(FAST_POLLING.initialIntervalSeconds), '--poll-max', String(FAST_POLLING.maxIntervalSeconds)];
 
@@ -32,6 +37,8 @@ describe('reelay CLI', () => {
   let video: string;
   let es: string;
   let fr: string;
+  let image: string;
+  let story: string;
 
   function run(args: string[], { command = [process.execPath, BIN] } = {}): Promise<Run> {
     return new Promise((resolve, reject) => {
@@ -72,6 +79,9 @@ describe('reelay CLI', () => {
     video = makeFile(dir, 'talk.mp4', 200_000);
     es = makeFile(dir, 'es.mp3', 20_000);
     fr = makeFile(dir, 'fr.mp3', 30_000);
+    image = makeFile(dir, 'cat.png', 5_000);
+    story = path.join(dir, 'story.txt');
+    fs.writeFileSync(story, 'A fox finds a lantern in the snow and follows its light home.\n');
   });
   afterAll(async () => {
     await h?.close();
@@ -89,6 +99,10 @@ describe('reelay CLI', () => {
     for (const c of commands) expect(top.stdout).toContain(c);
     expect(viaTsx.code).toBe(0);
     expect(viaTsx.stdout).toContain('--audio LANG=PATH|URL');
+    for (const flag of ['--text-file PATH', '--max-resubmits N', '--image-url URL', '--cfg N', '--camera-motion TEXT', '--reference-image PATH', '--mock-mode', '--output-name FILE']) {
+      expect(viaTsx.stdout).toContain(flag);
+    }
+    for (const pipeline of ['text2video', 'vividflow', 'aistudio']) expect(viaTsx.stdout).toContain(`reelay start ${pipeline} `);
     each.forEach((r, i) => {
       expect({ command: commands[i], code: r.code, stderr: r.stderr }).toEqual({ command: commands[i], code: 0, stderr: '' });
       expect(r.stdout).toContain(`reelay ${commands[i]}`);
@@ -106,6 +120,10 @@ describe('reelay CLI', () => {
       ['both video and shot id', ['start', 'lipdub', '--video', video, '--shot-id', '12', '--audio', `es=${es}`], /input\.video: give exactly one of video or shotId/],
       ['source among targets', ['start', 'dublab', '--source', video, '--source-lang', 'en', '--target-lang', 'es,en', '--duration', '3'], /input\.targetLanguages: must not include the source language/],
       ['malformed flag', ['start', 'lipdub', '--video', video, '--audio', 'es'], /--audio: expected LANG=PATH\|URL/],
+      ['text2video empty text', ['start', 'text2video', '--text', ''], /input\.text: must not be empty/],
+      ['vividflow cfg out of range', ['start', 'vividflow', '--prompt', 'a cat', '--image', image, '--cfg', '25'], /input\.cfg: .*<=20/],
+      ['vividflow veo duration', ['start', 'vividflow', '--prompt', 'a cat', '--image-url', 'gs://bucket/cat.png', '--model', 'veo3.1', '--duration', '5'], /input\.durationSeconds: .*4\|6\|8/],
+      ['aistudio four references', ['start', 'aistudio', '--prompt', 'a boat', '--mock-mode', ...[1, 2, 3, 4].flatMap(() => ['--reference-image', image])], /input\.referenceImages: at most 3 reference images/],
     ];
     const results = await Promise.all(cases.map(([, args]) => run([...args, '--wait'])));
     results.forEach((r, i) => {
@@ -176,6 +194,154 @@ describe('reelay CLI', () => {
       expect(watched.stdout).toContain(`${lipdub.workflowId} COMPLETED`);
       expect(watched.stdout).toContain('100%');
     });
+  });
+
+  describe('with finished generation pipelines (text2video, vividflow, aistudio)', () => {
+    type Done = { workflowId: string; status: string; outputs: Array<{ label: string; path: string; bytes: number; sha256: string; providerUrl?: string }>; result: Record<string, unknown> };
+    const done: Record<'text2video' | 'vividflow' | 'veo' | 'aistudio', Done> = {} as never;
+
+    beforeAll(async () => {
+      const starts = {
+        text2video: ['start', 'text2video', '--text-file', story, '--max-resubmits', '1', '--output-name', 'fox.mp4'],
+        vividflow: ['start', 'vividflow', '--prompt', 'The cat turns its head', '--image', image, '--cfg', '9.5', '--width', '640', '--height', '360', '--length', '49', '--steps', '12', '--seed', '3', '--negative-prompt', 'blur', '--output-name', 'cat.mp4'],
+        veo: ['start', 'vividflow', '--prompt', 'Waves roll in', '--image-url', 'gs://bucket/beach.png', '--model', 'veo3.1', '--duration', '6', '--resolution', '1080p', '--camera-motion', 'Pan (right)', '--subject-animation', 'none', '--environmental-animation', 'spray', '--enhance-prompt'],
+        aistudio: ['start', 'aistudio', '--prompt', 'A paper boat on a rainy street', '--mock-mode', '--duration', '8', '--aspect-ratio', '9:16', '--resolution', '1080p', '--generate-audio', '--initial-image', image, '--end-frame', image, '--reference-image', image, '--reference-image', image, '--reference-image', image],
+      };
+      const names = Object.keys(starts) as Array<keyof typeof starts>;
+      const results = await Promise.all(names.map((n) => run([...starts[n], ...POLL_FLAGS, '--wait', '--json'])));
+      results.forEach((r, i) => {
+        expect({ name: names[i], code: r.code, stderr: r.stderr }).toEqual({ name: names[i], code: 0, stderr: '' });
+        done[names[i]!] = json<Done>(r);
+      });
+    });
+
+    it('start --wait --json completes each with its one output on disk', () => {
+      expect(done.text2video.workflowId).toMatch(/^text2video-a-fox-finds-/);
+      expect(done.vividflow.workflowId).toMatch(/^vividflow-the-cat-turns-/);
+      expect(done.aistudio.workflowId).toMatch(/^aistudio-a-paper-boat-/);
+      for (const [name, d] of Object.entries(done)) {
+        expect({ name, status: d.status, outputs: d.outputs.length }).toEqual({ name, status: 'COMPLETED', outputs: 1 });
+        const [o] = d.outputs;
+        expect(o!.label).toBe('video');
+        expect(o!.path.startsWith(h.outputRoot)).toBe(true);
+        expect(o!.providerUrl).toMatch(/^https?:\/\//);
+        const bytes = fs.readFileSync(o!.path);
+        expect(bytes.length).toBe(o!.bytes);
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(o!.sha256);
+        expect(d.result.jobId).toEqual(expect.any(String));
+      }
+      expect(path.basename(done.text2video.outputs[0]!.path)).toBe('fox.mp4');
+      expect(path.basename(done.vividflow.outputs[0]!.path)).toBe('cat.mp4');
+      expect(path.basename(done.aistudio.outputs[0]!.path)).toBe('video.mp4');
+      expect(done.text2video.result.resubmits).toBe(0);
+      expect(done.aistudio.result.slotWaits).toBe(0);
+    });
+
+    it('sends each flag to the provider as the field it names (the sandbox writes what it received into the video)', () => {
+      const delivered = (d: Done) => fs.readFileSync(d.outputs[0]!.path, 'utf8');
+      expect(delivered(done.text2video)).toContain('A fox finds a lantern in the snow and follows its light home.');
+      const wan = delivered(done.vividflow);
+      expect(wan).toContain(`image_sha256=${createHash('sha256').update(fs.readFileSync(image)).digest('hex')}`);
+      for (const line of ['cfg="9.5"', 'width="640"', 'height="360"', 'length="49"', 'steps="12"', 'seed="3"', 'negative_prompt="blur"']) expect(wan).toContain(line);
+      const veo = delivered(done.veo);
+      expect(veo).toContain('image_url=gs://bucket/beach.png');
+      for (const line of ['model="veo3.1"', 'duration_seconds="6"', 'resolution="1080p"', 'camera_motion="Pan (right)"', 'subject_animation="none"', 'environmental_animation="spray"', 'enhance_prompt="true"']) {
+        expect(veo).toContain(line);
+      }
+      const studio = delivered(done.aistudio);
+      expect(studio).toMatch(/^REELAY-SANDBOX aistudio model=veo-3\.1-fast-generate-preview resolution=1080p aspectRatio=9:16 durationSeconds=8 /);
+      for (const line of ['mockMode="true"', 'generateAudio="true"', 'file initialImage sha256=', 'file endFrame sha256=', 'file referenceImages[2] sha256=']) expect(studio).toContain(line);
+    });
+
+    it('status, list and watch render them', async () => {
+      const [status, human, listed, watched] = await Promise.all([
+        run(['status', done.vividflow.workflowId, '--json']),
+        run(['status', done.aistudio.workflowId]),
+        run(['list', '--provider', 'text2video', '--task-queue', h.taskQueue, '--json']),
+        run(['watch', done.text2video.workflowId]),
+      ]);
+      const s = json<{ status: string; type: string; provider: string; outputs: Array<{ path: string; sha256: string }>; progress: { percent: number } }>(status);
+      expect(status.code).toBe(0);
+      expect(s).toMatchObject({ status: 'COMPLETED', type: 'vividflowPipeline', provider: 'vividflow' });
+      expect(s.progress.percent).toBe(100);
+      expect(s.outputs).toEqual([expect.objectContaining({ path: done.vividflow.outputs[0]!.path, sha256: done.vividflow.outputs[0]!.sha256 })]);
+
+      expect(human.code).toBe(0);
+      expect(human.stdout).toContain(`${done.aistudio.workflowId}  COMPLETED`);
+      expect(human.stdout).toMatch(/Result: +jobId=\S+.*slotWaits=0/);
+      expect(human.stdout).toContain(done.aistudio.outputs[0]!.path);
+      expect(human.stdout).toContain(done.aistudio.outputs[0]!.sha256);
+      expect(human.stdout).toContain('served by the provider at http');
+
+      const rows = json<Array<{ workflowId: string; type: string; status: string }>>(listed);
+      expect(rows).toEqual([expect.objectContaining({ workflowId: done.text2video.workflowId, type: 'text2videoPipeline', status: 'COMPLETED' })]);
+
+      expect(watched.code).toBe(0);
+      expect(watched.stdout).toContain(`${done.text2video.workflowId} COMPLETED`);
+      expect(watched.stdout).toContain(done.text2video.outputs[0]!.path);
+    });
+  });
+
+  it('maps the flags of the new pipelines onto the input, over an --input file', () => {
+    const file = path.join(dir, 'vivid.json');
+    fs.writeFileSync(file, JSON.stringify({ prompt: 'from file', imageUrl: 'gs://b/x.png', cfg: 3, polling: { backoffCoefficient: 2 } }));
+    expect(buildInput('vividflow', { input: file, image: './cat.png', cfg: '9', 'enhance-prompt': true, 'poll-max': '4' })).toEqual({
+      prompt: 'from file',
+      imagePath: './cat.png',
+      cfg: 9,
+      enhancePrompt: true,
+      polling: { backoffCoefficient: 2, maxIntervalSeconds: 4 },
+    });
+    expect(buildInput('aistudio', { prompt: 'p', 'mock-mode': true, 'generate-audio': true, duration: '4', 'reference-image': ['a.png', 'b.png'], 'aspect-ratio': '9:16', 'output-name': 'x.mp4' })).toEqual({
+      prompt: 'p',
+      mockMode: true,
+      generateAudio: true,
+      durationSeconds: 4,
+      referenceImages: ['a.png', 'b.png'],
+      aspectRatio: '9:16',
+      outputName: 'x.mp4',
+    });
+    expect(buildInput('text2video', { 'text-file': story, 'max-resubmits': '2' })).toEqual({ text: fs.readFileSync(story, 'utf8'), maxResubmits: 2 });
+  });
+
+  it('refuses more bad flags of the new pipelines with exit 2 and a message naming the flag or field (in process)', () => {
+    // The same path `reelay start` takes before connecting: flags → input → validation → exit status and message.
+    const refusal = (pipeline: Parameters<typeof buildInput>[0], values: Parameters<typeof buildInput>[1]) => {
+      try {
+        validatePipelineInput(pipeline, buildInput(pipeline, values));
+      } catch (err) {
+        return exitCodeForError(err);
+      }
+      throw new Error(`accepted: ${JSON.stringify(values)}`);
+    };
+    const cases: Array<[Parameters<typeof buildInput>[0], Parameters<typeof buildInput>[1], RegExp]> = [
+      ['text2video', { text: 'a', 'text-file': story }, /^--text and --text-file: give one of them, not both$/],
+      ['text2video', { 'text-file': path.join(dir, 'nope.txt') }, /^--text-file: cannot read .*nope\.txt \(ENOENT\)$/],
+      ['text2video', { text: 'hi', 'max-resubmits': 'lots' }, /^--max-resubmits: "lots" is not a number$/],
+      ['text2video', { text: 'hi', 'max-resubmits': '11' }, /^invalid input: input\.maxResubmits: /],
+      ['text2video', { text: '   ' }, /^invalid input: input\.text: must not be empty$/],
+      ['vividflow', { prompt: 'a cat', image, duration: '4' }, /^invalid input: input\.durationSeconds: applies to model veo3\.1 only/],
+      ['vividflow', { prompt: 'a cat', image, model: 'veo3.1', cfg: '5' }, /^invalid input: input\.cfg: applies to model wan2\.1 only/],
+      ['vividflow', { prompt: 'a cat' }, /^invalid input: input\.imagePath: one of imagePath or imageUrl is required$/],
+      ['vividflow', { prompt: 'a cat', image, 'image-url': 'gs://b/c.png' }, /^invalid input: input\.imageUrl: give imagePath or imageUrl, not both$/],
+      ['vividflow', { prompt: 'a cat', 'image-url': 'ftp://host/c.png' }, /^invalid input: input\.imageUrl: expected a gs:\/\/bucket\/path or https:\/\/ URL$/],
+      ['vividflow', { prompt: 'a cat', image: path.join(dir, 'nope.png') }, /^invalid input: input\.imagePath: .*nope\.png does not exist$/],
+      ['vividflow', { prompt: 'a cat', image, steps: 'many' }, /^--steps: "many" is not a number$/],
+      ['vividflow', { prompt: 'a cat', image, model: 'wan3' }, /^invalid input: input\.model: /],
+      ['vividflow', { prompt: 'a cat', 'image-url': 'gs://b/c.png', model: 'veo3.1', resolution: '4k' }, /^invalid input: input\.resolution: /],
+      ['aistudio', { prompt: 'a boat', duration: '6' }, /^invalid input: input\.durationSeconds: .*4\|8/],
+      ['aistudio', { prompt: 'a boat', 'aspect-ratio': '4:3' }, /^invalid input: input\.aspectRatio: /],
+      ['aistudio', { prompt: 'a boat', 'initial-image': path.join(dir, 'nope.png') }, /^invalid input: input\.initialImage: .*nope\.png does not exist$/],
+      ['aistudio', { 'mock-mode': true }, /^invalid input: input\.prompt: /],
+      ['aistudio', { prompt: 'a boat', cfg: '2' }, /^--cfg is not an option of aistudio pipelines$/],
+      ['text2video', { text: 'hi', prompt: 'a cat' }, /^--prompt is not an option of text2video pipelines$/],
+      ['dublab', { source: video, 'source-lang': 'en', 'target-lang': ['es'], duration: '3', prompt: 'x' }, /^--prompt is not an option of dublab pipelines$/],
+    ];
+    for (const [pipeline, values, pattern] of cases) {
+      const r = refusal(pipeline, values);
+      expect({ pipeline, values, code: r.code }).toEqual({ pipeline, values, code: 2 });
+      expect(r.message).toMatch(pattern);
+    }
   });
 
   it('cancel --wait stops a running pipeline and says what was left at the provider', async () => {

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { FormData, request } from 'undici';
 
 export interface JsonResponse<T = any> {
   status: number;
@@ -6,20 +6,59 @@ export interface JsonResponse<T = any> {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** A JSON API call against a sandbox provider, sending `headers` (auth) and an optional JSON body. */
+export type MultipartPart = { name: string; value: string } | { name: string; filename: string; contentType?: string; data: Buffer };
+
+/** A multipart/form-data body built by hand, so tests control every byte the parser sees. */
+export function multipart(parts: MultipartPart[], boundary = `----reelay${Math.random().toString(16).slice(2)}`): { body: Buffer; contentType: string } {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    if ('value' in p) {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"\r\n\r\n${p.value}\r\n`));
+    } else {
+      chunks.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.filename}"\r\n` +
+            `Content-Type: ${p.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+        ),
+        p.data,
+        Buffer.from('\r\n'),
+      );
+    }
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** A JSON API call against a sandbox provider, sending `headers` (auth) and an optional JSON, form or multipart body. */
 export async function api<T = any>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   url: string,
-  opts: { headers?: Record<string, string>; json?: unknown; rawBody?: string } = {},
+  opts: {
+    headers?: Record<string, string>;
+    json?: unknown;
+    rawBody?: string;
+    urlencoded?: Record<string, string>;
+    multipart?: MultipartPart[];
+    form?: FormData;
+  } = {},
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
-  let body: string | undefined;
+  let body: string | Buffer | FormData | undefined;
   if (opts.json !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(opts.json);
   } else if (opts.rawBody !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = opts.rawBody;
+  } else if (opts.urlencoded !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(opts.urlencoded).toString();
+  } else if (opts.multipart !== undefined) {
+    const m = multipart(opts.multipart);
+    headers['content-type'] = m.contentType;
+    body = m.body;
+  } else if (opts.form !== undefined) {
+    body = opts.form;
   }
   const res = await request(url, { method, headers, body });
   const text = await res.body.text();

@@ -136,8 +136,17 @@ describe('sandbox object store', () => {
       LIPDUB_API_KEY: 'sandbox-lipdub-key',
       DUBLAB_BASE_URL: sb.urls.dublab,
       DUBLAB_API_KEY: 'sandbox-dublab-key',
+      TEXT2VIDEO_BASE_URL: sb.urls.text2video,
+      VIVIDFLOW_BASE_URL: sb.urls.vividflow,
+      VIVIDFLOW_API_KEY: 'sandbox-vividflow-key',
+      AISTUDIO_BASE_URL: sb.urls.aistudio,
+      AISTUDIO_TOKEN: 'sandbox-aistudio-token',
     });
     expect(sb.urls.lipdub).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     expect(sb.urls.dublab).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
+    for (const u of [sb.urls.text2video, sb.urls.vividflow, sb.urls.aistudio]) expect(u).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
+    expect(new Set(Object.values(sb.urls)).size).toBe(6);
+    expect(banner).toContain(sb.keys.vividflow);
+    expect(banner).toContain(`Bearer ${sb.keys.aistudio}`);
   });
 });

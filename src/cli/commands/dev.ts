@@ -7,7 +7,7 @@ export const spec: CommandSpec = {
   summary: 'Everything local in one process: Temporal dev server, sandbox providers and a worker.',
   usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D]'],
   options: {
-    'port-base': { type: 'string', value: 'PORT', description: `Sandbox ports PORT..PORT+2 (default ${DEFAULT_PORT_BASE})` },
+    'port-base': { type: 'string', value: 'PORT', description: `Sandbox ports PORT..PORT+5: store, LipDub, DubLab, text2video, Vivid Flow, AI Studio (default ${DEFAULT_PORT_BASE})` },
     speed: { type: 'string', value: 'SPEED', description: 'Sandbox job timings: realistic, fast (default), instant' },
     'task-queue': { type: 'string', value: 'Q', description: 'Task queue of the worker (default: REELAY_TASK_QUEUE or "reelay")' },
     'output-dir': { type: 'string', value: 'D', description: 'Where results are written (default: REELAY_OUTPUT_DIR or ./output)' },
@@ -18,6 +18,8 @@ export const spec: CommandSpec = {
     '(UI on http://localhost:8233) unless a server already answers on TEMPORAL_ADDRESS, starts the sandbox and a',
     'worker pointed at it, and runs until Ctrl-C, then stops all three. In another terminal:',
     '  npx reelay start lipdub --video ./talk.mp4 --audio es-MX=./es.mp3 --watch',
+    '  npx reelay start text2video --text "Once upon a time…" --watch',
+    '  npx reelay start aistudio --prompt "A paper boat on a rainy street" --mock-mode --watch',
   ],
 };
 
@@ -40,7 +42,7 @@ export async function run({ values }: Parsed): Promise<number> {
   print(`  export TEMPORAL_ADDRESS=${stack.temporal.address}`);
   print(`  export REELAY_TASK_QUEUE=${queue}`);
   print('');
-  print(`Ready (sandbox speed ${speed}). Start a pipeline from another terminal: npx reelay start lipdub --help`);
+  print(`Ready (sandbox speed ${speed}). Start a pipeline from another terminal: npx reelay start --help`);
   print('Ctrl-C to stop.');
   let workerError: unknown;
   const stoppedBy = await Promise.race([signal, stack.worker.done.then(() => undefined, (err: unknown) => void (workerError = err))]);

@@ -29,7 +29,7 @@ export const spec: CommandSpec = {
   summary: 'List Reelay pipelines, newest and running first.',
   usage: ['list [--provider P] [--status S] [--limit N] [--json]'],
   options: {
-    provider: { type: 'string', value: 'P', description: 'Only this provider (lipdub, dublab, …), by the ReelayProvider search attribute' },
+    provider: { type: 'string', value: 'P', description: 'Only this provider (lipdub, dublab, text2video, vividflow, aistudio), by the ReelayProvider search attribute' },
     status: { type: 'string', value: 'S', description: `Only this status: ${STATUSES.join(', ')}` },
     'task-queue': { type: 'string', value: 'QUEUE', description: 'Only workflows on this task queue' },
     limit: { type: 'string', value: 'N', description: 'At most N rows (default 20)' },

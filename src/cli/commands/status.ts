@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { CliError, bool, num, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
-import { outputFiles, type OutcomeInfo } from '../pipelines';
+import { outputFiles, resultFacts, type OutcomeInfo } from '../pipelines';
 import { colorStatus, formatDuration, formatTime, progressBar, styler, type Outcome } from '../render';
 import type { PipelineProgress } from '../../workflows/shared/progress';
 import { printOutputs } from './shared';
@@ -103,9 +103,13 @@ export function printStatus(r: StatusReport, logLines: number): void {
   } else {
     row('Progress', st.dim('not available (no worker answered the progress query)'));
   }
+  const facts = resultFacts(r.result);
+  if (facts.length) row('Result', facts.map(([k, v]) => `${k}=${v}`).join(', '));
   if (r.outputs?.length) {
     print('  Outputs:');
     printOutputs(r.outputs, '    ');
+    const from = r.outputs.filter((o) => o.providerUrl);
+    if (from.length === 1) print(`    ${st.dim(`served by the provider at ${from[0]!.providerUrl}`)}`);
   }
   if (r.failure) row('Failure', r.failure);
   if (r.leftAtProvider) row('Left', r.leftAtProvider.length ? `at the provider: ${r.leftAtProvider.join('; ')}` : 'nothing at the provider');

@@ -13,7 +13,8 @@ export const spec: CommandSpec = {
   positionals: { min: 0, max: 0, names: '' },
   details: [
     'Provider settings come from the environment (or .env): LIPDUB_API_KEY, LIPDUB_BASE_URL, DUBLAB_API_KEY,',
-    'DUBLAB_BASE_URL; Temporal from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API-key variables.',
+    'DUBLAB_BASE_URL, TEXT2VIDEO_BASE_URL (no key), VIVIDFLOW_API_KEY, VIVIDFLOW_BASE_URL, AISTUDIO_TOKEN,',
+    'AISTUDIO_BASE_URL; Temporal from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API-key variables.',
     'On SIGINT/SIGTERM it stops polling, lets running activities finish, then exits; a second signal exits at once.',
   ],
 };
