@@ -33,7 +33,12 @@ module.exports = tseslint.config(
           ],
           patterns: [
             { group: ['**/activities', '**/activities/*', '!**/activities/index'], message: 'Import activities as types only (import type).', allowTypeImports: true },
-            { group: ['**/providers/**', '!**/providers/*/schemas', '!**/providers/schemas', '**/sandbox/**', '**/cli/**', '**/dev/**', '**/config'], message: 'Workflows import only @temporalio/workflow, types, zod schemas and pure helpers.', allowTypeImports: true },
+            {
+              // Provider zod schemas are pure and shared with the workflows' input schemas; clients are not.
+              regex: '(^|/)(providers/(?!([a-z0-9]+/)?schemas$)|sandbox(/|$)|cli(/|$)|dev(/|$)|config$)',
+              message: 'Workflows import only @temporalio/workflow, types, zod schemas and pure helpers.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

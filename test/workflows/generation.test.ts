@@ -115,7 +115,8 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
 
   describe('aistudio', () => {
     it('five pipelines started at once all finish, never more than 3 jobs run for the user, and the refused ones waited', async () => {
-      h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800 } } });
+      // Mock jobs run for 800 ms, so all five overlap and two of them must wait for a slot.
+      h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
       h.sandbox.resetCounters();
       const runs = await Promise.all(
         [1, 2, 3, 4, 5].map((n) =>
