@@ -8,6 +8,7 @@ import { describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
 import { AistudioPipelineInput, AistudioPipelineResult } from '../workflows/inputs/aistudio';
+import { LocalizePipelineInput, LocalizePipelineResult } from '../workflows/inputs/localize';
 import { Text2videoPipelineInput, Text2videoPipelineResult } from '../workflows/inputs/text2video';
 import { VividflowPipelineInput, VividflowPipelineResult } from '../workflows/inputs/vividflow';
 import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
@@ -18,6 +19,7 @@ export * from '../workflows/inputs/dublab';
 export * from '../workflows/inputs/text2video';
 export * from '../workflows/inputs/vividflow';
 export * from '../workflows/inputs/aistudio';
+export * from '../workflows/inputs/localize';
 export { progressQuery, type PipelineProgress } from '../workflows/shared/progress';
 
 interface PipelineSpec<S extends z.ZodType> {
@@ -91,7 +93,28 @@ export const PIPELINES = {
     summary: (i) => `AI Studio ${i.model}: ${i.prompt ? oneLine(i.prompt, 60) : 'from an image'}`,
     keyHint: (i) => (i.prompt ?? 'image').slice(0, 30),
   } satisfies PipelineSpec<typeof AistudioPipelineInput>,
+  localize: {
+    workflowType: 'localizePipeline',
+    provider: 'localize',
+    schema: LocalizePipelineInput,
+    resultSchema: LocalizePipelineResult,
+    idPrefix: 'localize',
+    files: (i) => [
+      { field: 'source', ref: i.source, set: (v: string) => (i.source = v) },
+      ...Object.entries(i.dubbedAudio ?? {}).map(([lang, ref]) => ({ field: `dubbedAudio.${lang}`, ref, set: (v: string) => (i.dubbedAudio![lang] = v) })),
+      ...generateStepFiles(i.generate),
+    ],
+    summary: (i) => `Localize ${i.source ? path.basename(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => (i.source ? path.basename(i.source) : i.generate!.pipeline),
+  } satisfies PipelineSpec<typeof LocalizePipelineInput>,
 } as const;
+
+/** Local files inside a localize run's generate step, checked like the generation pipeline's own. */
+function generateStepFiles(step: { pipeline: string; input: unknown } | undefined) {
+  if (!step) return [];
+  const spec = (PIPELINES as Record<string, unknown>)[step.pipeline] as PipelineSpec<z.ZodType> | undefined;
+  return spec ? spec.files(step.input as never).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
+}
 
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();

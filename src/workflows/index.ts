@@ -4,5 +4,7 @@ export { dublabPipeline, dublabWorkflowId } from './dublab';
 export { text2videoPipeline, text2videoWorkflowId } from './text2video';
 export { vividflowPipeline, vividflowWorkflowId } from './vividflow';
 export { aistudioPipeline, aistudioWorkflowId } from './aistudio';
+export { localizePipeline, localizeWorkflowId } from './localize';
 export { progressQuery } from './shared/progress';
 export type { PipelineProgress } from './shared/progress';
+export { batchPipeline, batchWorkflowId, batchProgressQuery, pauseSignal, resumeSignal, cancelBatchSignal } from './batch';
