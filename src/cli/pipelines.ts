@@ -75,7 +75,8 @@ export interface OutputFile {
 
 /**
  * The delivered files of a pipeline result, recognised by shape: `outputs[]` (LipDub), `dubs[].outputs[]`
- * (DubLab) and a single `output` (text2video, Vivid Flow, AI Studio), so future pipelines of those shapes work too.
+ * (DubLab), a single `output` (text2video, Vivid Flow, AI Studio) and `languages[].{video,dubbedAudio,subtitles}`
+ * (localize), so future pipelines of those shapes work too.
  */
 export function outputFiles(result: unknown): OutputFile[] {
   const files: OutputFile[] = [];
@@ -93,10 +94,17 @@ export function outputFiles(result: unknown): OutputFile[] {
     output?: Record<string, unknown>;
     outputs?: Array<Record<string, unknown>>;
     dubs?: Array<{ language?: string; outputs?: Array<Record<string, unknown>> }>;
+    languages?: Array<{ language?: string } & Record<string, unknown>>;
   };
   if (r.output && typeof r.output === 'object') take(r.output, String(r.output.language ?? r.output.type ?? 'video'));
   for (const o of r.outputs ?? []) take(o, String(o.language ?? o.type ?? 'output'));
   for (const d of r.dubs ?? []) for (const o of d.outputs ?? []) take(o, `${d.language ?? '?'} ${String(o.type ?? '')}`.trim());
+  for (const l of r.languages ?? []) {
+    for (const kind of ['video', 'dubbedAudio', 'subtitles']) {
+      const o = l[kind];
+      if (o && typeof o === 'object') take(o as Record<string, unknown>, `${l.language ?? '?'} ${kind}`);
+    }
+  }
   return files;
 }
 

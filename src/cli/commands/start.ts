@@ -5,17 +5,19 @@ import { printOutcome, outcomeJson } from './shared';
 import type { PipelineName } from '../../client';
 
 /** The pipelines `reelay start` knows, in the order the help lists them. */
-export const START_PIPELINES = ['lipdub', 'dublab', 'text2video', 'vividflow', 'aistudio'] as const satisfies readonly PipelineName[];
+export const START_PIPELINES = ['lipdub', 'dublab', 'text2video', 'vividflow', 'aistudio', 'localize'] as const satisfies readonly PipelineName[];
 export type StartPipeline = (typeof START_PIPELINES)[number];
 
 export const spec: CommandSpec = {
   name: 'start',
-  summary: 'Validate an input and start a LipDub, DubLab, text2video, Vivid Flow or AI Studio pipeline.',
+  summary: 'Validate an input and start a LipDub, DubLab, text2video, Vivid Flow, AI Studio or localize pipeline.',
   usage: [
     'start lipdub --video PATH|URL --audio LANG=PATH|URL [--audio …] [options]',
     'start lipdub --shot-id N --audio-id LANG=ID [options]',
     'start dublab --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [options]',
     'start text2video --text "…"|--text-file PATH [--max-resubmits N] [options]',
+    'start localize --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [--no-subtitles] [options]',
+    'start localize --input rerun.json   (a re-run input from a failed run\'s details, or one with a generate step)',
     'start vividflow --prompt "…" --image PATH|--image-url URL [--model wan2.1|veo3.1] [model parameters] [options]',
     'start aistudio --prompt "…"|--initial-image PATH [--model M] [--mock-mode] [--reference-image PATH …] [options]',
     'start <pipeline> --input input.json [flags that override its fields]',
@@ -32,9 +34,9 @@ export const spec: CommandSpec = {
     'scene-name': { type: 'string', value: 'NAME', description: 'lipdub: scene name at LipDub' },
     'actor-name': { type: 'string', value: 'NAME', description: 'lipdub: actor name at LipDub' },
     // dublab
-    source: { type: 'string', value: 'PATH|URL', description: 'dublab: video to dub' },
-    'source-lang': { type: 'string', value: 'LANG', description: 'dublab: language spoken in the source' },
-    'target-lang': { type: 'string', multiple: true, value: 'LANG[,LANG…]', description: 'dublab: languages to dub into' },
+    source: { type: 'string', value: 'PATH|URL', description: 'dublab, localize: the source video' },
+    'source-lang': { type: 'string', value: 'LANG', description: 'dublab, localize: language spoken in the source' },
+    'target-lang': { type: 'string', multiple: true, value: 'LANG[,LANG…]', description: 'dublab, localize: languages to dub (and lip-sync) into' },
     duration: {
       type: 'string',
       value: 'SECONDS',
@@ -42,6 +44,7 @@ export const spec: CommandSpec = {
     },
     'output-type': { type: 'string', multiple: true, value: 'TYPE', description: 'dublab: output to download (translated_mp4, translated_mp3, translated_subtitle, …)' },
     'check-credits': { type: 'boolean', description: 'dublab: refuse to start when the credit balance is short' },
+    'no-subtitles': { type: 'boolean', description: "localize: don't deliver DubLab's subtitles" },
     name: { type: 'string', value: 'NAME', description: 'dublab: display name at DubLab' },
     // text2video
     text: { type: 'string', value: 'TEXT', description: 'text2video: the story or text to turn into a video' },
@@ -121,6 +124,7 @@ const PIPELINE_FLAGS: Record<StartPipeline, readonly string[]> = {
     'prompt', 'model', 'resolution', 'aspect-ratio', 'duration', 'mock-mode', 'generate-audio', 'initial-image', 'end-frame',
     'reference-image', 'output-name',
   ],
+  localize: ['source', 'source-lang', 'target-lang', 'duration', 'shot-id', 'no-subtitles', 'no-maintain-expression'],
 };
 const SPECIFIC_FLAGS = new Set(Object.values(PIPELINE_FLAGS).flat());
 
@@ -204,6 +208,15 @@ export function buildInput(pipeline: StartPipeline, values: Parsed['values']): R
       set('outputTypes', list(values, 'output-type', { commaSeparated: true }));
       flagTrue('check-credits', 'checkCredits');
       set('name', str(values, 'name'));
+      break;
+    case 'localize':
+      set('source', str(values, 'source'));
+      set('sourceLanguage', str(values, 'source-lang'));
+      set('targetLanguages', list(values, 'target-lang', { commaSeparated: true }));
+      set('durationSeconds', num(values, 'duration'));
+      set('shotId', str(values, 'shot-id'));
+      if (bool(values, 'no-subtitles')) input.subtitles = false;
+      if (bool(values, 'no-maintain-expression')) input.maintainExpression = false;
       break;
     case 'text2video': {
       const text = str(values, 'text');
