@@ -302,6 +302,14 @@ describe('reelay CLI', () => {
       outputName: 'x.mp4',
     });
     expect(buildInput('text2video', { 'text-file': story, 'max-resubmits': '2' })).toEqual({ text: fs.readFileSync(story, 'utf8'), maxResubmits: 2 });
+    expect(buildInput('localize', { source: 'talk.mp4', 'source-lang': 'en', 'target-lang': ['es,de', 'ja'], duration: '30', 'no-subtitles': true })).toEqual({
+      source: 'talk.mp4',
+      sourceLanguage: 'en',
+      targetLanguages: ['es', 'de', 'ja'],
+      durationSeconds: 30,
+      subtitles: false,
+    });
+    expect(() => buildInput('localize', { prompt: 'p' })).toThrow('--prompt is not an option of localize pipelines');
   });
 
   it('refuses more bad flags of the new pipelines with exit 2 and a message naming the flag or field (in process)', () => {
