@@ -18,6 +18,7 @@ import {
   connectClient,
   startPipeline,
   type AistudioPipelineInput,
+  type LocalizePipelineInput,
   type DublabPipelineInput,
   type LipdubPipelineInput,
   type Started,
@@ -182,6 +183,13 @@ async function main(): Promise<number> {
       outputName: 'paper-boat.mp4',
       polling: DEMO_POLLING,
     };
+    const localizeInput: LocalizePipelineInput = {
+      source: video,
+      sourceLanguage: 'en',
+      targetLanguages: ['es', 'fr'],
+      durationSeconds: 12,
+      polling: DEMO_POLLING,
+    };
     const start = async (label: string, go: () => Promise<Started>) => ({ label, started: await go() });
     const runs = await Promise.all([
       start('LipDub es-MX, fr-FR', () => startPipeline(client, 'lipdub', lipdubInput, { taskQueue })),
@@ -189,6 +197,7 @@ async function main(): Promise<number> {
       start('text2video story', () => startPipeline(client, 'text2video', text2videoInput, { taskQueue })),
       start('Vivid Flow wan2.1', () => startPipeline(client, 'vividflow', vividflowInput, { taskQueue })),
       start('AI Studio (mock)', () => startPipeline(client, 'aistudio', aistudioInput, { taskQueue })),
+      start('Localize en → es, fr', () => startPipeline(client, 'localize', localizeInput, { taskQueue })),
     ]);
     step(`Started ${runs.length} pipelines on task queue ${taskQueue}:`);
     for (const r of runs) process.stdout.write(`           ${r.started.workflowId}\n`);
