@@ -62,3 +62,19 @@ export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'names
   const base = `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
+
+/**
+ * How many jobs of a provider may be in flight at once on a task queue, across every worker and batch
+ * (`REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS`; 0 or unset = no cap). AI Studio allows 3 per user (docs).
+ */
+export const DEFAULT_MAX_CONCURRENT_JOBS: Record<string, number> = { aistudio: 3 };
+
+export function maxConcurrentJobs(provider: string, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[`REELAY_${provider.toUpperCase()}_MAX_CONCURRENT_JOBS`];
+  if (raw === undefined || raw === '') return DEFAULT_MAX_CONCURRENT_JOBS[provider] ?? 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`REELAY_${provider.toUpperCase()}_MAX_CONCURRENT_JOBS must be a whole number ≥ 0, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

@@ -1,5 +1,7 @@
+import { createBatchActivities } from './batch';
 import { createDublabActivities } from './dublab';
 import { createGenerationActivities } from './generation';
+import { createLimiterActivities } from './limiter';
 import { createLipdubActivities } from './lipdub';
 import { type ActivityDeps, withFailureTranslation } from './shared';
 
@@ -11,6 +13,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createLipdubActivities(deps),
     ...createDublabActivities(deps),
     ...createGenerationActivities(deps),
+    ...createLimiterActivities(deps),
+    ...createBatchActivities(deps),
   });
 }
 

@@ -4,6 +4,7 @@ import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivi
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
+import { withProviderSlot } from './shared/slots';
 
 export function aistudioWorkflowId(key: string): string {
   return `aistudio-${key}`;
@@ -30,46 +31,55 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
   try {
     const { outputName, outputSubdir: _subdir, polling: _polling, slotWait: _slotWait, ...params } = input;
     let tokensConsumed: number | undefined;
-    for (let waitSeconds = slotWait.initialSeconds; ; waitSeconds = Math.min(waitSeconds * 1.5, slotWait.maxSeconds)) {
-      deadline.check('waiting for a free AI Studio job slot');
-      progress.stage(slotWaits ? 'waiting-for-slot' : 'submitting', 1);
-      const created = await withSummary(CREATE_CALL, createActivities.aistudioCreateJob, slotWaits ? `Create job (try ${slotWaits + 1})` : 'Create job', { workflowId, ...params });
-      if (created.kind === 'created') {
-        jobId = created.jobId;
-        tokensConsumed = created.tokensConsumed;
-        break;
-      }
-      slotWaits++;
-      progress.stage('waiting-for-slot', 1, `AI Studio is busy (${created.message}); trying again in ${Math.round(waitSeconds * 10) / 10}s`);
-      await sleep(Math.min(waitSeconds * 1000, Math.max(deadline.remainingMs(), 1)));
-    }
-    progress.providerId('jobId', jobId);
-    progress.stage('pending', 5, `Job ${jobId} created${tokensConsumed !== undefined ? ` (${tokensConsumed} tokens)` : ''}`);
+    // One of the user's job slots, counted across every worker and batch by the limiter workflow; the 429
+    // loop below stays as the backstop for jobs started outside Reelay on the same account.
+    const final = await withProviderSlot(
+      'aistudio',
+      (capacity) => progress.stage('waiting-for-slot', 1, `Waiting for one of ${capacity} AI Studio job slots shared by every worker`),
+      async () => {
+        for (let waitSeconds = slotWait.initialSeconds; ; waitSeconds = Math.min(waitSeconds * 1.5, slotWait.maxSeconds)) {
+          deadline.check('waiting for a free AI Studio job slot');
+          progress.stage(slotWaits ? 'waiting-for-slot' : 'submitting', 1);
+          const created = await withSummary(CREATE_CALL, createActivities.aistudioCreateJob, slotWaits ? `Create job (try ${slotWaits + 1})` : 'Create job', { workflowId, ...params });
+          if (created.kind === 'created') {
+            jobId = created.jobId;
+            tokensConsumed = created.tokensConsumed;
+            break;
+          }
+          slotWaits++;
+          progress.stage('waiting-for-slot', 1, `AI Studio is busy (${created.message}); trying again in ${Math.round(waitSeconds * 10) / 10}s`);
+          await sleep(Math.min(waitSeconds * 1000, Math.max(deadline.remainingMs(), 1)));
+        }
+        progress.providerId('jobId', jobId!);
+        progress.stage('pending', 5, `Job ${jobId} created${tokensConsumed !== undefined ? ` (${tokensConsumed} tokens)` : ''}`);
 
-    let logsSeen = 0;
-    const final = await pollUntil({
-      check: () => withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status`, { jobId: jobId! }),
-      isDone: (s) => s.status === 'SUCCEEDED' || s.status === 'FAILED' || s.status === 'CANCELLED',
-      onValue: (s) => {
-        lastStatus = s.status;
-        for (const line of s.logs.slice(logsSeen)) progress.log(line);
-        logsSeen = Math.max(logsSeen, s.logs.length);
-        progress.stage(s.status.toLowerCase(), 5 + (s.progressPercentage ?? 0) * 0.85);
+        let logsSeen = 0;
+        return pollUntil({
+          check: () => withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status`, { jobId: jobId! }),
+          isDone: (s) => s.status === 'SUCCEEDED' || s.status === 'FAILED' || s.status === 'CANCELLED',
+          onValue: (s) => {
+            lastStatus = s.status;
+            for (const line of s.logs.slice(logsSeen)) progress.log(line);
+            logsSeen = Math.max(logsSeen, s.logs.length);
+            progress.stage(s.status.toLowerCase(), 5 + (s.progressPercentage ?? 0) * 0.85);
+          },
+          config: polling,
+          deadline,
+          waitingFor: `AI Studio job ${jobId}`,
+        });
       },
-      config: polling,
-      deadline,
-      waitingFor: `AI Studio job ${jobId}`,
-    });
+    );
     if (final.status !== 'SUCCEEDED') {
       throw ApplicationFailure.nonRetryable(
         `AI Studio job ${jobId} ${final.status}: ${final.errorMessage ?? final.statusMessage ?? 'no reason given'}`,
         'ProviderJobFailed',
       );
     }
-    progress.stage('downloading', 90, `Job ${jobId} succeeded; downloading`);
-    const file = await withSummary(TRANSFER_CALL, transferActivities.aistudioDownload, 'Download video', { jobId, outputSubdir, fileName: outputName });
+    const createdId = jobId!;
+    progress.stage('downloading', 90, `Job ${createdId} succeeded; downloading`);
+    const file = await withSummary(TRANSFER_CALL, transferActivities.aistudioDownload, 'Download video', { jobId: createdId, outputSubdir, fileName: outputName });
     progress.stage('completed', 100, `Saved ${file.path} (${file.bytes} bytes)`);
-    return { jobId, output: file, tokensConsumed, slotWaits };
+    return { jobId: createdId, output: file, tokensConsumed, slotWaits };
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {

@@ -5,6 +5,7 @@ export { text2videoPipeline, text2videoWorkflowId } from './text2video';
 export { vividflowPipeline, vividflowWorkflowId } from './vividflow';
 export { aistudioPipeline, aistudioWorkflowId } from './aistudio';
 export { localizePipeline, localizeWorkflowId } from './localize';
+export { providerLimiterWorkflow } from './limiter';
 export { progressQuery } from './shared/progress';
 export type { PipelineProgress } from './shared/progress';
 export { batchPipeline, batchWorkflowId, batchProgressQuery, pauseSignal, resumeSignal, cancelBatchSignal } from './batch';

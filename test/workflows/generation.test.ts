@@ -11,6 +11,7 @@ import {
   type VividflowPipelineResult,
 } from '../../src/client';
 import { sha256Hex, text2videoOutput } from '../../src/sandbox/derive';
+import { limiterStateQuery, limiterWorkflowId } from '../../src/workflows/limiter';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness, waitForProgress } from '../support/harness';
 
 
@@ -114,11 +115,8 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
   });
 
   describe('aistudio', () => {
-    it('five pipelines started at once all finish, never more than 3 jobs run for the user, and the refused ones waited', async () => {
-      // Mock jobs run for 800 ms, so all five overlap and two of them must wait for a slot.
-      h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
-      h.sandbox.resetCounters();
-      const runs = await Promise.all(
+    const fiveAtOnce = () =>
+      Promise.all(
         [1, 2, 3, 4, 5].map((n) =>
           startPipeline(
             h.client,
@@ -128,17 +126,44 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
           ),
         ),
       );
+
+    it('five pipelines started at once share the 3 job slots through the limiter workflow: all finish, no 429, never more than 3 running', async () => {
+      // Mock jobs run for 800 ms, so all five overlap.
+      h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
+      h.sandbox.resetCounters();
+      const runs = await fiveAtOnce();
       const results = (await Promise.all(runs.map((r) => r.handle.result()))) as AistudioPipelineResult[];
       expect(new Set(results.map((r) => r.jobId)).size).toBe(5);
       for (const r of results) expect(fs.statSync(r.output.path).size).toBe(r.output.bytes);
-      const stats = h.sandbox.stats();
-      expect(Math.max(...Object.values(stats.aistudio.maxRunningSeen))).toBe(3);
-      const refused = results.reduce((n, r) => n + r.slotWaits, 0);
-      expect(refused).toBeGreaterThanOrEqual(2);
-      expect(h.sandbox.counters()['aistudio POST /api/v1/video-jobs']).toBe(5 + refused);
-      const waited = runs[results.findIndex((r) => r.slotWaits > 0)]!;
-      const log = (await waited.handle.query(progressQuery)).log.map((l) => l.message);
-      expect(log.some((m) => m.startsWith('AI Studio is busy'))).toBe(true);
+      expect(Math.max(...Object.values(h.sandbox.stats().aistudio.maxRunningSeen))).toBe(3);
+      // The limiter held the extra two back: AI Studio never had to refuse one.
+      expect(h.sandbox.counters()['aistudio POST /api/v1/video-jobs']).toBe(5);
+      expect(results.every((r) => r.slotWaits === 0)).toBe(true);
+      const logs = await Promise.all(runs.map(async (r) => (await r.handle.query(progressQuery)).log.map((l) => l.message)));
+      expect(logs.filter((log) => log.some((m) => m.startsWith('Waiting for one of 3 AI Studio job slots'))).length).toBeGreaterThanOrEqual(2);
+      const limiter = h.client.workflow.getHandle(limiterWorkflowId('aistudio', h.taskQueue));
+      const state = await limiter.query(limiterStateQuery);
+      expect(state).toMatchObject({ capacity: 3, holders: [], waiting: [] });
+    });
+
+    it('without the limiter, AI Studio\'s own 429 is not a failure: refused creates wait for a slot and try again', async () => {
+      h.env.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS = '0';
+      try {
+        h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
+        h.sandbox.resetCounters();
+        const runs = await fiveAtOnce();
+        const results = (await Promise.all(runs.map((r) => r.handle.result()))) as AistudioPipelineResult[];
+        expect(new Set(results.map((r) => r.jobId)).size).toBe(5);
+        expect(Math.max(...Object.values(h.sandbox.stats().aistudio.maxRunningSeen))).toBe(3);
+        const refused = results.reduce((n, r) => n + r.slotWaits, 0);
+        expect(refused).toBeGreaterThanOrEqual(2);
+        expect(h.sandbox.counters()['aistudio POST /api/v1/video-jobs']).toBe(5 + refused);
+        const waited = runs[results.findIndex((r) => r.slotWaits > 0)]!;
+        const log = (await waited.handle.query(progressQuery)).log.map((l) => l.message);
+        expect(log.some((m) => m.startsWith('AI Studio is busy'))).toBe(true);
+      } finally {
+        delete h.env.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS;
+      }
     });
 
     it('fails fast on 402 with the balance in the message, without retrying', async () => {

@@ -1,0 +1,29 @@
+import { CancellationScope, condition, getExternalWorkflowHandle, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { statusActivities } from '../activity-proxies';
+import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../limiter';
+
+/**
+ * Run `fn` while holding one of the provider's job slots (see limiter.ts). Waiting for a slot is a
+ * durable wait on a signal; the slot is given back however `fn` ends, cancellation included.
+ */
+export async function withProviderSlot<T>(provider: string, onWait: (capacity: number) => void, fn: () => Promise<T>): Promise<T> {
+  const { workflowId, taskQueue } = workflowInfo();
+  const requestId = uuid4();
+  let granted = false;
+  setHandler(slotGrantedSignal, ({ requestId: id }) => {
+    if (id === requestId) granted = true;
+  });
+  const { limited, capacity } = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requestId });
+  if (!limited) return fn();
+  try {
+    if (!granted) {
+      onWait(capacity);
+      await condition(() => granted);
+    }
+    return await fn();
+  } finally {
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(limiterWorkflowId(provider, taskQueue)).signal(releaseSlotSignal, { requesterId: workflowId, requestId }),
+    );
+  }
+}
