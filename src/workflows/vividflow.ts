@@ -4,6 +4,7 @@ import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivi
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
+import { withProviderSlot } from './shared/slots';
 
 export function vividflowWorkflowId(key: string): string {
   return `vividflow-${key}`;
@@ -28,35 +29,43 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
   let lastStatus: string | undefined;
 
   try {
-    progress.stage('submitting', 1);
     const { outputName, outputSubdir: _subdir, polling: _polling, ...params } = input;
-    ({ jobId } = await withSummary(CREATE_CALL, createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
-    progress.providerId('jobId', jobId);
-    progress.stage('queued', 5, `Job ${jobId} queued`);
-
-    const final = await pollUntil({
-      check: () => withSummary(STATUS_CALL, statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
-      isDone: (s) => TERMINAL.has(s.status),
-      onValue: (s) => {
-        if (s.status !== lastStatus) {
-          lastStatus = s.status;
-          progress.stage(s.status === 'queued' ? 'queued' : s.status === 'processing' ? 'processing' : s.status, s.status === 'processing' ? 30 : undefined, `Job ${jobId}: ${s.status}${s.message ? ` — ${s.message}` : ''}`);
-        }
+    // A configurable cap of jobs in flight at Vivid Flow, shared by every worker (none by default).
+    const final = await withProviderSlot(
+      'vividflow',
+      (capacity) => progress.stage('waiting-for-slot', 1, `Waiting for one of ${capacity} Vivid Flow job slots shared by every worker`),
+      async () => {
+        progress.stage('submitting', 1);
+        ({ jobId } = await withSummary(CREATE_CALL, createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
+        progress.providerId('jobId', jobId);
+        progress.stage('queued', 5, `Job ${jobId} queued`);
+        return pollUntil({
+          check: () => withSummary(STATUS_CALL, statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+          isDone: (s) => TERMINAL.has(s.status),
+          onValue: (s) => {
+            if (s.status !== lastStatus) {
+              lastStatus = s.status;
+              const stage = s.status === 'queued' ? 'queued' : s.status === 'processing' ? 'processing' : s.status;
+              progress.stage(stage, s.status === 'processing' ? 30 : undefined, `Job ${jobId}: ${s.status}${s.message ? ` — ${s.message}` : ''}`);
+            }
+          },
+          config: polling,
+          deadline,
+          waitingFor: `Vivid Flow job ${jobId}`,
+        });
       },
-      config: polling,
-      deadline,
-      waitingFor: `Vivid Flow job ${jobId}`,
-    });
+    );
+    const createdId = jobId!;
     if (final.status !== 'completed') {
       throw ApplicationFailure.nonRetryable(
-        `Vivid Flow job ${jobId} ${final.status}: ${final.errorMessage ?? final.message ?? 'no reason given'}`,
+        `Vivid Flow job ${createdId} ${final.status}: ${final.errorMessage ?? final.message ?? 'no reason given'}`,
         'ProviderJobFailed',
       );
     }
-    progress.stage('downloading', 90, `Job ${jobId} completed; downloading`);
-    const file = await withSummary(TRANSFER_CALL, transferActivities.vividflowDownload, 'Download video', { jobId, outputSubdir, fileName: outputName });
+    progress.stage('downloading', 90, `Job ${createdId} completed; downloading`);
+    const file = await withSummary(TRANSFER_CALL, transferActivities.vividflowDownload, 'Download video', { jobId: createdId, outputSubdir, fileName: outputName });
     progress.stage('completed', 100, `Saved ${file.path} (${file.bytes} bytes)`);
-    return { jobId, output: file, metrics: final.metrics };
+    return { jobId: createdId, output: file, metrics: final.metrics };
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
