@@ -1,4 +1,5 @@
 import { CliError, UsageError, formatHelp, parseCommandArgs, type CommandSpec, type Parsed } from './args';
+import * as batch from './commands/batch';
 import * as cancel from './commands/cancel';
 import * as dev from './commands/dev';
 import * as list from './commands/list';
@@ -20,7 +21,7 @@ interface Command {
   run(parsed: Parsed): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, worker, sandbox, dev };
+export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, batch, worker, sandbox, dev };
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;

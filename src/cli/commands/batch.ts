@@ -1,0 +1,210 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { BatchPipelineResult, BatchProgress } from '../../workflows/inputs/batch';
+import { CliError, UsageError, bool, num, str, type CommandSpec, type Parsed } from '../args';
+import { note, print, printJson, withClient } from '../context';
+import { formatDuration, progressBar, styler } from '../render';
+
+const SUBCOMMANDS = ['run', 'status', 'watch', 'pause', 'resume', 'cancel', 'retry-failed'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+export const spec: CommandSpec = {
+  name: 'batch',
+  summary: 'Run a manifest (JSONL or CSV) as one durable batch; follow, pause, resume, cancel, retry its failures.',
+  usage: [
+    'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--watch] [--json]',
+    'batch status <batchId> [--json]',
+    'batch watch <batchId> [--json]',
+    'batch pause|resume|cancel <batchId> [--json]',
+    'batch retry-failed <batchId> [--window N] [--watch] [--json]',
+  ],
+  options: {
+    window: { type: 'string', value: 'N', description: 'How many items run at once (default 20, at most 500)' },
+    key: { type: 'string', value: 'K', description: 'Batch id suffix: the batch is batch-<K> (default: manifest name + random)' },
+    'items-per-run': { type: 'string', value: 'N', description: 'Completions per run before continue-as-new (default 500)' },
+    watch: { type: 'boolean', description: 'After starting, show live progress until the batch ends' },
+    interval: { type: 'string', value: 'SECONDS', description: 'Seconds between progress queries when watching (default 1)' },
+    json: { type: 'boolean', description: 'Print JSON (progress lines go to stderr when watching)' },
+  },
+  positionals: { min: 2, max: 2, names: 'a subcommand and its manifest or batch id' },
+  details: [
+    'Manifest, JSONL: one {"pipeline":"text2video","input":{...},"key":"optional"} per line ("#" lines and',
+    'blank lines are skipped). CSV: a header naming pipeline,input[,key] with input a JSON object in one quoted',
+    'cell. Every line is validated first; any bad line is reported with its number and reason, exit 2, and',
+    'nothing starts. Relative file paths are resolved against the manifest\'s directory.',
+    'Results: <REELAY_OUTPUT_DIR>/<batchId>/results.jsonl, one record per finished line (the last record of a',
+    'line wins); item outputs under <batchId>/items/<line>/. retry-failed starts <batchId>-retry-<n> over the',
+    'failed lines only and appends to the same results.jsonl.',
+    'Exit status: run/retry-failed 0 when started (with --watch: 0 only when every item completed); status 0;',
+    'watch 0 when the batch completed with no failed item, 1 otherwise; 2 for a bad manifest.',
+  ],
+};
+
+function finished(p: BatchProgress): number {
+  return p.done + p.failed + p.cancelled;
+}
+
+export function progressLine(p: BatchProgress): string {
+  const percent = p.total ? (finished(p) / p.total) * 100 : 100;
+  const eta = p.etaSeconds === null ? '?' : formatDuration(p.etaSeconds * 1000);
+  return (
+    `${progressBar(percent, 24)} ${Math.floor(percent)}% ${finished(p)}/${p.total}  ` +
+    `done ${p.done}  failed ${p.failed}${p.cancelled ? `  cancelled ${p.cancelled}` : ''}  running ${p.running}  queued ${p.queued}  ` +
+    `${p.ratePerMinute}/min  ETA ${eta}${p.paused ? '  PAUSED' : ''}${p.status === 'cancelling' ? '  CANCELLING' : ''}`
+  );
+}
+
+async function describeOrFail(client: Client, handle: WorkflowHandle) {
+  const { WorkflowNotFoundError } = await import('@temporalio/common');
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch with id ${handle.workflowId} in namespace ${client.options.namespace}`);
+    throw err;
+  }
+}
+
+async function queryBatch(client: Client, handle: WorkflowHandle): Promise<BatchProgress | undefined> {
+  const { batchProgressQuery } = await import('../../workflows/batch');
+  try {
+    return await client.withDeadline(Date.now() + 4000, () => handle.query(batchProgressQuery));
+  } catch {
+    return undefined;
+  }
+}
+
+interface BatchReport {
+  batchId: string;
+  status: string;
+  progress?: BatchProgress;
+  result?: BatchPipelineResult;
+  failure?: string;
+}
+
+async function report(client: Client, handle: WorkflowHandle): Promise<BatchReport> {
+  const desc = await describeOrFail(client, handle);
+  const status = desc.status.name;
+  const progress = await queryBatch(client, handle);
+  if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') return { batchId: handle.workflowId, status: 'RUNNING', progress };
+  const { awaitOutcome } = await import('../pipelines');
+  const outcome = await awaitOutcome(handle);
+  return {
+    batchId: handle.workflowId,
+    status: outcome.status === 'COMPLETED' ? ((outcome.result as BatchPipelineResult).status === 'cancelled' ? 'CANCELLED' : 'COMPLETED') : outcome.status,
+    progress,
+    ...(outcome.status === 'COMPLETED' ? { result: outcome.result as BatchPipelineResult } : { failure: outcome.failure }),
+  };
+}
+
+function printReport(r: BatchReport): void {
+  const st = styler(process.stdout);
+  print(`${st.bold(r.batchId)}  ${r.status}`);
+  if (r.progress) print(`  ${progressLine(r.progress)}`);
+  else if (!r.result) print(`  ${st.dim('progress not available (no worker answered the query)')}`);
+  for (const e of r.progress?.recentErrors ?? []) print(`  ${st.red('failed')} ${e}`);
+  if (r.result) {
+    const x = r.result;
+    print(`  ${x.succeeded} completed, ${x.failed} failed, ${x.cancelled} cancelled, ${x.notStarted} not started, in ${x.runs} run(s)`);
+    if (x.failedLines.length) print(`  Failed lines: ${x.failedLines.slice(0, 50).join(', ')}${x.failedLines.length > 50 ? ', …' : ''}  (reelay batch retry-failed ${x.batchId})`);
+    if (x.resultsPath) print(`  Results: ${x.resultsPath}`);
+  }
+  if (r.failure) print(`  ${st.red('Failure:')} ${r.failure}`);
+}
+
+/** Query progress every interval until the batch closes; a TTY redraws one line, otherwise a line per change. */
+async function watch(client: Client, handle: WorkflowHandle, intervalMs: number, json: boolean): Promise<BatchReport> {
+  const out = json ? process.stderr : process.stdout;
+  let last = '';
+  for (;;) {
+    const desc = await describeOrFail(client, handle);
+    if (desc.status.name !== 'RUNNING') break;
+    const p = await queryBatch(client, handle);
+    const line = p ? progressLine(p) : 'waiting for a worker to answer…';
+    if (out.isTTY) out.write(`\r\x1b[2K${line}`);
+    else if (line !== last) out.write(line + '\n');
+    last = line;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  if (out.isTTY) out.write('\n');
+  return report(client, handle);
+}
+
+function exitFor(r: BatchReport): number {
+  return r.status === 'COMPLETED' && r.result?.failed === 0 ? 0 : 1;
+}
+
+export async function run({ values, positionals }: Parsed): Promise<number> {
+  const sub = positionals[0] as Sub;
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown batch subcommand "${sub}" (one of: ${SUBCOMMANDS.join(', ')})`);
+  const target = positionals[1]!;
+  const json = bool(values, 'json');
+  const window = num(values, 'window', { integer: true, min: 1 });
+  if (window !== undefined && window > 500) throw new UsageError('--window: must be at most 500');
+  const itemsPerRun = num(values, 'items-per-run', { integer: true, min: 1 });
+  const intervalMs = (num(values, 'interval', { min: 0.1 }) ?? 1) * 1000;
+  const key = str(values, 'key');
+  if (key !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(key)) throw new UsageError('--key: letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+  if (sub === 'run') {
+    // Validate before connecting: a bad manifest is reported even when Temporal is down.
+    const { loadManifest, ManifestError, formatProblem } = await import('../../batch/manifest');
+    try {
+      loadManifest(target);
+    } catch (err) {
+      if (!(err instanceof ManifestError)) throw err;
+      if (json) printJson({ manifest: target, valid: false, problems: err.problems });
+      else {
+        note(`reelay batch: ${target}: ${err.problems.length} bad line(s); nothing was started:`);
+        for (const p of err.problems) note(`  ${formatProblem(p)}`);
+      }
+      return 2;
+    }
+  }
+
+  return withClient(async (client) => {
+    const { startBatch, retryFailed } = await import('../../batch/start');
+    const { taskQueue } = await import('../../config');
+    if (sub === 'run' || sub === 'retry-failed') {
+      const started =
+        sub === 'run'
+          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue() })
+          : await retryFailed(client, target, { window }).catch((err: Error) => {
+              throw new CliError(err.message);
+            });
+      if (!('handle' in started)) {
+        if (json) printJson({ batchId: target, retried: 0 });
+        else print(`${target} has no failed lines; nothing to retry.`);
+        return 0;
+      }
+      if (!bool(values, 'watch')) {
+        if (json) printJson({ batchId: started.batchId, runId: started.runId, total: started.total, manifestPath: started.manifestPath });
+        else print(`Started ${started.batchId}: ${started.total} item(s). Follow it with: reelay batch watch ${started.batchId}`);
+        return 0;
+      }
+      if (!json) print(`Started ${started.batchId}: ${started.total} item(s)`);
+      const r = await watch(client, client.workflow.getHandle(started.batchId), intervalMs, json);
+      if (json) printJson(r);
+      else printReport(r);
+      return exitFor(r);
+    }
+    const handle = client.workflow.getHandle(target);
+    if (sub === 'status') {
+      const r = await report(client, handle);
+      if (json) printJson(r);
+      else printReport(r);
+      return 0;
+    }
+    if (sub === 'watch') {
+      const r = await watch(client, handle, intervalMs, json);
+      if (json) printJson(r);
+      else printReport(r);
+      return exitFor(r);
+    }
+    const desc = await describeOrFail(client, handle);
+    if (desc.status.name !== 'RUNNING') throw new CliError(`${target} is not running (it is ${desc.status.name})`);
+    const { pauseSignal, resumeSignal, cancelBatchSignal } = await import('../../workflows/batch');
+    await handle.signal(sub === 'pause' ? pauseSignal : sub === 'resume' ? resumeSignal : cancelBatchSignal);
+    if (json) printJson({ batchId: target, signal: sub });
+    else print(sub === 'cancel' ? `Cancel sent to ${target}: no new items start, running ones are cancelled.` : `${sub === 'pause' ? 'Paused' : 'Resumed'} ${target}.`);
+    return 0;
+  });
+}
