@@ -26,7 +26,9 @@ import {
   type VividflowPipelineInput,
 } from '../src/client';
 import { installWorkerRuntime, untilSignal } from '../src/cli/context';
+import { startBatch } from '../src/batch/start';
 import { outputFiles, watchWorkflows, type WatchResult } from '../src/cli/pipelines';
+import type { BatchPipelineResult } from '../src/workflows/inputs/batch';
 import { formatBytes, formatDuration, styler } from '../src/cli/render';
 import { DEFAULT_PORT_BASE, startLocalStack, type LocalStack } from '../src/cli/stack';
 
@@ -190,6 +192,18 @@ async function main(): Promise<number> {
       durationSeconds: 12,
       polling: DEMO_POLLING,
     };
+    // A small batch: a manifest of text2video stories and AI Studio (mock) shots, run 4 at a time.
+    const batchManifest = path.join(dir, 'batch.jsonl');
+    const batchLines = Array.from({ length: 8 }, (_, i) =>
+      i % 4 === 3
+        ? { pipeline: 'aistudio', input: { prompt: `Batch shot ${i + 1}: a kite over the dunes`, mockMode: true, polling: DEMO_POLLING } }
+        : { pipeline: 'text2video', input: { text: `Batch story ${i + 1}: the lighthouse keeper writes a letter.`, polling: DEMO_POLLING } },
+    );
+    fs.writeFileSync(batchManifest, batchLines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const startDemoBatch = async (): Promise<Started> => {
+      const b = await startBatch(client, batchManifest, { taskQueue, window: 4 });
+      return { workflowId: b.batchId, runId: b.runId, uiUrl: '', handle: b.handle };
+    };
     const start = async (label: string, go: () => Promise<Started>) => ({ label, started: await go() });
     const runs = await Promise.all([
       start('LipDub es-MX, fr-FR', () => startPipeline(client, 'lipdub', lipdubInput, { taskQueue })),
@@ -198,6 +212,7 @@ async function main(): Promise<number> {
       start('Vivid Flow wan2.1', () => startPipeline(client, 'vividflow', vividflowInput, { taskQueue })),
       start('AI Studio (mock)', () => startPipeline(client, 'aistudio', aistudioInput, { taskQueue })),
       start('Localize en → es, fr', () => startPipeline(client, 'localize', localizeInput, { taskQueue })),
+      start('Batch of 8 (window 4)', startDemoBatch),
     ]);
     step(`Started ${runs.length} pipelines on task queue ${taskQueue}:`);
     for (const r of runs) process.stdout.write(`           ${r.started.workflowId}\n`);
@@ -259,6 +274,14 @@ function report(results: WatchResult[], started: Array<{ workflowId: string; run
     if (r.status !== 'COMPLETED') {
       ok = false;
       process.stdout.write(`    ${r.failure ?? ''}\n`);
+    }
+    const batch = r.result as Partial<BatchPipelineResult> | undefined;
+    if (batch && typeof batch.succeeded === 'number') {
+      // A batch delivers through its children; its own result is the counts and where results.jsonl is.
+      if (batch.failed || batch.status !== 'completed') ok = false;
+      process.stdout.write(`    ${batch.succeeded} of ${batch.total} items succeeded, ${batch.failed} failed; per-item results: ${batch.resultsPath ?? ''}\n`);
+      process.stdout.write(`    Temporal UI: ${link}\n\n`);
+      continue;
     }
     const files = outputFiles(r.result);
     if (r.status === 'COMPLETED' && !files.length) {
