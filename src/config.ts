@@ -78,3 +78,40 @@ export function maxConcurrentJobs(provider: string, env: NodeJS.ProcessEnv = pro
   }
   return n;
 }
+
+/**
+ * Documented request limits per API key (Vivid Flow: 500 per hour and 2000 per day). Override with
+ * `REELAY_<PROVIDER>_REQUESTS_PER_HOUR` / `_PER_DAY` (0 = no limit of that kind) or set the rate directly
+ * with `REELAY_<PROVIDER>_REQUESTS_PER_SECOND`.
+ */
+export const DEFAULT_REQUEST_LIMITS: Record<string, { perHour?: number; perDay?: number }> = {
+  vividflow: { perHour: 500, perDay: 2000 },
+};
+
+/** Providers whose activities run on a task queue of their own, so the server can pace them. */
+export const RATE_LIMITED_PROVIDERS = ['vividflow'] as const;
+
+function nonNegative(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number ≥ 0, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * Requests per second a provider's activities may start, across every worker: the server enforces it
+ * on the provider's task queue. A daily limit is spread evenly over the day (2000/day = one request every
+ * 43 s), which is what keeps a batch that runs for days under it. Undefined = unpaced.
+ */
+export function providerRequestsPerSecond(provider: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const p = provider.toUpperCase();
+  const direct = nonNegative(env, `REELAY_${p}_REQUESTS_PER_SECOND`);
+  if (direct !== undefined) return direct > 0 ? direct : undefined;
+  const defaults = DEFAULT_REQUEST_LIMITS[provider] ?? {};
+  const perHour = nonNegative(env, `REELAY_${p}_REQUESTS_PER_HOUR`) ?? defaults.perHour ?? 0;
+  const perDay = nonNegative(env, `REELAY_${p}_REQUESTS_PER_DAY`) ?? defaults.perDay ?? 0;
+  const rates = [perHour > 0 ? perHour / 3600 : Infinity, perDay > 0 ? perDay / 86_400 : Infinity];
+  const rate = Math.min(...rates);
+  return Number.isFinite(rate) ? rate : undefined;
+}

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Worker } from '@temporalio/worker';
+import type { ReelayWorker } from '../workers/worker';
 import { stateDir, temporalSettings } from '../config';
 import type { DeepPartial, Sandbox, SandboxTimings } from '../sandbox';
 import { CliError } from './args';
@@ -156,7 +156,7 @@ export function sandboxSummary(sandbox: Sandbox): string {
 }
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: ReelayWorker;
   taskQueue: string;
   outputRoot: string;
   /** Settles when the worker stops; rejects if it fails. */
@@ -167,7 +167,10 @@ export interface RunningWorker {
 /** A Reelay worker in this process whose activities talk to `providerEnv` (the sandbox's URLs and keys). */
 export async function startWorker(opts: { taskQueue: string; outputRoot: string; providerEnv?: Record<string, string>; env?: NodeJS.ProcessEnv }): Promise<RunningWorker> {
   const { connectWorkerConnection, createReelayWorker } = await import('../workers/worker');
-  const env = { ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) };
+  // Against the sandbox (providerEnv), pace Vivid Flow at 5 requests/s rather than its documented
+  // 2000/day (one every 43 s), unless the caller chose a pace. A real worker keeps the documented pace.
+  const sandboxPace = opts.providerEnv ? { REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '5' } : {};
+  const env = { ...sandboxPace, ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) };
   const connection = await connectWorkerConnection(env);
   const worker = await createReelayWorker({ connection, taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, env });
   const done = worker.run().finally(() => connection.close().catch(() => undefined));

@@ -35,6 +35,8 @@ export interface VividflowConfig {
   /** Requests per key per rolling hour / day (every request with a valid key counts). */
   hourlyLimit: number;
   dailyLimit: number;
+  /** Length of the "hour" window, so tests can compress time (the day is 24 of them). */
+  hourMs: number;
   /** A job whose prompt contains one of these ends `failed`. */
   failPrompts: string[];
   /** More valid API keys besides `keys.vividflow` (other users: their jobs are 403 to each other). */
@@ -88,7 +90,7 @@ export function defaultConfig(): SandboxConfig {
     lipdub: { generateIdVariant: 'generate_id', numericGenerateIds: false, failShot: false, failTraining: false, failGenerateLanguages: [] },
     dublab: { credits: 10_000, failLanguages: [], supportedLanguages: [...DEFAULT_SUPPORTED_LANGUAGES] },
     text2video: { failTexts: [] },
-    vividflow: { hourlyLimit: 500, dailyLimit: 2000, failPrompts: [], extraKeys: [] },
+    vividflow: { hourlyLimit: 500, dailyLimit: 2000, hourMs: 3_600_000, failPrompts: [], extraKeys: [] },
     aistudio: { tokens: AISTUDIO_DEFAULT_TOKENS, maxConcurrent: 3, failPrompts: [], extraTokens: [] },
   };
 }

@@ -33,14 +33,13 @@ export interface VividflowStats {
   queued: number;
   /** The most jobs ever processing at once. */
   maxProcessingSeen: number;
+  rateLimited: number;
 }
 
 export interface VividflowService extends ProviderService {
   stats(): VividflowStats;
 }
 
-const HOUR_MS = 3600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** `result_url` is documented as a long-lived URL: the sandbox signs it for 30 days. */
 const RESULT_URL_TTL_SECONDS = 30 * 24 * 3600;
 const MODELS = ['wan2.1', 'veo3.1'];
@@ -65,6 +64,8 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
   /** Per key: times of the requests counted against the rate limits, oldest first (last 24 h). */
   const hits = new Map<string, number[]>();
   let seq = 0;
+  /** Requests refused with 429 (tests: a client that paces itself sees none). */
+  let rateLimited = 0;
 
   function authenticate(ctx: RequestContext): string {
     const key = ctx.req.headers['x-api-key'];
@@ -75,6 +76,8 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
 
   /** Rolling hour and day windows per key; a refused request is not counted. */
   function rateLimit(key: string, now: number): void {
+    const HOUR_MS = config.vividflow.hourMs;
+    const DAY_MS = 24 * HOUR_MS;
     const list = (hits.get(key) ?? []).filter((t) => t > now - DAY_MS);
     hits.set(key, list);
     let waitMs = 0;
@@ -88,6 +91,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     check(config.vividflow.hourlyLimit, HOUR_MS);
     check(config.vividflow.dailyLimit, DAY_MS);
     if (waitMs > 0) {
+      rateLimited++;
       const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
       throw new HttpError(429, 'Rate limit exceeded', 'TooManyRequests', { 'retry-after': String(retryAfter) }, {
         error: 'Rate limit exceeded',
@@ -377,7 +381,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     pump(now);
     const mine = [...jobs.values()].filter((j) => j.owner === key);
     const count = (s: Status) => mine.filter((j) => j.status === s).length;
-    const recent = mine.filter((j) => j.createdAt > now - DAY_MS).length;
+    const recent = mine.filter((j) => j.createdAt > now - 24 * config.vividflow.hourMs).length;
     const dailyLimit = config.vividflow.dailyLimit;
     const midnight = new Date(now);
     midnight.setUTCHours(24, 0, 0, 0);
@@ -398,7 +402,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     formatError: (ctx, err) => sendJson(ctx.res, err.status, err.body ?? { error: err.message }),
     stats: () => {
       pump(Date.now());
-      return { processing: processing.size, queued: queue.length, maxProcessingSeen };
+      return { processing: processing.size, queued: queue.length, maxProcessingSeen, rateLimited };
     },
   };
 }

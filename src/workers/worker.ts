@@ -1,7 +1,8 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
-import { outputDir, taskQueue, temporalSettings } from '../config';
+import { RATE_LIMITED_PROVIDERS, outputDir, providerRequestsPerSecond, taskQueue, temporalSettings } from '../config';
+import { providerTaskQueue } from '../workflows/shared/task-queues';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;
@@ -23,21 +24,58 @@ export async function connectWorkerConnection(env: NodeJS.ProcessEnv = process.e
   return NativeConnection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
 }
 
+/** The workers of one Reelay process, run and stopped together. */
+export interface ReelayWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+}
+
 /**
- * A stateless worker for every Reelay workflow and activity. Provider keys are read by the activities
- * from `env` when first needed, so a worker without a DubLab key still runs LipDub pipelines.
+ * A stateless worker for every Reelay workflow and activity, plus one activity worker per rate-limited
+ * provider on that provider's task queue (`reelay-vividflow`), where `maxTaskQueueActivitiesPerSecond`
+ * makes the Temporal server pace that provider's requests across every worker of the queue. Those
+ * activities are never eagerly dispatched (they are on another queue than their workflow), so the
+ * server's rate limit cannot be bypassed (temporalio/temporal#6800). Provider keys are read by the
+ * activities from `env` when first needed, so a worker without a DubLab key still runs LipDub pipelines.
  */
-export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<Worker> {
+export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<ReelayWorker> {
   const env = opts.env ?? process.env;
   const connection = opts.connection ?? (await connectWorkerConnection(env));
-  return Worker.create({
+  const namespace = opts.namespace ?? temporalSettings(env).namespace;
+  const queue = opts.taskQueue ?? taskQueue(env);
+  const activities = createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env });
+  const main = await Worker.create({
     connection,
-    namespace: opts.namespace ?? temporalSettings(env).namespace,
-    taskQueue: opts.taskQueue ?? taskQueue(env),
+    namespace,
+    taskQueue: queue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env }),
+    activities,
     // Transfers are I/O bound and stream in constant memory; status calls are tiny.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
   });
+  const paced = await Promise.all(
+    RATE_LIMITED_PROVIDERS.map((provider) => {
+      const perSecond = providerRequestsPerSecond(provider, env);
+      return Worker.create({
+        connection,
+        namespace,
+        taskQueue: providerTaskQueue(queue, provider),
+        ...(opts.identity ? { identity: `${opts.identity}-${provider}` } : {}),
+        activities,
+        ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
+      });
+    }),
+  );
+  const all = [main, ...paced];
+  return {
+    run: async () => {
+      await Promise.all(all.map((w) => w.run()));
+    },
+    shutdown: () => {
+      for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    getState: () => main.getState(),
+  };
 }

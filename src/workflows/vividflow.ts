@@ -1,16 +1,22 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { VIVIDFLOW_POLLING_DEFAULTS, VividflowPipelineInput, type VividflowPipelineResult } from './inputs/vividflow';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 import { withProviderSlot } from './shared/slots';
+import { providerTaskQueue } from './shared/task-queues';
 
 export function vividflowWorkflowId(key: string): string {
   return `vividflow-${key}`;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/** Every Vivid Flow call runs on the provider's own task queue, where the server paces requests. */
+function vivid(options: ActivityOptions): ActivityOptions {
+  return { ...options, taskQueue: providerTaskQueue(workflowInfo().taskQueue, 'vividflow') };
+}
 
 /**
  * Animate an image with Vivid Flow (Wan 2.1 or Veo 3.1): submit, wait through the queue and processing,
@@ -36,11 +42,11 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
       (capacity) => progress.stage('waiting-for-slot', 1, `Waiting for one of ${capacity} Vivid Flow job slots shared by every worker`),
       async () => {
         progress.stage('submitting', 1);
-        ({ jobId } = await withSummary(CREATE_CALL, createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
+        ({ jobId } = await withSummary(vivid(CREATE_CALL), createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
         progress.providerId('jobId', jobId);
         progress.stage('queued', 5, `Job ${jobId} queued`);
         return pollUntil({
-          check: () => withSummary(STATUS_CALL, statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+          check: () => withSummary(vivid(STATUS_CALL), statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
           isDone: (s) => TERMINAL.has(s.status),
           onValue: (s) => {
             if (s.status !== lastStatus) {
@@ -63,7 +69,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
       );
     }
     progress.stage('downloading', 90, `Job ${createdId} completed; downloading`);
-    const file = await withSummary(TRANSFER_CALL, transferActivities.vividflowDownload, 'Download video', { jobId: createdId, outputSubdir, fileName: outputName });
+    const file = await withSummary(vivid(TRANSFER_CALL), transferActivities.vividflowDownload, 'Download video', { jobId: createdId, outputSubdir, fileName: outputName });
     progress.stage('completed', 100, `Saved ${file.path} (${file.bytes} bytes)`);
     return { jobId: createdId, output: file, metrics: final.metrics };
   } catch (err) {
@@ -71,7 +77,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
       await CancellationScope.nonCancellable(async () => {
         const left: string[] = [];
         if (jobId && !TERMINAL.has(lastStatus ?? '')) {
-          const r = await withSummary(STATUS_CALL, statusActivities.vividflowCancel, `Cancel job ${jobId}`, { jobId });
+          const r = await withSummary(vivid(STATUS_CALL), statusActivities.vividflowCancel, `Cancel job ${jobId}`, { jobId });
           if (r.cancelled) progress.log(`Cancelled job ${jobId} at Vivid Flow`);
           else left.push(`job ${jobId} could not be cancelled: ${r.message}`);
         }

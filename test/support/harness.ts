@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type PipelineProgress } from '../../src/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { createReelayWorker } from '../../src/workers/worker';
+import { createReelayWorker, type ReelayWorker } from '../../src/workers/worker';
 
 let runtimeInstalled = false;
 /** Keep worker logs to errors in tests (REELAY_TEST_LOG_LEVEL=INFO to see them). */
@@ -74,8 +74,16 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
   const client = await testClient();
   const taskQueue = `test-${randomUUID()}`;
   const outputRoot = tempDir('out');
-  const env: NodeJS.ProcessEnv = { ...process.env, ...sandbox.env(), REELAY_OUTPUT_DIR: outputRoot, REELAY_TASK_QUEUE: taskQueue };
-  let worker: Worker | undefined;
+  // Vivid Flow's documented pace (2000/day) would make every test wait 43 s a request: tests that are
+  // about pacing set their own rate.
+  const env: NodeJS.ProcessEnv = {
+    REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '50',
+    ...process.env,
+    ...sandbox.env(),
+    REELAY_OUTPUT_DIR: outputRoot,
+    REELAY_TASK_QUEUE: taskQueue,
+  };
+  let worker: ReelayWorker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
 
