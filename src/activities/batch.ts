@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ManifestEntry, type BatchResultRecord, type ManifestPageItem } from '../workflows/inputs/batch';
+import { describeBalance, estimateCost, type BalanceLine } from '../batch/cost';
+import { DublabClient } from '../providers/dublab/client';
+import { VividflowClient } from '../providers/vividflow/client';
 import { type ActivityDeps, pipelineOutputDir } from './shared';
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -70,6 +73,32 @@ export function createBatchActivities(deps: ActivityDeps) {
      * Append records to `<outputRoot>/<outputSubdir>/results.jsonl` in one write. A retried attempt may
      * append a record twice; readers keep the last record per line.
      */
+    /**
+     * The cost guard: estimate what the whole manifest will spend where the provider tells, and ask the
+     * balance of each provider that will be charged (DubLab /me, Vivid Flow /usage; AI Studio has no
+     * balance endpoint). Read once, before any item starts.
+     */
+    async batchCheckBalance(args: { manifestPath: string }): Promise<{ lines: BalanceLine[]; summary: string }> {
+      const entries = fs
+        .readFileSync(args.manifestPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => parseEntry(args.manifestPath, l));
+      const est = estimateCost(entries);
+      const env = deps.env ?? process.env;
+      const lines: BalanceLine[] = [];
+      if (est.dublabCredits > 0) {
+        const { credits } = await DublabClient.fromEnv(env, { dispatcher: deps.dispatcher }).me();
+        lines.push({ provider: 'dublab', needed: est.dublabCredits, unit: 'credits', available: credits, short: credits < est.dublabCredits });
+      }
+      if (est.vividflowCredits > 0) {
+        const { creditsRemaining } = await VividflowClient.fromEnv(env, { dispatcher: deps.dispatcher }).usage();
+        lines.push({ provider: 'vividflow', needed: est.vividflowCredits, unit: 'credits', available: creditsRemaining, short: creditsRemaining < est.vividflowCredits });
+      }
+      if (est.aistudioTokens > 0) lines.push({ provider: 'aistudio', needed: est.aistudioTokens, unit: 'tokens', available: null, short: false });
+      return { lines, summary: describeBalance(lines) };
+    },
+
     async batchAppendResults(args: { outputSubdir: string; records: BatchResultRecord[] }): Promise<{ resultsPath: string }> {
       const dir = pipelineOutputDir(deps, args.outputSubdir);
       await fs.promises.mkdir(dir, { recursive: true });

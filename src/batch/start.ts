@@ -16,6 +16,8 @@ export interface BatchStartOptions {
   taskQueue?: string;
   /** Output root shared with the workers (REELAY_OUTPUT_DIR); the normalized manifest is written under it. */
   outputRoot?: string;
+  /** Start even when the cost guard finds a balance short. */
+  allowOverBudget?: boolean;
 }
 
 export interface BatchStarted {
@@ -46,6 +48,7 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
     total: entries.length,
     ...(opts.window !== undefined ? { window: opts.window } : {}),
     ...(opts.itemsPerRun !== undefined ? { itemsPerRun: opts.itemsPerRun } : {}),
+    ...(opts.allowOverBudget ? { allowOverBudget: true } : {}),
   });
   const handle = await client.workflow.start('batchPipeline', {
     workflowId: batchId,

@@ -11,7 +11,7 @@ export const spec: CommandSpec = {
   name: 'batch',
   summary: 'Run a manifest (JSONL or CSV) as one durable batch; follow, pause, resume, cancel, retry its failures.',
   usage: [
-    'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--watch] [--json]',
+    'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--allow-over-budget] [--watch] [--json]',
     'batch status <batchId> [--json]',
     'batch watch <batchId> [--json]',
     'batch pause|resume|cancel <batchId> [--json]',
@@ -19,6 +19,10 @@ export const spec: CommandSpec = {
   ],
   options: {
     window: { type: 'string', value: 'N', description: 'How many items run at once (default 20, at most 500)' },
+    'allow-over-budget': {
+      type: 'boolean',
+      description: 'Start even when the cost guard finds a provider balance short of the estimate (DubLab credits, Vivid Flow credits)',
+    },
     key: { type: 'string', value: 'K', description: 'Batch id suffix: the batch is batch-<K> (default: manifest name + random)' },
     'items-per-run': { type: 'string', value: 'N', description: 'Completions per run before continue-as-new (default 500)' },
     watch: { type: 'boolean', description: 'After starting, show live progress until the batch ends' },
@@ -166,7 +170,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
     if (sub === 'run' || sub === 'retry-failed') {
       const started =
         sub === 'run'
-          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue() })
+          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget') })
           : await retryFailed(client, target, { window }).catch((err: Error) => {
               throw new CliError(err.message);
             });

@@ -57,6 +57,8 @@ export const BatchPipelineInput = z
     itemsPerRun: z.number().int().min(1).max(10_000).default(BATCH_DEFAULT_ITEMS_PER_RUN),
     /** Run only these manifest lines (retry-failed). Resolved into a manifest of its own in the first run. */
     onlyLines: z.array(z.number().int().positive()).max(BATCH_MAX_ITEMS).optional(),
+    /** Start even when the cost guard finds a provider's balance short of the estimate. */
+    allowOverBudget: z.boolean().default(false),
     state: BatchState.optional(),
   })
   .strict();
