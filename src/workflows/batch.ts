@@ -99,25 +99,6 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     { key: REELAY_STAGE, value: state.paused ? 'paused' : 'running' },
   ]);
 
-  if (!input.state) {
-    // The cost guard, once, before any item starts: refuse with the numbers when a balance is short.
-    const balance = await bookkeeping.batchCheckBalance({ manifestPath });
-    if (balance.lines.some((l) => l.short) && !input.allowOverBudget) {
-      throw ApplicationFailure.create({
-        type: 'InsufficientBalance',
-        nonRetryable: true,
-        message: `Cost guard: ${balance.summary}. Nothing was started; top up, or start again allowing the batch over budget.`,
-        details: [balance.lines],
-      });
-    }
-    if (balance.lines.length) log.info('Cost estimate', { summary: balance.summary });
-  }
-
-  if (input.onlyLines && !input.state) {
-    // retry-failed: the selected lines become a manifest of their own, so later runs carry no line list.
-    ({ manifestPath, total } = await bookkeeping.batchSelectLines({ manifestPath, lines: input.onlyLines, name: `manifest-${batchId}` }));
-  }
-
   const running = new Map<number, string>();
   const finished: BatchResultRecord[] = [];
   const recentErrors: string[] = [];
@@ -203,6 +184,27 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     children.cancel();
     wakeups++;
   });
+
+  // After the handlers, so `progress` answers while these first steps run.
+  if (!input.state) {
+    // The cost guard, once, before any item starts: refuse with the numbers when a balance is short.
+    const balance = await bookkeeping.batchCheckBalance({ manifestPath });
+    if (balance.lines.some((l) => l.short) && !input.allowOverBudget) {
+      throw ApplicationFailure.create({
+        type: 'InsufficientBalance',
+        nonRetryable: true,
+        message: `Cost guard: ${balance.summary}. Nothing was started; top up, or start again allowing the batch over budget.`,
+        details: [balance.lines],
+      });
+    }
+    if (balance.lines.length) log.info('Cost estimate', { summary: balance.summary });
+  }
+
+  if (input.onlyLines && !input.state) {
+    // retry-failed: the selected lines become a manifest of their own, so later runs carry no line list.
+    ({ manifestPath, total } = await bookkeeping.batchSelectLines({ manifestPath, lines: input.onlyLines, name: `manifest-${batchId}` }));
+  }
+
 
   const record = (item: ManifestPageItem, workflowId: string, itemStatus: BatchItemStatus, extra: Pick<BatchResultRecord, 'result' | 'error'>) => {
     running.delete(item.line);

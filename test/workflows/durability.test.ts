@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -6,32 +5,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { InputError, progressQuery, startPipeline, type LipdubPipelineResult } from '../../src/client';
 import { lipdubOutput } from '../../src/sandbox/derive';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness, waitForProgress } from '../support/harness';
-
-const ROOT = path.resolve(__dirname, '../..');
-
-function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that SIGKILL would miss.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts')], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('READY')) resolve(child);
-    });
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
+import { killed, spawnWorker } from '../support/processes';
 
 describe('durability, cancellation and input validation', () => {
   let h: Harness;
