@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { progressQuery, startPipeline, validatePipelineInput } from '../../src/client';
 import { buildInput } from '../../src/cli/commands/start';
 import { exitCodeForError } from '../../src/cli/main';
-import { FAST_POLLING, makeFile, startHarness, tempDir, temporalAddress, type Harness } from '../support/harness';
+import { parseJsonOutput, runCli, type CliRun } from '../support/cli';
+import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 /**
  * The `reelay` CLI as a user runs it: a real child process (bin/reelay, which loads tsx in-process, and
@@ -14,8 +14,6 @@ import { FAST_POLLING, makeFile, startHarness, tempDir, temporalAddress, type Ha
  * cases are independent: each one costs a second or two of TypeScript loading.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin', 'reelay');
 const FAST_TIMINGS = {
   lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 },
   dublab: { queueMs: 50, processMs: 150 },
@@ -25,11 +23,7 @@ const FAST_TIMINGS = {
 };
 const POLL_FLAGS = ['--poll-initial', String(FAST_POLLING.initialIntervalSeconds), '--poll-max', String(FAST_POLLING.maxIntervalSeconds)];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 describe('reelay CLI', () => {
   let h: Harness;
@@ -40,37 +34,8 @@ describe('reelay CLI', () => {
   let image: string;
   let story: string;
 
-  function run(args: string[], { command = [process.execPath, BIN] } = {}): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(command[0]!, [...command.slice(1), ...args], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: temporalAddress(),
-          TEMPORAL_NAMESPACE: 'default',
-          REELAY_TASK_QUEUE: h.taskQueue,
-          REELAY_OUTPUT_DIR: h.outputRoot,
-          NO_COLOR: '1',
-          REELAY_DEBUG: '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
-
-  const json = <T = Record<string, unknown>>(r: Run): T => {
-    try {
-      return JSON.parse(r.stdout) as T;
-    } catch {
-      throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
-    }
-  };
+  const run = (args: string[], opts: { command?: string[] } = {}): Promise<Run> => runCli(h, args, opts);
+  const json = parseJsonOutput;
 
   beforeAll(async () => {
     h = await startHarness({ timings: FAST_TIMINGS });

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Harness } from './harness';
+import { temporalAddress } from './harness';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/reelay');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real `reelay` CLI as a child process against the test dev server and a harness's queue. */
+export function runCli(h: Harness, args: string[], { command = [process.execPath, BIN] }: { command?: string[] } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, [...command.slice(1), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        TEMPORAL_NAMESPACE: 'default',
+        REELAY_TASK_QUEUE: h.taskQueue,
+        REELAY_OUTPUT_DIR: h.outputRoot,
+        NO_COLOR: '1',
+        REELAY_DEBUG: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function parseJsonOutput<T = Record<string, unknown>>(r: CliRun): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
