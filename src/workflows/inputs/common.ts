@@ -50,6 +50,16 @@ export const LanguageTag = z.string().superRefine((tag, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Languages to dub into: at least one, at most 50, none twice. */
+export const TargetLanguages = z
+  .array(LanguageTag)
+  .min(1, 'needs at least one target language')
+  .max(50, 'at most 50 target languages')
+  .refine((l) => new Set(l).size === l.length, 'must not repeat a language');
+
+/** Duration of a source video in seconds, as DubLab's init-dub asks for it. */
+export const DurationSeconds = z.number().positive().max(24 * 3600);
+
 export const ContentType = z
   .string()
   .regex(/^[a-z]+\/[a-z0-9.+-]+$/i, 'must be a MIME type like "video/mp4"');

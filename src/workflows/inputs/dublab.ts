@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, SafeSubdir } from './common';
+import { ContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from './common';
 
 /** DubLab dubs take minutes; poll every 10 s growing to 1 min, give up after 6 h. */
 export const DUBLAB_POLLING_DEFAULTS = {
@@ -31,13 +31,8 @@ export const DublabPipelineInput = z
     /** Display name at DubLab; defaults to the source's file name. */
     name: z.string().min(1).max(200).optional(),
     sourceLanguage: LanguageTag,
-    targetLanguages: z
-      .array(LanguageTag)
-      .min(1, 'needs at least one target language')
-      .max(50, 'at most 50 target languages')
-      .refine((l) => new Set(l).size === l.length, 'must not repeat a language'),
-    /** Duration of the source in seconds, as DubLab's init-dub asks for it. */
-    durationSeconds: z.number().positive().max(24 * 3600),
+    targetLanguages: TargetLanguages,
+    durationSeconds: DurationSeconds,
     outputTypes: z.array(DublabOutputType).min(1).default(['translated_mp4']),
     /** Check the credit balance with /me before starting any dub, and refuse when it is short. */
     checkCredits: z.boolean().default(false),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveredFile, FileRef, LanguageTag, PollingInput, SafeSubdir } from './common';
+import { DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from './common';
 import { AistudioPipelineInput } from './aistudio';
 import { Text2videoPipelineInput } from './text2video';
 import { VividflowPipelineInput } from './vividflow';
@@ -17,13 +17,8 @@ export const LocalizePipelineInput = z
     source: FileRef.optional(),
     generate: LocalizeGenerateStep.optional(),
     sourceLanguage: LanguageTag,
-    targetLanguages: z
-      .array(LanguageTag)
-      .min(1, 'needs at least one target language')
-      .max(50, 'at most 50 target languages')
-      .refine((l) => new Set(l).size === l.length, 'must not repeat a language'),
-    /** Duration of the source in seconds (DubLab's init-dub asks for it). */
-    durationSeconds: z.number().positive().max(24 * 3600),
+    targetLanguages: TargetLanguages,
+    durationSeconds: DurationSeconds,
     maintainExpression: z.boolean().default(true),
     /** Also deliver DubLab's subtitles per language. */
     subtitles: z.boolean().default(true),
