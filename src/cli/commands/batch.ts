@@ -2,6 +2,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { BatchPipelineResult, BatchProgress } from '../../workflows/inputs/batch';
 import { CliError, UsageError, bool, num, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
+import { describeOrFail } from './shared';
 import { formatDuration, progressBar, styler } from '../render';
 
 const SUBCOMMANDS = ['run', 'status', 'watch', 'pause', 'resume', 'cancel', 'retry-failed'] as const;
@@ -57,16 +58,6 @@ export function progressLine(p: BatchProgress): string {
   );
 }
 
-async function describeOrFail(client: Client, handle: WorkflowHandle) {
-  const { WorkflowNotFoundError } = await import('@temporalio/common');
-  try {
-    return await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch with id ${handle.workflowId} in namespace ${client.options.namespace}`);
-    throw err;
-  }
-}
-
 async function queryBatch(client: Client, handle: WorkflowHandle): Promise<BatchProgress | undefined> {
   const { batchProgressQuery } = await import('../../workflows/batch');
   try {
@@ -85,7 +76,7 @@ interface BatchReport {
 }
 
 async function report(client: Client, handle: WorkflowHandle): Promise<BatchReport> {
-  const desc = await describeOrFail(client, handle);
+  const desc = await describeOrFail(client, handle, 'batch');
   const status = desc.status.name;
   const progress = await queryBatch(client, handle);
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') return { batchId: handle.workflowId, status: 'RUNNING', progress };
@@ -119,7 +110,7 @@ async function watch(client: Client, handle: WorkflowHandle, intervalMs: number,
   const out = json ? process.stderr : process.stdout;
   let last = '';
   for (;;) {
-    const desc = await describeOrFail(client, handle);
+    const desc = await describeOrFail(client, handle, 'batch');
     if (desc.status.name !== 'RUNNING') break;
     const p = await queryBatch(client, handle);
     const line = p ? progressLine(p) : 'waiting for a worker to answer…';
@@ -203,7 +194,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
       else printReport(r);
       return exitFor(r);
     }
-    const desc = await describeOrFail(client, handle);
+    const desc = await describeOrFail(client, handle, 'batch');
     if (desc.status.name !== 'RUNNING') throw new CliError(`${target} is not running (it is ${desc.status.name})`);
     const { pauseSignal, resumeSignal, cancelBatchSignal } = await import('../../workflows/batch');
     await handle.signal(sub === 'pause' ? pauseSignal : sub === 'resume' ? resumeSignal : cancelBatchSignal);

@@ -1,5 +1,6 @@
 import { CliError, bool, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
+import { describeOrFail } from './shared';
 
 export const spec: CommandSpec = {
   name: 'cancel',
@@ -20,16 +21,9 @@ export const spec: CommandSpec = {
 export async function run({ values, positionals }: Parsed): Promise<number> {
   const json = bool(values, 'json');
   return withClient(async (client) => {
-    const { WorkflowNotFoundError } = await import('@temporalio/common');
     const { awaitOutcome, queryProgress } = await import('../pipelines');
     const handle = client.workflow.getHandle(positionals[0]!);
-    let desc;
-    try {
-      desc = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`no workflow with id ${handle.workflowId} in namespace ${client.options.namespace}`);
-      throw err;
-    }
+    const desc = await describeOrFail(client, handle);
     if (desc.status.name !== 'RUNNING') throw new CliError(`${handle.workflowId} is not running (it is ${desc.status.name}); nothing to cancel`);
     await handle.cancel();
     if (!bool(values, 'wait')) {

@@ -1,5 +1,7 @@
 import { outputFiles, type OutcomeInfo, type OutputFile } from '../pipelines';
 import { colorStatus, formatBytes, formatDuration, formatTable, styler } from '../render';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { CliError } from '../args';
 import { print } from '../context';
 
 /** How a closed pipeline is printed by start --wait, watch and cancel --wait. */
@@ -32,4 +34,15 @@ export function outcomeJson(outcome: OutcomeInfo & { progress?: { leftAtProvider
     ...(outcome.failureType ? { failureType: outcome.failureType } : {}),
     ...(outcome.progress?.leftAtProvider ? { leftAtProvider: outcome.progress.leftAtProvider } : {}),
   };
+}
+
+/** `describe()`, with an unknown id turned into one clear CLI error (`what` names the kind of run). */
+export async function describeOrFail(client: Client, handle: WorkflowHandle, what = 'workflow') {
+  const { WorkflowNotFoundError } = await import('@temporalio/common');
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no ${what} with id ${handle.workflowId} in namespace ${client.options.namespace}`);
+    throw err;
+  }
 }

@@ -1,10 +1,10 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { CliError, bool, num, type CommandSpec, type Parsed } from '../args';
+import { bool, num, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
 import { outputFiles, resultFacts, type OutcomeInfo } from '../pipelines';
 import { colorStatus, formatDuration, formatTime, progressBar, styler, type Outcome } from '../render';
 import type { PipelineProgress } from '../../workflows/shared/progress';
-import { printOutputs } from './shared';
+import { printOutputs, describeOrFail } from './shared';
 
 export const spec: CommandSpec = {
   name: 'status',
@@ -39,17 +39,10 @@ export interface StatusReport {
 
 /** Describe + progress query (+ the result or failure when closed). */
 export async function statusReport(client: Client, handle: WorkflowHandle): Promise<StatusReport> {
-  const { WorkflowNotFoundError } = await import('@temporalio/common');
   const { REELAY_PROVIDER } = await import('../../workflows/shared/search-attributes');
   const { temporalSettings, workflowUiLink } = await import('../../config');
   const { awaitOutcome, queryProgress } = await import('../pipelines');
-  let desc;
-  try {
-    desc = await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no workflow with id ${handle.workflowId} in namespace ${client.options.namespace}`);
-    throw err;
-  }
+  const desc = await describeOrFail(client, handle);
   const status = desc.status.name as Outcome;
   const [progress, summary, outcome] = await Promise.all([
     queryProgress(client, handle, 3000),

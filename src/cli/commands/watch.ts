@@ -1,6 +1,6 @@
-import { CliError, bool, num, type CommandSpec, type Parsed } from '../args';
+import { bool, num, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
-import { outcomeJson, printOutcome } from './shared';
+import { outcomeJson, printOutcome, describeOrFail } from './shared';
 
 export const spec: CommandSpec = {
   name: 'watch',
@@ -20,16 +20,9 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
   const intervalMs = (num(values, 'interval', { min: 0.1 }) ?? 1) * 1000;
   const json = bool(values, 'json');
   return withClient(async (client) => {
-    const { WorkflowNotFoundError } = await import('@temporalio/common');
     const { watchWorkflows } = await import('../pipelines');
     const handle = client.workflow.getHandle(positionals[0]!);
-    let desc;
-    try {
-      desc = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`no workflow with id ${handle.workflowId} in namespace ${client.options.namespace}`);
-      throw err;
-    }
+    const desc = await describeOrFail(client, handle);
     if (!json) print(`Watching ${handle.workflowId} (${desc.type}, ${desc.status.name})`);
     const t0 = desc.startTime.getTime();
     const [outcome] = await watchWorkflows(client, [{ handle }], { stream: json ? process.stderr : process.stdout, logLines, intervalMs });
