@@ -4,7 +4,7 @@ import { ConflictError, PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import type { DublabOutputType } from '../workflows/inputs/dublab';
-import { type ActivityDeps, activityTransferHooks, markCreateSent, pipelineOutputDir, previousAttemptSent } from './shared';
+import { type ActivityDeps, activityTransferHooks, markCreateSent, maybeSentBefore, pipelineOutputDir } from './shared';
 import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from './transfer';
 
 /** File extension per output type. Subtitles are assumed WebVTT and posters PNG (docs/provider-assumptions.md). */
@@ -62,7 +62,7 @@ export function createDublabActivities(deps: ActivityDeps) {
     }): Promise<{ projectId: string; files: Array<{ fileId: string; language: string }>; bytes: number; sha256: string }> {
       const signal = Context.current().cancellationSignal;
       const name = dublabMarkedName(args.name ?? sourceFileName(args.source), args.workflowId);
-      if (previousAttemptSent()) {
+      if (maybeSentBefore().maybe) {
         const prev = Context.current().info.heartbeatDetails as { projectId?: string; bytes?: number; sha256?: string };
         const mine = (await dublab().listDubs({ signal })).filter((d) => d.name === name && d.projectId === prev.projectId);
         if (mine.length === args.targetLanguages.length) {

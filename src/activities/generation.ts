@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { AistudioClient } from '../providers/aistudio/client';
+import type { AistudioVideoJob } from '../providers/aistudio/schemas';
 import { BadRequestError, NotFoundError, RateLimitError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import { Text2videoClient } from '../providers/text2video/client';
@@ -7,7 +8,8 @@ import { VividflowClient } from '../providers/vividflow/client';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import type { AistudioPipelineParsed } from '../workflows/inputs/aistudio';
 import type { VividflowPipelineParsed } from '../workflows/inputs/vividflow';
-import { type ActivityDeps, activityTransferHooks, createOnce, pipelineOutputDir } from './shared';
+import { createdAtMs, reconcileFromList, text2videoWindow } from './reconcile';
+import { type ActivityDeps, activityTransferHooks, createAtMostOnce, pipelineOutputDir } from './shared';
 import { downloadToFile } from './transfer';
 
 type VividParams = Omit<VividflowPipelineParsed, 'outputName' | 'outputSubdir' | 'polling'>;
@@ -32,10 +34,25 @@ export function createGenerationActivities(deps: ActivityDeps) {
   const signal = () => Context.current().cancellationSignal;
 
   return {
-    /** Submitting is free on the self-hosted server, so a retry after a lost answer only costs compute. */
-    async text2videoSubmit(args: { text: string }): Promise<{ jobId: string }> {
-      const res = await text2video().generate({ text: args.text }, { signal: signal() });
-      return { jobId: res.jobId };
+    /**
+     * Submit a text. The server is self-hosted, so a second job costs compute, not money: its job list
+     * has no text to match, so a retry after a lost answer creates again unless the list shows that no
+     * job was created since (`retryUnknownOutcome: false` turns that case into OutcomeUnknown instead).
+     */
+    async text2videoSubmit(args: { workflowId?: string; text: string; retryUnknownOutcome?: boolean }): Promise<{ jobId: string }> {
+      return createAtMostOnce({
+        what: `text2video job${args.workflowId ? ` for workflow ${args.workflowId}` : ''}`,
+        check: 'Check GET /jobs on the text2video server for a job created around then.',
+        retryUnknownOutcome: args.retryUnknownOutcome ?? true,
+        reconcile: async (sinceMs) => {
+          const jobs = await text2video().listJobs({ signal: signal() });
+          return text2videoWindow(
+            jobs.map((j) => ({ id: j.jobId, createdAt: j.createdAt })),
+            sinceMs,
+          );
+        },
+        create: async () => ({ jobId: (await text2video().generate({ text: args.text }, { signal: signal() })).jobId }),
+      });
     },
 
     /** `found: false` when the server no longer knows the job (it restarted): the workflow resubmits. */
@@ -62,14 +79,30 @@ export function createGenerationActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Billable (credits). An answer we did not get ends in OutcomeUnknown rather than a second job. */
-    async vividflowGenerate(args: { workflowId: string } & VividParams): Promise<{ jobId: string }> {
-      const { workflowId, ...params } = args;
-      return createOnce(
-        `Vivid Flow job for workflow ${workflowId}`,
-        'Check GET /history for a job with this prompt created around the time the workflow started.',
-        async () => ({ jobId: (await vividflow().generate(params, { signal: signal() })).jobId }),
-      );
+    /**
+     * Billable (credits). Vivid Flow has no field for a marker, so a retry after a lost answer looks in
+     * GET /history for the one job with this prompt created since the call was sent.
+     */
+    async vividflowGenerate(args: { workflowId: string; retryUnknownOutcome?: boolean } & VividParams): Promise<{ jobId: string }> {
+      const { workflowId, retryUnknownOutcome, ...params } = args;
+      return createAtMostOnce({
+        what: `Vivid Flow job for workflow ${workflowId}`,
+        check: 'Check GET /history for a job with this prompt created around the time the workflow started.',
+        retryUnknownOutcome,
+        reconcile: async (sinceMs) => {
+          const limit = 100;
+          const history = await vividflow().history({ limit }, { signal: signal() });
+          const r = reconcileFromList({
+            jobs: history.jobs.map((j) => ({ ...j, id: j.jobId })),
+            matches: (j) => j.prompt === params.prompt,
+            sinceMs,
+            pageFull: history.jobs.length >= limit,
+            describe: 'Vivid Flow job',
+          });
+          return r.kind === 'found' ? { ...r, value: { jobId: r.value.jobId } } : r;
+        },
+        create: async () => ({ jobId: (await vividflow().generate(params, { signal: signal() })).jobId }),
+      });
     },
 
     async vividflowGetStatus(args: { jobId: string }) {
@@ -101,16 +134,43 @@ export function createGenerationActivities(deps: ActivityDeps) {
 
     /**
      * Create an AI Studio job; 50 tokens are taken at creation. The 3-concurrent-jobs 429 is returned as
-     * `busy`, not thrown: the workflow waits for a slot on a durable timer and tries again.
+     * `busy`, not thrown: the workflow waits for a slot on a durable timer and tries again. A retry after
+     * a lost answer looks in GET /video-jobs for the one job with these parameters created since.
      */
     async aistudioCreateJob(
-      args: { workflowId: string } & AistudioParams,
+      args: { workflowId: string; retryUnknownOutcome?: boolean } & AistudioParams,
     ): Promise<{ kind: 'created'; jobId: string; tokensConsumed?: number } | { kind: 'busy'; message: string }> {
-      const { workflowId, ...params } = args;
-      return createOnce(
-        `AI Studio job for workflow ${workflowId}`,
-        'Check GET /video-jobs for a job with this prompt created around the time the workflow started.',
-        async () => {
+      const { workflowId, retryUnknownOutcome, ...params } = args;
+      return createAtMostOnce({
+        what: `AI Studio job for workflow ${workflowId}`,
+        check: 'Check GET /video-jobs for a job with this prompt created around the time the workflow started.',
+        retryUnknownOutcome,
+        reconcile: async (sinceMs) => {
+          // Newest first: read pages until one reaches back before the call was sent (at most 10).
+          const limit = 50;
+          const jobs: AistudioVideoJob[] = [];
+          let reachedBack = false;
+          for (let page = 0; page < 10 && !reachedBack; page++) {
+            const list = await aistudio().listJobs({ limit, offset: page * limit }, { signal: signal() });
+            jobs.push(...list.jobs);
+            const oldest = createdAtMs(list.jobs.at(-1)?.createdAt ?? undefined);
+            reachedBack = list.jobs.length < limit || jobs.length >= list.total || (oldest !== undefined && oldest < sinceMs);
+          }
+          const r = reconcileFromList({
+            jobs: jobs.map((j) => ({ ...j, createdAt: j.createdAt ?? undefined })),
+            matches: (j) =>
+              (j.prompt ?? undefined) === params.prompt &&
+              (j.model === undefined || j.model === params.model) &&
+              (j.resolution === undefined || j.resolution === params.resolution) &&
+              (j.aspectRatio === undefined || j.aspectRatio === params.aspectRatio) &&
+              (j.durationSeconds === undefined || params.durationSeconds === undefined || j.durationSeconds === params.durationSeconds),
+            sinceMs,
+            pageFull: !reachedBack,
+            describe: 'AI Studio job',
+          });
+          return r.kind === 'found' ? { ...r, value: { kind: 'created' as const, jobId: r.value.id, tokensConsumed: r.value.tokensConsumed } } : r;
+        },
+        create: async () => {
           try {
             const job = await aistudio().createJob(params, { signal: signal() });
             return { kind: 'created' as const, jobId: job.id, tokensConsumed: job.tokensConsumed };
@@ -119,7 +179,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
             throw err;
           }
         },
-      );
+      });
     },
 
     async aistudioGetJob(args: { jobId: string }) {

@@ -6,10 +6,10 @@ import type { DeliveredFile } from '../workflows/inputs/common';
 import {
   type ActivityDeps,
   activityTransferHooks,
-  createOnce,
+  createAtMostOnce,
   markCreateSent,
+  maybeSentBefore,
   pipelineOutputDir,
-  previousAttemptSent,
 } from './shared';
 import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from './transfer';
 
@@ -37,7 +37,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
     }): Promise<{ videoId: string; shotId: string; bytes: number; sha256: string }> {
       const marker = lipdubMarker(args.workflowId, 'video');
       const signal = Context.current().cancellationSignal;
-      if (previousAttemptSent()) {
+      if (maybeSentBefore().maybe) {
         const shots = await lipdub().listShots({ signal });
         const mine = shots.data.find((s) => s.shot_scene_name?.endsWith(marker));
         if (mine) {
@@ -95,7 +95,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
       const signal = Context.current().cancellationSignal;
       const base = sourceFileName(args.source);
       const fileName = `${lipdubMarker(args.workflowId, `audio${args.index}`)}:${base}`.replace(/[/\\]/g, '_');
-      if (previousAttemptSent()) {
+      if (maybeSentBefore().maybe) {
         const list = await lipdub().listAudio({ signal });
         const mine = list.data.find((a) => a.file_name === fileName && a.upload_status === 'completed');
         if (mine) {
@@ -131,8 +131,9 @@ export function createLipdubActivities(deps: ActivityDeps) {
 
     /**
      * Start one generation: billable, and LipDub has no list of generations to reconcile against. So an
-     * answer we did not get (timeout, reset, 5xx) or an earlier attempt that may have sent the call ends in
-     * OutcomeUnknown instead of a second generation.
+     * answer we did not get (timeout, reset, 5xx other than 503) or an earlier attempt that may have sent
+     * the call ends in OutcomeUnknown instead of a second generation, unless the caller opted into
+     * `retryUnknownOutcome`.
      */
     async lipdubStartGeneration(args: {
       shotId: string;
@@ -140,21 +141,25 @@ export function createLipdubActivities(deps: ActivityDeps) {
       language: string;
       maintainExpression: boolean;
       outputFilename: string;
+      retryUnknownOutcome?: boolean;
     }): Promise<{ generateId: string }> {
-      const what = `LipDub generation ${args.outputFilename} (shot ${args.shotId}, audio ${args.audioId})`;
-      const check = `Check the LipDub dashboard for output_filename ${args.outputFilename}; start the pipeline again with the existing shotId and audioId if it is not there.`;
-      return createOnce(what, check, async () => {
-        const res = await lipdub().generate(
-          args.shotId,
-          {
-            audio_id: args.audioId,
-            output_filename: args.outputFilename,
-            language: args.language,
-            maintain_expression: args.maintainExpression,
-          },
-          { signal: Context.current().cancellationSignal },
-        );
-        return { generateId: res.generateId };
+      return createAtMostOnce({
+        what: `LipDub generation ${args.outputFilename} (shot ${args.shotId}, audio ${args.audioId})`,
+        check: `Check the LipDub dashboard for output_filename ${args.outputFilename}; start the pipeline again with the existing shotId and audioId if it is not there.`,
+        retryUnknownOutcome: args.retryUnknownOutcome,
+        create: async () => {
+          const res = await lipdub().generate(
+            args.shotId,
+            {
+              audio_id: args.audioId,
+              output_filename: args.outputFilename,
+              language: args.language,
+              maintain_expression: args.maintainExpression,
+            },
+            { signal: Context.current().cancellationSignal },
+          );
+          return { generateId: res.generateId };
+        },
       });
     },
 

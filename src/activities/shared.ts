@@ -1,4 +1,4 @@
-import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { Context, ApplicationFailure, CancelledFailure, log } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
 import path from 'node:path';
 import { ProviderConfigError, isProviderError } from '../providers/errors';
@@ -81,35 +81,94 @@ export function relativeToRoot(deps: ActivityDeps, file: string): string {
   return path.relative(deps.outputRoot, file);
 }
 
+/** What a billable create's activity records in its heartbeat, so the next attempt knows where it stood. */
+interface CreateState {
+  sent?: boolean;
+  /** Worker clock when the create was sent; reconciliation looks for jobs created from then on. */
+  sentAt?: number;
+}
+
+/** Clock skew allowed between the worker and the provider when matching a job's creation time. */
+export const RECONCILE_SKEW_MS = 60_000;
+
 /**
- * Where a create call stands across attempts of its activity. Before sending a billable create we
- * heartbeat `sent`; an attempt that finds `sent` from an earlier attempt (a worker died mid-call, or the
- * answer was lost) must reconcile through the provider's list endpoint instead of creating again.
+ * Whether an earlier attempt of this activity may have sent its create. Only an explicit `sent: false`
+ * (the provider clearly refused) rules it out: a worker killed right after sending may never have
+ * delivered its `sent: true`, so an attempt > 1 without it counts as maybe-sent too.
  */
-export function previousAttemptSent(): boolean {
-  const ctx = Context.current();
-  const details = ctx.info.heartbeatDetails as { sent?: boolean } | undefined;
-  return ctx.info.attempt > 1 && details?.sent === true;
+export function maybeSentBefore(): { maybe: boolean; sinceMs: number } {
+  const info = Context.current().info;
+  const prev = info.heartbeatDetails as CreateState | undefined;
+  const maybe = info.attempt > 1 && prev?.sent !== false;
+  return { maybe, sinceMs: (prev?.sentAt ?? info.scheduledTimestampMs) - RECONCILE_SKEW_MS };
 }
 
 export function markCreateSent(extra: Record<string, unknown> = {}): void {
-  Context.current().heartbeat({ ...extra, sent: true });
+  Context.current().heartbeat({ ...extra, sent: true, sentAt: Date.now() } satisfies CreateState);
+}
+
+/** What a provider's list endpoint says about a create an earlier attempt may have made. */
+export type Reconciliation<T> =
+  | { kind: 'found'; value: T; detail: string }
+  | { kind: 'absent' }
+  | { kind: 'unsure'; why: string };
+
+export interface BillableCreate<T> {
+  /** What is being created, for messages: "Vivid Flow job for workflow X". */
+  what: string;
+  /** What an operator should check by hand when the outcome stays unknown. */
+  check: string;
+  /** Looks for a job created since `sinceMs` that is ours; absent when the provider has no list. */
+  reconcile?: (sinceMs: number) => Promise<Reconciliation<T>>;
+  create: () => Promise<T>;
+  /** The caller accepts a possible second job rather than an OutcomeUnknown failure. */
+  retryUnknownOutcome?: boolean;
 }
 
 /**
- * Make a billable create call at most once per activity, for providers with no way to reconcile: an
- * answer we did not get (timeout, reset, 5xx, unreadable 2xx), or an earlier attempt that may have sent
- * the call, ends in the non-retryable OutcomeUnknown naming what to check instead of a second job.
+ * Make a billable create at most once across the attempts of its activity (DESIGN.md principle 2).
+ *
+ * - Before creating, an attempt that follows one which may have sent the call reconciles through the
+ *   provider's list: `found` is used as the result, `absent` creates, `unsure` (several candidates, a
+ *   list that does not reach back far enough) ends in OutcomeUnknown.
+ * - A create whose answer was lost (reset, timeout, 5xx other than 503, unreadable 2xx) is retried
+ *   when a list can settle it (the retry reconciles first), and ends in OutcomeUnknown when none can.
+ * - A clear refusal (4xx, 429, 503) records `sent: false`, so the retry creates without doubt.
+ * `retryUnknownOutcome` turns every OutcomeUnknown into a plain create.
  */
-export async function createOnce<T>(what: string, check: string, create: () => Promise<T>): Promise<T> {
-  if (previousAttemptSent()) throw outcomeUnknown(what, check);
+export async function createAtMostOnce<T>(c: BillableCreate<T>): Promise<T> {
+  const before = maybeSentBefore();
+  if (before.maybe) {
+    if (c.reconcile) {
+      const r = await c.reconcile(before.sinceMs);
+      if (r.kind === 'found') {
+        log.info(`Reconciled: ${c.what} was already created`, { detail: r.detail });
+        return r.value;
+      }
+      if (r.kind === 'unsure' && !c.retryUnknownOutcome) throw outcomeUnknown(c.what, `${r.why}. ${c.check}`);
+    } else if (!c.retryUnknownOutcome) {
+      throw outcomeUnknown(c.what, `An earlier attempt may have sent it. ${c.check}`);
+    }
+  }
   markCreateSent();
   try {
-    return await create();
+    return await c.create();
   } catch (err) {
-    if (isProviderError(err) && err.ambiguous) throw outcomeUnknown(what, check);
-    // The provider clearly refused: nothing was created, so the next attempt may create.
-    Context.current().heartbeat({ sent: false });
+    if (isProviderError(err) && err.ambiguous) {
+      if (c.reconcile) {
+        throw ApplicationFailure.create({
+          type: 'CreateOutcomeAmbiguous',
+          message: `${err.message}. The next attempt looks for ${c.what} at the provider before creating it again.`,
+          details: [{ provider: err.provider, endpoint: err.endpoint, status: err.status ?? null }],
+        });
+      }
+      if (!c.retryUnknownOutcome) throw outcomeUnknown(c.what, `${err.message}. ${c.check}`);
+      throw err;
+    }
+    if (!(err instanceof CancelledFailure)) {
+      // The provider clearly refused, or the call never left: nothing was created, so the next attempt may create.
+      Context.current().heartbeat({ sent: false } satisfies CreateState);
+    }
     throw err;
   }
 }
@@ -118,6 +177,6 @@ export function outcomeUnknown(what: string, check: string): ApplicationFailure 
   return ApplicationFailure.create({
     type: 'OutcomeUnknown',
     nonRetryable: true,
-    message: `${what} may or may not have been created at the provider, and it offers no way to find out from here. ${check}`,
+    message: `${what} may or may not have been created at the provider, and there is no way to tell from here. ${check}`,
   });
 }

@@ -55,7 +55,7 @@ export class ProviderError extends Error {
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.providerMessage = providerMessage;
-    this.ambiguous = init.ambiguous ?? (init.status !== undefined && init.status >= 500);
+    this.ambiguous = init.ambiguous ?? isAmbiguousStatus(init.status);
     this.retryAfterMs = init.retryAfterMs;
     this.requestId = init.requestId;
     this.details = redactDeep(init.details);
@@ -83,6 +83,14 @@ export class ProviderError extends Error {
 function defaultMessage(provider: ProviderId, endpoint: string, status: number | undefined, providerMessage: string): string {
   const head = `${PROVIDER_DISPLAY_NAMES[provider]} ${status ?? 'error'} on ${endpoint}`;
   return providerMessage ? `${head}: ${providerMessage}` : head;
+}
+
+/**
+ * Whether a status leaves it open that the provider applied the request. 5xx do, except 503: "unable
+ * to handle the request" (RFC 9110 §15.6.4) says it was not processed, like a 429.
+ */
+export function isAmbiguousStatus(status: number | undefined): boolean {
+  return status !== undefined && status >= 500 && status !== 503;
 }
 
 export class BadRequestError extends ProviderError {

@@ -108,6 +108,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
           language: audio.language,
           maintainExpression: audio.maintainExpression,
           outputFilename: `${workflowId}-${outputName}`,
+          retryUnknownOutcome: input.retryUnknownOutcome,
         });
         generations.set(index, { generateId, status: 'started' });
         progress.providerId(`generateId:${audio.language}`, generateId);

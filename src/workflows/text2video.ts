@@ -28,7 +28,7 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
   try {
     for (;;) {
       progress.stage('submitting', 1);
-      ({ jobId } = await withSummary(CREATE_CALL, createActivities.text2videoSubmit, resubmits ? `Resubmit story (${resubmits})` : 'Submit story', { text: input.text }));
+      ({ jobId } = await withSummary(CREATE_CALL, createActivities.text2videoSubmit, resubmits ? `Resubmit story (${resubmits})` : 'Submit story', { workflowId, text: input.text, retryUnknownOutcome: input.retryUnknownOutcome }));
       progress.providerId('jobId', jobId);
       progress.stage('generating', 5, `Job ${jobId} accepted`);
       let logsSeen = 0;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AistudioAspectRatio, AistudioCreateJobRequest, AistudioResolution } from '../../providers/aistudio/schemas';
-import { DeliveredFile, FileRef, PollingInput, SafeFileName, SafeSubdir, isUrlRef } from './common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from './common';
 
 /** Veo jobs take minutes; poll 10 s → 1 min, give up after 3 h. */
 export const AISTUDIO_POLLING_DEFAULTS = {
@@ -31,6 +31,7 @@ export const AistudioPipelineInput = z
   outputName: SafeFileName.default('video.mp4'),
   outputSubdir: SafeSubdir.optional(),
   polling: PollingInput.optional(),
+  retryUnknownOutcome: RetryUnknownOutcome,
   slotWait: z
     .object({ initialSeconds: z.number().min(0.05).max(600).optional(), maxSeconds: z.number().min(0.05).max(3600).optional() })
     .strict()

@@ -81,6 +81,13 @@ export const PollingInput = z
     { message: 'initialIntervalSeconds must not exceed maxIntervalSeconds', path: ['maxIntervalSeconds'] },
   );
 export type PollingInput = z.infer<typeof PollingInput>;
+
+/**
+ * A billable create whose answer was lost, and which the provider's list cannot settle, fails the
+ * pipeline with OutcomeUnknown (DESIGN.md principle 2). `true` creates it again instead, at the risk of
+ * a second job. text2video defaults to `true`: its server is self-hosted, so a second job costs compute.
+ */
+export const RetryUnknownOutcome = z.boolean().optional();
 export type PollingConfig = Required<PollingInput>;
 
 /** A result file as delivered to the output directory. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, SafeFileName, SafeSubdir } from './common';
+import { ContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from './common';
 
 /**
  * LipDub shots take 5–30 minutes (docs, "Common Issues"), so the wait starts at 10 s and grows to 2 min;
@@ -46,6 +46,7 @@ export const LipdubPipelineInput = z
     /** Subdirectory of the worker's output directory; defaults to the workflow id. */
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
+    retryUnknownOutcome: RetryUnknownOutcome,
   })
   .strict()
   .refine((i) => (i.video === undefined) !== (i.shotId === undefined), {

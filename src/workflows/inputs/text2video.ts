@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveredFile, PollingInput, SafeFileName, SafeSubdir } from './common';
+import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from './common';
 
 /** The server renders a story in minutes (audio, captions, search, footage, render); poll 5 s → 30 s, give up after 2 h. */
 export const TEXT2VIDEO_POLLING_DEFAULTS = {
@@ -20,6 +20,7 @@ export const Text2videoPipelineInput = z
     outputSubdir: SafeSubdir.optional(),
     maxResubmits: z.number().int().min(0).max(10).default(TEXT2VIDEO_DEFAULT_MAX_RESUBMITS),
     polling: PollingInput.optional(),
+    retryUnknownOutcome: RetryUnknownOutcome,
   })
   .strict();
 export type Text2videoPipelineInput = z.input<typeof Text2videoPipelineInput>;

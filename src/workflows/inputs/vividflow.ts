@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { VividflowGenerateRequest } from '../../providers/vividflow/schemas';
-import { DeliveredFile, FileRef, PollingInput, SafeFileName, SafeSubdir, isUrlRef } from './common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from './common';
 
 /** Jobs take ~2–5 min after the queue (docs: estimated_wait_time); poll 10 s → 1 min, give up after 3 h. */
 export const VIVIDFLOW_POLLING_DEFAULTS = {
@@ -20,6 +20,7 @@ export const VividflowPipelineInput = VividflowGenerateRequest.safeExtend({
   outputName: SafeFileName.default('video.mp4'),
   outputSubdir: SafeSubdir.optional(),
   polling: PollingInput.optional(),
+  retryUnknownOutcome: RetryUnknownOutcome,
 }).strict();
 export type VividflowPipelineInput = z.input<typeof VividflowPipelineInput>;
 export type VividflowPipelineParsed = z.output<typeof VividflowPipelineInput>;
