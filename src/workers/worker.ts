@@ -11,7 +11,10 @@ export interface ReelayWorkerOptions {
   outputRoot?: string;
   env?: NodeJS.ProcessEnv;
   dispatcher?: Dispatcher;
-  /** A prebuilt bundle (tests build it once); otherwise the worker bundles src/workflows at start. */
+  /**
+   * A prebuilt bundle (tests build it once; `REELAY_WORKFLOW_BUNDLE` names one for `reelay worker`);
+   * otherwise the worker bundles src/workflows at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
   maxConcurrentActivityTaskExecutions?: number;
@@ -44,13 +47,14 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   const connection = opts.connection ?? (await connectWorkerConnection(env));
   const namespace = opts.namespace ?? temporalSettings(env).namespace;
   const queue = opts.taskQueue ?? taskQueue(env);
+  const workflowBundle = opts.workflowBundle ?? (env.REELAY_WORKFLOW_BUNDLE ? { codePath: env.REELAY_WORKFLOW_BUNDLE } : undefined);
   const activities = createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env });
   const main = await Worker.create({
     connection,
     namespace,
     taskQueue: queue,
     ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
     // Transfers are I/O bound and stream in constant memory; status calls are tiny.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
