@@ -40,6 +40,8 @@ interface Job {
   createdAt: number;
   completedAt: number | null;
   errorMessage: string | null;
+  /** Fault injection: fails when it would have succeeded. */
+  doomed: boolean;
   cloudinaryUrl: string | null;
   output: Promise<string> | null;
   /** Deleted jobs keep running (the API deletes the record only) but are no longer listed. */
@@ -128,7 +130,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     const at = job.phaseAt + job.runMs;
     job.completedAt = at;
     const hit = config.aistudio.failPrompts.find((f) => f !== '' && (job.prompt ?? '').includes(f));
-    if (hit !== undefined) {
+    if (hit !== undefined || job.doomed) {
       job.status = 'FAILED';
       job.errorMessage = 'Video generation failed: the Veo API returned no video for this prompt';
       job.statusMessage = 'Video generation failed';
@@ -289,12 +291,14 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
         createdAt: now,
         completedAt: null,
         errorMessage: null,
+        doomed: deps.faults.jobFails(ctx),
         cloudinaryUrl: null,
         output: null,
         deleted: false,
       };
       log(job, now, 'info', '📝 Job created');
       jobs.set(job.id, job);
+      deps.faults.created(ctx, { id: job.id, key: job.prompt ?? '' });
       maxRunningSeen.set(token, Math.max(maxRunningSeen.get(token) ?? 0, active(token, { includeDeleted: true })));
       sendJson(ctx.res, 202, await jobJson(job));
     } catch (err) {

@@ -36,6 +36,8 @@ interface Dub {
   statusAt: number;
   errorMessage: string | null;
   measuredDuration: number | null;
+  /** Fault injection: fails when it would have completed. */
+  doomed: boolean;
   createdAt: Date;
   outputs: Promise<Map<DublabOutputType, ObjectInfo>> | null;
 }
@@ -83,6 +85,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
       statusAt: Date.now(),
       errorMessage: null,
       measuredDuration: null,
+      doomed: false,
       createdAt: new Date(),
       outputs: null,
     };
@@ -109,6 +112,9 @@ export function createDublab(deps: ProviderDeps): ProviderService {
       if (config.dublab.failLanguages.includes(dub.targetLang)) {
         dub.status = 4;
         dub.errorMessage = `Dubbing into ${dub.targetLang} failed: the voice pipeline could not process this language`;
+      } else if (dub.doomed) {
+        dub.status = 4;
+        dub.errorMessage = 'Dubbing failed: speech separation produced no usable voice track';
       } else {
         dub.status = 5;
         dub.measuredDuration = dub.project.duration;
@@ -249,6 +255,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     const destLang = requireLanguage(body.dest_lang, 'dest_lang');
     projects.set(project.id, project);
     const dub = addDub(project, destLang);
+    deps.faults.created(ctx, { id: dub.id, key: project.name });
     sendJson(ctx.res, 200, {
       fileId: dub.id,
       projectId: project.id,
@@ -264,6 +271,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     if (dup) throw new HttpError(400, `dest_langs lists ${dup} twice`);
     projects.set(project.id, project);
     const files = destLangs.map((lang) => ({ fileId: addDub(project, lang).id, dest_lang: lang }));
+    deps.faults.created(ctx, { id: project.id, key: project.name });
     sendJson(ctx.res, 200, {
       projectId: project.id,
       uploadUrl: store.signedUrl('PUT', project.uploadKey, project.fileType, config.urlTtlSeconds),
@@ -282,6 +290,8 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     }
     dub.status = 2;
     dub.statusAt = Date.now();
+    dub.doomed = deps.faults.jobFails(ctx);
+    deps.faults.created(ctx, { id: dub.id, key: dub.id });
     sendJson(ctx.res, 200, { fileId: dub.id, externalStatusId: 2 });
   });
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { applyConfigPatch, defaultConfig, type DeepPartial, type GenerateIdVariant, type SandboxConfig, type SandboxTimings } from './config';
 import { createAistudio, type AistudioStats } from './aistudio';
 import { createDublab } from './dublab';
+import { FaultProfileError, createFaultEngine, type FaultProfile, type FaultProfileInput, type FaultStats, type LedgerEntry } from './faults';
 import { Counters, HttpError, Router, createRequestListener, isLoopbackHost, readJsonBody, sendJson, type Interceptor, type ServiceName } from './http';
 import { createLipdub } from './lipdub';
 import { createText2video } from './text2video';
@@ -15,6 +16,8 @@ import { ObjectStore, xmlError, type ServedObject } from './store';
 export type { DeepPartial, SandboxConfig, SandboxTimings } from './config';
 export type { Interceptor, RequestContext } from './http';
 export type { ServedObject } from './store';
+export type { FaultCounts, FaultKind, FaultProfile, FaultProfileInput, FaultRule, FaultSettings, FaultStats, LedgerEntry } from './faults';
+export { FAULT_KINDS, FaultProfileError, FaultProfileSchema, parseFaultProfile } from './faults';
 export type { AistudioStats } from './aistudio';
 export type { VividflowStats } from './vividflow';
 
@@ -38,6 +41,8 @@ export interface SandboxOptions {
   text2video?: { failTexts?: string[] };
   vividflow?: { hourlyLimit?: number; dailyLimit?: number; failPrompts?: string[]; extraKeys?: string[] };
   aistudio?: { tokens?: number; maxConcurrent?: number; failPrompts?: string[]; extraTokens?: string[] };
+  /** A fault profile for the run (see faults.ts and docs/fault-injection.md); none by default. */
+  faults?: FaultProfileInput;
   log?: (line: string) => void;
 }
 
@@ -60,6 +65,14 @@ export interface Sandbox {
   served(): ServedObject[];
   /** Adds an interceptor every request of every service passes through (fault injection); returns its remover. */
   use(interceptor: Interceptor): () => void;
+  /** Validates and installs a fault profile (a FaultProfileError names the bad field); resets the fault dice and stats. */
+  setFaults(profile: FaultProfileInput): FaultProfile;
+  /** The fault profile in force, defaults filled in. */
+  faults(): FaultProfile;
+  /** Faults injected since the profile was set, per kind, in total and per counter key. */
+  faultStats(): FaultStats;
+  /** Every billable create the providers performed, whether or not the answer reached the client. */
+  ledger(): LedgerEntry[];
   /** Simulates a text2video server restart: every job is forgotten (its id answers 404). */
   restartText2video(): void;
   stats(): SandboxStats;
@@ -79,6 +92,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopbackHost(host)) throw new Error(`sandbox host must be a loopback address, got ${host}`);
   const log = opts.log ?? (() => undefined);
+  // Validated first: a bad profile fails before any port is opened.
+  const faults = createFaultEngine(opts.faults ?? {}, log);
 
   const config = defaultConfig();
   applyConfigPatch(config, {
@@ -96,6 +111,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   await fsp.mkdir(dataDir, { recursive: true });
   const store = new ObjectStore(dataDir);
   await store.init();
+  store.faultHooks = faults.store;
 
   const keys = {
     lipdub: opts.keys?.lipdub ?? DEFAULT_KEYS.lipdub,
@@ -104,7 +120,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     aistudio: opts.keys?.aistudio ?? DEFAULT_KEYS.aistudio,
   };
   const counters = new Counters();
-  const interceptors: Interceptor[] = [];
+  // Fault injection comes first, so interceptors added with use() see what it lets through.
+  const interceptors: Interceptor[] = [faults.interceptor];
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
@@ -112,7 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     work.then(forget, forget);
     return work;
   };
-  const deps = (apiKey: string): ProviderDeps => ({ store, config, apiKey, track });
+  const deps = (apiKey: string): ProviderDeps => ({ store, config, apiKey, track, faults: faults.provider });
   const text2video = createText2video(deps(''));
   const vividflow = createVividflow(deps(keys.vividflow));
   const aistudio = createAistudio(deps(keys.aistudio));
@@ -154,6 +171,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     })
     .get('/_sandbox/served', (ctx) => sendJson(ctx.res, 200, store.served()))
     .get('/_sandbox/stats', (ctx) => sendJson(ctx.res, 200, stats()))
+    .get('/_sandbox/faults', (ctx) => sendJson(ctx.res, 200, faults.profile()))
+    .post('/_sandbox/faults', async (ctx) => {
+      const profile = await readAnyJson(ctx.req);
+      try {
+        sendJson(ctx.res, 200, faults.set(profile));
+      } catch (err) {
+        if (err instanceof FaultProfileError) throw new HttpError(400, err.message);
+        throw err;
+      }
+    })
+    .get('/_sandbox/fault-stats', (ctx) => sendJson(ctx.res, 200, faults.stats()))
+    .get('/_sandbox/ledger', (ctx) => sendJson(ctx.res, 200, faults.ledger()))
     .post('/_sandbox/text2video/restart', (ctx) => {
       text2video.restart();
       sendJson(ctx.res, 200, { ok: true });
@@ -235,6 +264,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           if (i >= 0) interceptors.splice(i, 1);
         };
       },
+      setFaults: (profile) => faults.set(profile),
+      faults: () => faults.profile(),
+      faultStats: () => faults.stats(),
+      ledger: () => faults.ledger(),
       restartText2video: () => text2video.restart(),
       stats,
       close: () => (closed ??= shutdown()),
@@ -260,6 +293,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
 }
 
+/** A JSON body whatever its Content-Type (an admin POST without the header must not read as `{}`). */
+async function readAnyJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'a JSON body is required');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'Malformed JSON body');
+  }
+}
+
 export function formatSandboxBanner(sb: Sandbox): string {
   const env = sb.env();
   return [
@@ -270,7 +316,7 @@ export function formatSandboxBanner(sb: Sandbox): string {
     `  text2video    ${sb.urls.text2video}   (no auth)`,
     `  vividflow     ${sb.urls.vividflow}   X-API-Key: ${sb.keys.vividflow}`,
     `  aistudio      ${sb.urls.aistudio}   Authorization: Bearer ${sb.keys.aistudio}`,
-    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config,served,stats,text2video/restart}`,
+    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config,served,stats,faults,fault-stats,ledger,text2video/restart}`,
     '',
     'Point Reelay at it:',
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),

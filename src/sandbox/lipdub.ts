@@ -65,6 +65,8 @@ interface Generation {
   status: GenerationStatus;
   statusAt: number;
   failure: string | null;
+  /** Fault injection: fails when it would have finished. */
+  doomed: boolean;
   output: Promise<string> | null;
 }
 
@@ -179,6 +181,9 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       if (config.lipdub.failGenerateLanguages.includes(g.language)) {
         g.status = 'failed';
         g.failure = `Generation failed for language ${g.language}`;
+      } else if (g.doomed) {
+        g.status = 'failed';
+        g.failure = 'Generation failed: the lip-sync model could not render this shot';
       } else {
         g.status = 'finished';
         void produceOutput(g);
@@ -240,6 +245,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     };
     video.uploadKey = `lipdub/videos/${video.id}/${safeSegment(fileName)}`;
     videos.set(video.id, video);
+    deps.faults.created(ctx, { id: video.id, key: sceneName });
     sendJson(ctx.res, 200, {
       data: {
         project_id: video.projectId,
@@ -307,6 +313,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       createdAt: new Date(),
     };
     audios.set(id, audio);
+    deps.faults.created(ctx, { id, key: fileName });
     sendJson(ctx.res, 200, {
       data: {
         audio_id: id,
@@ -392,9 +399,11 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       status: 'not_started',
       statusAt: now,
       failure: null,
+      doomed: deps.faults.jobFails(ctx),
       output: null,
     };
     generations.set(String(id), g);
+    deps.faults.created(ctx, { id: String(id), key: outputFilename, shotId: String(shot.id) });
     sendJson(ctx.res, 200, { data: { [field]: id, status: 'processing' } });
   });
 

@@ -1,4 +1,5 @@
 import type { SandboxConfig } from './config';
+import type { ProviderFaultHooks } from './faults';
 import type { ErrorFormatter, Router } from './http';
 import type { ObjectStore } from './store';
 
@@ -10,6 +11,8 @@ export interface ProviderDeps {
   apiKey: string;
   /** Registers background work (output production) so close() can wait for it. */
   track<T>(work: Promise<T>): Promise<T>;
+  /** Fault injection (jobs doomed to fail) and the ledger of billable creates. */
+  faults: ProviderFaultHooks;
 }
 
 export interface ProviderService {

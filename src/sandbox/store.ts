@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { Transform, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
+import { throttle, type StoreFaultHooks } from './faults';
 import { HttpError, drain, type RequestContext } from './http';
 
 export interface ObjectInfo {
@@ -55,6 +56,8 @@ export class ObjectStore {
   private readonly root: string;
   private tmpSeq = 0;
   baseUrl = '';
+  /** Fault injection: expired signed URLs, slow uploads (none until the sandbox sets them). */
+  faultHooks: StoreFaultHooks | null = null;
 
   constructor(dataDir: string) {
     this.root = path.resolve(dataDir, 'objects');
@@ -67,7 +70,9 @@ export class ObjectStore {
 
   signedUrl(method: 'GET' | 'PUT', key: string, contentType: string, ttlSeconds: number, extra: Record<string, string> = {}): string {
     if (!isValidKey(key)) throw new Error(`invalid object key ${key}`);
-    const expires = Math.floor(Date.now() / 1000) + Math.max(0, Math.floor(ttlSeconds));
+    const ttl = this.faultHooks ? this.faultHooks.signedUrlTtl(ttlSeconds) : ttlSeconds;
+    // A negative TTL only comes from fault injection: a URL issued already expired.
+    const expires = Math.floor(Date.now() / 1000) + (ttl < 0 ? Math.floor(ttl) : Math.max(0, Math.floor(ttl)));
     const sig = this.sign(method, key, String(expires), method === 'PUT' ? contentType : '');
     const qs = new URLSearchParams({ expires: String(expires), sig, ...extra });
     return `${this.baseUrl}/o/${key}?${qs.toString()}`;
@@ -227,8 +232,10 @@ export class ObjectStore {
         cb(null, chunk);
       },
     });
+    const bytesPerSecond = this.faultHooks?.uploadBytesPerSecond(ctx) ?? null;
     try {
-      await pipeline(req, meter, createWriteStream(tmp));
+      if (bytesPerSecond !== null) await pipeline(req, throttle(bytesPerSecond), meter, createWriteStream(tmp));
+      else await pipeline(req, meter, createWriteStream(tmp));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw new HttpError(400, `Upload interrupted: ${String(err)}`, 'IncompleteBody');

@@ -30,6 +30,8 @@ interface Job {
   phaseAt: number;
   logs: string[];
   error: string | null;
+  /** Fault injection: fails during search query generation. */
+  doomed: boolean;
   output: Promise<string> | null;
 }
 
@@ -62,9 +64,12 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
       const stage = STAGES[job.stage]!;
       if (job.stage === FAIL_STAGE) {
         const hit = config.text2video.failTexts.find((f) => f !== '' && job.text.includes(f));
-        if (hit !== undefined) {
+        if (hit !== undefined || job.doomed) {
           job.status = 'failed';
-          job.error = `Error generating search queries: the sandbox was told to fail texts containing ${JSON.stringify(hit)}`;
+          job.error =
+            hit !== undefined
+              ? `Error generating search queries: the sandbox was told to fail texts containing ${JSON.stringify(hit)}`
+              : 'Error generating search queries: the language model returned no queries';
           job.message = `Error: ${job.error}`;
           job.logs.push(`Error: ${job.error}`);
           return;
@@ -134,9 +139,11 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
       phaseAt: now,
       logs: [],
       error: null,
+      doomed: deps.faults.jobFails(ctx),
       output: null,
     };
     jobs.set(job.id, job);
+    deps.faults.created(ctx, { id: job.id, key: text });
     sendJson(ctx.res, 202, { job_id: job.id, status: 'queued', message: 'Video generation started' });
   });
 

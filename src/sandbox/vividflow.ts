@@ -24,6 +24,8 @@ interface Job {
   processMs: number;
   finishedAt: number | null;
   errorMessage: string | null;
+  /** Fault injection: fails when it would have completed. */
+  doomed: boolean;
   output: Promise<string> | null;
   resultUrl: string | null;
 }
@@ -131,7 +133,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     processing.delete(job);
     job.finishedAt = at;
     const hit = config.vividflow.failPrompts.find((f) => f !== '' && job.prompt.includes(f));
-    if (hit !== undefined) {
+    if (hit !== undefined || job.doomed) {
       job.status = 'failed';
       job.errorMessage = 'Video generation returned no results.';
       return;
@@ -322,10 +324,12 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
         processMs: 0,
         finishedAt: null,
         errorMessage: null,
+        doomed: deps.faults.jobFails(ctx),
         output: null,
         resultUrl: null,
       };
       jobs.set(job.id, job);
+      deps.faults.created(ctx, { id: job.id, key: job.prompt });
       queue.push(job);
       pump(now);
       sendJson(ctx.res, 202, { message: 'Generation job accepted', job_id: job.id, status: 'queued', estimated_wait_time: '~2-5 minutes' });

@@ -1,14 +1,16 @@
-import { num, oneOf, type CommandSpec, type Parsed } from '../args';
+import { readFile } from 'node:fs/promises';
+import { UsageError, num, oneOf, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, untilSignal } from '../context';
 import { DEFAULT_PORT_BASE, SPEEDS, SPEED_TIMINGS, startSandboxOnPorts } from '../stack';
 
 export const spec: CommandSpec = {
   name: 'sandbox',
   summary: 'Run the local provider simulators (LipDub, DubLab, text2video, Vivid Flow, AI Studio) and their object store until SIGINT.',
-  usage: ['sandbox [--port-base 7300] [--speed realistic|fast|instant]'],
+  usage: ['sandbox [--port-base 7300] [--speed realistic|fast|instant] [--faults profile.json]'],
   options: {
     'port-base': { type: 'string', value: 'PORT', description: `Object store on PORT, LipDub PORT+1, DubLab PORT+2, text2video PORT+3, Vivid Flow PORT+4, AI Studio PORT+5 (default ${DEFAULT_PORT_BASE})` },
     speed: { type: 'string', value: 'SPEED', description: 'Job timings: realistic (tens of seconds), fast (seconds, default), instant' },
+    faults: { type: 'string', value: 'FILE', description: 'Inject faults from this JSON fault profile (docs/fault-injection.md); change it later with POST /_sandbox/faults' },
   },
   positionals: { min: 0, max: 0, names: '' },
   details: [
@@ -20,12 +22,39 @@ export const spec: CommandSpec = {
 export async function run({ values }: Parsed): Promise<number> {
   const portBase = num(values, 'port-base', { integer: true, min: 1 }) ?? DEFAULT_PORT_BASE;
   const speed = oneOf(values, 'speed', SPEEDS) ?? 'fast';
-  const { formatSandboxBanner } = await import('../../sandbox');
+  const { formatSandboxBanner, parseFaultProfile } = await import('../../sandbox');
+  const faultsFile = str(values, 'faults');
+  // Read and validated before any port opens, so a bad profile is a usage error naming the field.
+  let faults: ReturnType<typeof parseFaultProfile> | undefined;
+  if (faultsFile !== undefined) {
+    const json = await readProfile(faultsFile);
+    try {
+      faults = parseFaultProfile(json);
+    } catch (err) {
+      throw new UsageError(`--faults: ${faultsFile}: ${(err as Error).message}`);
+    }
+  }
   const sandbox = await startSandboxOnPorts(portBase, SPEED_TIMINGS[speed]);
+  if (faults) sandbox.setFaults(faults);
   print(formatSandboxBanner(sandbox));
-  note(`Speed: ${speed}. Ctrl-C to stop.`);
+  note(`Speed: ${speed}.${faults ? ` Faults: ${faults.rules.length} rule(s) from ${faultsFile}, seed ${faults.seed}.` : ''} Ctrl-C to stop.`);
   const signal = await untilSignal();
   note(`${signal}: stopping the sandbox…`);
   await sandbox.close();
   return 0;
 }
+
+async function readProfile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--faults: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--faults: ${file} is not JSON (${(err as Error).message})`);
+  }
+}
+
