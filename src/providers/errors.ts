@@ -144,13 +144,18 @@ export class APITimeoutError extends ProviderError {
   }
 }
 /**
- * A 2xx whose body we could not read, parse or validate. The provider did apply the request, so it
- * is ambiguous; retrying the same call would get the same surprise, so it is not retryable.
+ * A 2xx whose body we could not read, parse or validate (a truncated answer, a status value the docs
+ * do not list).
  */
 export class ResponseValidationError extends ProviderError {
   override readonly type = 'ProviderResponseInvalid';
-  constructor(init: ProviderErrorInit) {
-    super({ ambiguous: true, ...init });
+  override readonly retryable: boolean;
+  constructor(init: ProviderErrorInit & { method: string }) {
+    // A read (GET) changed nothing and may answer well next time: retried. A write did apply, so it is
+    // ambiguous, and sending it again would get the same surprise: not retried (creates reconcile instead).
+    const read = init.method.toUpperCase() === 'GET';
+    super({ ambiguous: !read, ...init });
+    this.retryable = read;
   }
 }
 /** Our own request failed its schema before anything was sent: a caller bug, never retried. */
@@ -278,7 +283,19 @@ export function extractProviderMessage(parsed: unknown, rawText?: string): strin
   } else if (typeof parsed === 'string' && parsed.trim() !== '') {
     return cut(parsed.trim());
   }
-  return cut((rawText ?? '').trim());
+  return cut(readableText((rawText ?? '').trim()));
+}
+
+/** An HTML error page (a gateway's 502) read as text: its title, or its text without markup. */
+function readableText(raw: string): string {
+  if (!/^\s*(<!doctype html|<html|<head|<body|<center|<h1)/i.test(raw)) return raw;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(raw)?.[1]?.trim();
+  if (title) return title;
+  return raw
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**

@@ -110,6 +110,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const read = await readBounded(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES, headers['content-length'], !ok);
       if (read.tooLarge) {
         throw new ResponseValidationError({
+          method: req.method,
           provider,
           endpoint,
           status,
@@ -143,6 +144,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const location = firstHeader(headers.location);
       if (!isRedirect(status) || !location) {
         throw new ResponseValidationError({
+          method: req.method,
           provider,
           endpoint,
           status,
@@ -155,6 +157,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         absolute = new URL(location, url).toString();
       } catch {
         throw new ResponseValidationError({
+          method: req.method,
           provider,
           endpoint,
           status,
@@ -170,6 +173,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         json = JSON.parse(text);
       } catch {
         throw new ResponseValidationError({
+          method: req.method,
           provider,
           endpoint,
           status,
@@ -182,6 +186,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     const parsed = req.schema.safeParse(json, { reportInput: true });
     if (!parsed.success) {
       throw new ResponseValidationError({
+        method: req.method,
         provider,
         endpoint,
         status,

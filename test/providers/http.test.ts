@@ -181,13 +181,19 @@ describe('provider message extraction', () => {
     expect(err.details).toEqual(['duration_seconds must be 4, 6, or 8']);
   });
 
-  it('keeps raw HTML, cut to 500 characters', async () => {
-    const html = `<html><body><h1>502 Bad Gateway</h1>${'x'.repeat(2000)}</body></html>`;
+  it('reads an HTML page as its text without markup, cut to 500 characters', async () => {
+    const html = `<html><body><h1>502 Bad Gateway</h1><p>${'x'.repeat(2000)}</p></body></html>`;
     handler = reply(502, html);
     const err = await failure(get());
     expect(err).toBeInstanceOf(InternalServerError);
-    expect(err.providerMessage.startsWith('<html><body><h1>502 Bad Gateway</h1>')).toBe(true);
+    expect(err.providerMessage.startsWith('502 Bad Gateway xxx')).toBe(true);
     expect(err.providerMessage.length).toBeLessThanOrEqual(501);
+  });
+
+  it("reads an HTML page with a title as that title", async () => {
+    handler = reply(502, '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>');
+    const err = await failure(get());
+    expect(err.message).toBe('LipDub 502 on GET /shots/{shot_id}/status: 502 Bad Gateway');
   });
 
   it('copes with an empty error body', async () => {
@@ -238,12 +244,18 @@ describe('successful answers', () => {
     await expect(client().call({ method: 'DELETE', path: '/x', endpoint: 'DELETE /x', schema: anything })).resolves.toEqual({});
   });
 
-  it('refuses a non-JSON 2xx as ProviderResponseInvalid (ambiguous, not retryable)', async () => {
+  it('refuses a non-JSON 2xx to a GET as ProviderResponseInvalid (retried: a read changed nothing)', async () => {
     handler = reply(200, '<html>maintenance</html>');
     const err = await failure(get());
     expect(err).toBeInstanceOf(ResponseValidationError);
-    expect(err).toMatchObject({ type: 'ProviderResponseInvalid', retryable: false, ambiguous: true, status: 200 });
+    expect(err).toMatchObject({ type: 'ProviderResponseInvalid', retryable: true, ambiguous: false, status: 200 });
     expect(err.message).toContain('not JSON');
+  });
+
+  it('refuses a non-JSON 2xx to a POST as ProviderResponseInvalid (ambiguous: it applied; not retried)', async () => {
+    handler = reply(202, '{"job_id": "j-1", "sta');
+    const err = await failure(client().call({ method: 'POST', path: '/x', endpoint: 'POST /x', body: {}, schema: anything }));
+    expect(err).toMatchObject({ type: 'ProviderResponseInvalid', retryable: false, ambiguous: true, status: 202 });
   });
 
   it('names the field path and the bad value when the schema is violated', async () => {
