@@ -23,7 +23,8 @@ export function toActivityFailure(err: unknown): unknown {
       type: err.type,
       message: err.message,
       nonRetryable: !err.retryable,
-      nextRetryDelay: err.retryAfterMs,
+      // A `Retry-After: 0` must not become a zero next-retry delay: the server then gives up retrying.
+      nextRetryDelay: err.retryAfterMs !== undefined && err.retryAfterMs > 0 ? err.retryAfterMs : undefined,
       details: [
         {
           provider: err.provider,

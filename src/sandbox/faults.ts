@@ -38,7 +38,9 @@ export type FaultService = (typeof FAULT_SERVICES)[number];
 
 const Rate = z.number().min(0).max(1);
 const rateShorthand = (v: unknown) => (typeof v === 'number' ? { rate: v } : v);
-const withRate = <T extends z.ZodRawShape>(shape: T) => z.preprocess(rateShorthand, z.strictObject({ rate: Rate, ...shape }));
+/** `first: n` limits a request fault to the first n requests to the endpoint since the profile was set. */
+const withRate = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess(rateShorthand, z.strictObject({ rate: Rate, first: z.int().min(1).optional(), ...shape }));
 
 const LatencyFault = z.preprocess(
   (v) => (typeof v === 'number' ? { min: v, max: v } : v),
@@ -259,9 +261,10 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
     if (Object.keys(f).length === 0) return proceed();
     const key = ctx.counterKey;
     const n = next(requestSeq, key);
-    const hit = (kind: FaultKind, rate: number | undefined) => rate !== undefined && rate > 0 && dice(ctx, kind, n) < rate;
+    const hit = (kind: FaultKind, setting: { rate: number; first?: number }) =>
+      setting.rate > 0 && (setting.first === undefined || n < setting.first) && dice(ctx, kind, n) < setting.rate;
 
-    if (f.latencyMs && hit('latencyMs', f.latencyMs.rate)) {
+    if (f.latencyMs && hit('latencyMs', f.latencyMs)) {
       const { min, max } = f.latencyMs;
       count(ctx, 'latencyMs');
       await sleep(min + (max - min) * dice(ctx, 'latencyMs.amount', n));
@@ -269,7 +272,7 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
 
     if (f.rateLimit) {
       const left = bursts.get(key) ?? 0;
-      if (left > 0 || hit('rateLimit', f.rateLimit.rate)) {
+      if (left > 0 || hit('rateLimit', f.rateLimit)) {
         bursts.set(key, left > 0 ? left - 1 : f.rateLimit.burst - 1);
         count(ctx, 'rateLimit');
         await drain(ctx.req);
@@ -277,13 +280,13 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
       }
     }
 
-    if (f.reset && hit('reset', f.reset.rate)) {
+    if (f.reset && hit('reset', f.reset)) {
       count(ctx, 'reset');
       destroyConnection(ctx);
       return;
     }
 
-    if (f.serverError && hit('serverError', f.serverError.rate)) {
+    if (f.serverError && hit('serverError', f.serverError)) {
       const statuses = f.serverError.statuses;
       const status = statuses[Math.floor(dice(ctx, 'serverError.status', n) * statuses.length)]!;
       count(ctx, 'serverError');
@@ -291,7 +294,7 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
       throw new HttpError(status, STATUS_CODES[status] ?? 'Server Error', status === 503 ? 'ServiceUnavailable' : 'InternalError');
     }
 
-    if (f.htmlError && hit('htmlError', f.htmlError.rate)) {
+    if (f.htmlError && hit('htmlError', f.htmlError)) {
       count(ctx, 'htmlError');
       await drain(ctx.req);
       ctx.res.writeHead(502, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(HTML_502)) });
@@ -299,7 +302,7 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
       return;
     }
 
-    if (f.lostResponse && hit('lostResponse', f.lostResponse.rate)) {
+    if (f.lostResponse && hit('lostResponse', f.lostResponse)) {
       count(ctx, 'lostResponse');
       try {
         await captured(ctx, proceed, false);
@@ -313,9 +316,9 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
     const jsonAnswer = ctx.service !== 'store' && !BINARY_ENDPOINTS.has(key);
     const unknown = UNKNOWN_STATUS[key];
     const rewrite: 'malformedJson' | 'unknownStatus' | null =
-      jsonAnswer && f.malformedJson && hit('malformedJson', f.malformedJson.rate)
+      jsonAnswer && f.malformedJson && hit('malformedJson', f.malformedJson)
         ? 'malformedJson'
-        : unknown && f.unknownStatus && hit('unknownStatus', f.unknownStatus.rate)
+        : unknown && f.unknownStatus && hit('unknownStatus', f.unknownStatus)
           ? 'unknownStatus'
           : null;
     if (rewrite === null) return proceed();

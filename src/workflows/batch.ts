@@ -26,6 +26,7 @@ import {
   type BatchState,
   type ManifestPageItem,
 } from './inputs/batch';
+import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
 import { progressQuery, type PipelineProgress } from './shared/progress';
 import { REELAY_PROVIDER, REELAY_STAGE } from './shared/search-attributes';
@@ -58,19 +59,6 @@ const bookkeeping = proxyActivities<Activities>({
 const RECENT_ERRORS_KEPT = 10;
 /** Results are appended in one activity once this many are pending (or whenever the loop wakes with some). */
 const MIN_PAGE_ITEMS = 100;
-
-function errorOf(err: unknown): { message: string; type?: string } {
-  const generic = new Set(['Workflow execution failed', 'Child Workflow execution failed', 'Activity task failed']);
-  const parts: string[] = [];
-  let type: string | undefined;
-  let e = err as (Error & { cause?: unknown; type?: string | null }) | undefined;
-  for (let depth = 0; e && depth < 10; depth++) {
-    if (e.message && !generic.has(e.message)) parts.push(e.message);
-    if (e instanceof ApplicationFailure && e.type) type = e.type;
-    e = e.cause as typeof e;
-  }
-  return { message: parts.join(' — ') || 'failed', ...(type ? { type } : {}) };
-}
 
 /**
  * Run a manifest as one durable batch: a sliding window of child workflows (one per line, by the line's
@@ -236,7 +224,7 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
       })
       .then(
         (result: unknown) => record(item, workflowId, 'completed', { result }),
-        (err: unknown) => record(item, workflowId, isCancellation(err) ? 'cancelled' : 'failed', { error: errorOf(err) }),
+        (err: unknown) => record(item, workflowId, isCancellation(err) ? 'cancelled' : 'failed', { error: failureInfo(err) }),
       );
   };
 

@@ -9,6 +9,7 @@ import {
 } from './inputs/lipdub';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
+import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
 import { ProgressTracker, progressQuery } from './shared/progress';
 
@@ -141,11 +142,14 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     const cancelled = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason));
     if (cancelled) throw cancelled.reason;
     const outputs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${input.audios[i]!.language}: ${(r.reason as Error).message}`] : []));
-    if (failures.length) {
-      progress.stage('failed', undefined, `${failures.length} of ${input.audios.length} generation(s) failed`);
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ language: input.audios[i]!.language, ...failureInfo(r.reason) }] : []));
+    if (failed.length) {
+      const failures = failed.map((f) => `${f.language}: ${f.message}`);
+      // One kind of failure (every language OutcomeUnknown, say) keeps its type; a mix is ProviderJobFailed.
+      const types = new Set(failed.map((f) => f.type ?? 'ProviderJobFailed'));
+      progress.stage('failed', undefined, `${failed.length} of ${input.audios.length} generation(s) failed`);
       throw ApplicationFailure.create({
-        type: 'ProviderJobFailed',
+        type: types.size === 1 ? [...types][0]! : 'ProviderJobFailed',
         nonRetryable: true,
         message: `LipDub: ${failures.join('; ')}`,
         details: [{ shotId, delivered: outputs }],
