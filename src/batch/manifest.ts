@@ -70,11 +70,10 @@ function jsonlRecords(text: string): RawRecord[] {
 
 /**
  * RFC 4180 rows with the physical line each starts on. A quote left open at the end swallows every line
- * after it; `unterminatedAt` names the line where that quote opened.
+ * after it; `unterminatedAt` names the line where the record holding it starts.
  */
 export function csvRows(text: string): Array<{ line: number; cells: string[] }> & { unterminatedAt?: number } {
   const rows: Array<{ line: number; cells: string[] }> & { unterminatedAt?: number } = [];
-  let quoteLine = 0;
   let cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -103,7 +102,6 @@ export function csvRows(text: string): Array<{ line: number; cells: string[] }> 
     }
     if (c === '"') {
       quoted = true;
-      quoteLine = line;
       any = true;
     } else if (c === ',') {
       cells.push(cell);
@@ -116,7 +114,7 @@ export function csvRows(text: string): Array<{ line: number; cells: string[] }> 
       rowLine = line;
     } else cell += c;
   }
-  if (quoted) rows.unterminatedAt = quoteLine;
+  if (quoted) rows.unterminatedAt = rowLine;
   if (cell !== '' || cells.length || any) endRow();
   return rows;
 }
@@ -124,7 +122,7 @@ export function csvRows(text: string): Array<{ line: number; cells: string[] }> 
 function csvRecords(text: string): { records: RawRecord[]; problems: ManifestProblem[] } {
   const rows = csvRows(text);
   if (rows.unterminatedAt !== undefined) {
-    return { records: [], problems: [{ line: rows.unterminatedAt, reason: 'a quoted cell opened on this line is never closed (every line after it would be read into that cell)' }] };
+    return { records: [], problems: [{ line: rows.unterminatedAt, reason: 'a quoted cell in the record starting on this line is never closed (every line after it would be read into that cell)' }] };
   }
   const header = rows.shift();
   if (!header) return { records: [], problems: [] };
