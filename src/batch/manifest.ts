@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, PIPELINES, PIPELINE_NAMES, validatePipelineInput, type PipelineName } from '../client';
+import { decodeUtf8, invalidUtf8Lines } from '../client/text';
 import { BATCH_MAX_ITEMS, type ManifestEntry } from '../workflows/inputs/batch';
+import { WORKFLOW_KEY_PATTERN } from '../workflows/inputs/common';
 
 /**
  * Batch manifests, JSONL or CSV, one pipeline run per line.
@@ -42,8 +44,6 @@ export function formatProblem(p: ManifestProblem): string {
   return p.line ? `line ${p.line}: ${p.reason}` : p.reason;
 }
 
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
 export function formatOf(file: string): ManifestFormat {
   return /\.csv$/i.test(file) ? 'csv' : 'jsonl';
 }
@@ -68,9 +68,12 @@ function jsonlRecords(text: string): RawRecord[] {
   return out;
 }
 
-/** RFC 4180 rows with the physical line each starts on. */
-export function csvRows(text: string): Array<{ line: number; cells: string[] }> {
-  const rows: Array<{ line: number; cells: string[] }> = [];
+/**
+ * RFC 4180 rows with the physical line each starts on. A quote left open at the end swallows every line
+ * after it; `unterminatedAt` names the line where the record holding it starts.
+ */
+export function csvRows(text: string): Array<{ line: number; cells: string[] }> & { unterminatedAt?: number } {
+  const rows: Array<{ line: number; cells: string[] }> & { unterminatedAt?: number } = [];
   let cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -111,15 +114,21 @@ export function csvRows(text: string): Array<{ line: number; cells: string[] }> 
       rowLine = line;
     } else cell += c;
   }
+  if (quoted) rows.unterminatedAt = rowLine;
   if (cell !== '' || cells.length || any) endRow();
   return rows;
 }
 
 function csvRecords(text: string): { records: RawRecord[]; problems: ManifestProblem[] } {
   const rows = csvRows(text);
+  if (rows.unterminatedAt !== undefined) {
+    return { records: [], problems: [{ line: rows.unterminatedAt, reason: 'a quoted cell in the record starting on this line is never closed (every line after it would be read into that cell)' }] };
+  }
   const header = rows.shift();
   if (!header) return { records: [], problems: [] };
   const names = header.cells.map((c) => c.trim().toLowerCase());
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length) return { records: [], problems: [{ line: header.line, reason: `CSV header names the column(s) ${[...new Set(repeated)].join(', ')} more than once` }] };
   const col = (n: string) => names.indexOf(n);
   const missing = ['pipeline', 'input'].filter((n) => col(n) === -1);
   if (missing.length) {
@@ -180,8 +189,13 @@ export function parseManifest(text: string, format: ManifestFormat, opts: { base
       continue;
     }
     if (v.key !== undefined) {
-      if (typeof v.key !== 'string' || !KEY.test(v.key)) {
+      if (typeof v.key !== 'string' || !WORKFLOW_KEY_PATTERN.test(v.key)) {
         problems.push({ line: r.line, reason: 'key: must be 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit' });
+        continue;
+      }
+      // An item's child workflow is `<batchId>-<key ?? line>`: a key of digits only could be another line's id.
+      if (/^\d+$/.test(v.key)) {
+        problems.push({ line: r.line, reason: `key: "${v.key}" is only digits, which name unkeyed lines; add a letter` });
         continue;
       }
       const first = keys.get(v.key);
@@ -220,15 +234,21 @@ export function parseManifest(text: string, format: ManifestFormat, opts: { base
 /** Read, parse and validate a manifest file; throws ManifestError listing every bad line. */
 export function loadManifest(file: string, opts: { outputSubdirFor?: (line: number) => string } = {}): ManifestEntry[] {
   const abs = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    bytes = fs.readFileSync(abs);
   } catch (err) {
     throw new ManifestError(file, [{ line: 0, reason: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  const { entries, problems } = parseManifest(text, formatOf(abs), { baseDir: path.dirname(abs), ...opts });
+  // Lines that are not UTF-8 are reported as such; the rest is still checked, so one run lists every problem.
+  const badBytes = invalidUtf8Lines(bytes);
+  const text = badBytes.length ? bytes.toString('utf8').replace(/^\uFEFF/, '') : decodeUtf8(bytes);
+  const parsed = parseManifest(text, formatOf(abs), { baseDir: path.dirname(abs), ...opts });
+  const badLines = new Set(badBytes.map((b) => b.line));
+  const problems = [...badBytes.map((b) => ({ line: b.line, reason: b.problem })), ...parsed.problems.filter((p) => !badLines.has(p.line))];
+  problems.sort((a, b) => a.line - b.line);
   if (problems.length) throw new ManifestError(file, problems);
-  return entries;
+  return parsed.entries;
 }
 
 /** The normalized JSONL the workflow reads: one entry per line, absolute paths, original line numbers. */

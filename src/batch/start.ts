@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { InputError, validateKey } from '../client';
 import { outputDir, taskQueue as defaultTaskQueue } from '../config';
+import { describeZodError } from '../workflows/inputs/common';
 import { batchWorkflowId } from '../workflows/batch';
 import { BatchPipelineInput, type BatchPipelineResult, type BatchResultRecord } from '../workflows/inputs/batch';
 import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
@@ -28,6 +30,9 @@ export interface BatchStarted {
   handle: WorkflowHandle;
 }
 
+/** The batch's own settings a starter may choose, with the workflow input's limits. */
+const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true });
+
 function slug(text: string): string {
   return text.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'batch';
 }
@@ -37,6 +42,10 @@ function slug(text: string): string {
  * write the normalized copy to `<outputRoot>/<batchId>/manifest.jsonl`, and start the batch workflow.
  */
 export async function startBatch(client: Client, manifestFile: string, opts: BatchStartOptions = {}): Promise<BatchStarted> {
+  // The options are checked before the manifest is read or its normalized copy written.
+  if (opts.key !== undefined) validateKey(opts.key);
+  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun });
+  if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
   const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
   const batchId = batchWorkflowId(key);
   const entries = loadManifest(manifestFile, { outputSubdirFor: (line) => `${batchId}/items/${line}` });

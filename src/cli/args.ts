@@ -107,11 +107,14 @@ export function bool(values: OptionValues, name: string): boolean {
   return values[name] === true;
 }
 
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
 export function num(values: OptionValues, name: string, { integer = false, min }: { integer?: boolean; min?: number } = {}): number | undefined {
   const raw = str(values, name);
   if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name}: "${raw}" is not a number`);
+  // Decimal only: Number() would also take "0x10", "0b11" and "" (16, 3 and 0), which nobody means.
+  const n = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(n)) throw new UsageError(`--${name}: "${raw}" is not a number`);
   if (integer && !Number.isInteger(n)) throw new UsageError(`--${name}: "${raw}" is not a whole number`);
   if (min !== undefined && n < min) throw new UsageError(`--${name}: must be at least ${min}`);
   return n;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from '../config';
-import { describeZodError, isUrlRef } from '../workflows/inputs/common';
+import { WorkflowKey, describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
 import { AistudioPipelineInput, AistudioPipelineResult } from '../workflows/inputs/aistudio';
@@ -159,6 +159,13 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
   return input as z.input<(typeof PIPELINES)[P]['schema']>;
 }
 
+/** A caller's workflow id suffix: `<pipeline>-<key>` must stay a plain, readable id. */
+export function validateKey(key: unknown): string {
+  const parsed = WorkflowKey.safeParse(key);
+  if (!parsed.success) throw new InputError(describeZodError(parsed.error, 'key').split('; '));
+  return parsed.data;
+}
+
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const s = temporalSettings(env);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
@@ -193,6 +200,7 @@ export interface Started {
 /** Validate and start a pipeline. Starting the same key twice while one runs is refused by Temporal. */
 export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started> {
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
+  if (opts.key !== undefined) validateKey(opts.key);
   const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
   const parsed = spec.schema.parse(input);
   const key = opts.key ?? `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`;

@@ -1,19 +1,36 @@
 /** Schema pieces shared by the provider clients. */
 import { z } from 'zod';
 
-/** An id that some responses send as a number and others as a string; Reelay carries it as a string. */
+/**
+ * An id that some responses send as a number and others as a string; Reelay carries it as a string.
+ * Ids go back into URL paths, so "." and ".." (which would change the route) are refused here, where the
+ * provider's answer is read, rather than when the next call is built.
+ */
 export const idString = z
-  .union([z.string().min(1), z.number().int().nonnegative()])
-  .transform((v) => String(v));
+  .union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected an id (a non-empty string or a whole number)' })
+  .transform((v) => String(v))
+  .refine((v) => v !== '.' && v !== '..', 'expected an id, got "." or ".." (it would change the URL path)');
 
 /** A numeric id (LipDub shots, projects); a digit string is accepted and converted. */
-export const numericId = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d+$/, 'expected a numeric id')
-    .transform((v) => Number(v)),
-]);
+export const numericId = z.union(
+  [
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(/^\d+$/, 'expected a numeric id')
+      .transform((v) => Number(v)),
+  ],
+  { error: 'expected a numeric id (a whole number or its digits)' },
+);
+
+/**
+ * A URL the provider hands out for Reelay to fetch or upload to (signed upload and download URLs, a
+ * redirect's Location): http(s) only — a `file:` or `javascript:` URL is a broken answer, not a place to go.
+ */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/** An acknowledgement (`{}`, `{ data: … }`, or 204 with no body, read as `{}`): any JSON object. */
+export const Acknowledgement = z.looseObject({});
 
 /** Optional free text that providers send as null, absent or a string. */
 export const optionalText = z

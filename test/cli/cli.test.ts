@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { progressQuery, startPipeline, validatePipelineInput } from '../../src/client';
+import { progressQuery, startPipeline } from '../../src/client';
 import { buildInput } from '../../src/cli/commands/start';
-import { exitCodeForError } from '../../src/cli/main';
 import { parseJsonOutput, runCli, type CliRun } from '../support/cli';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 /**
- * The `reelay` CLI as a user runs it: a real child process (bin/reelay, which loads tsx in-process, and
+ * The `reelay` CLI as a user runs it (its refusals of bad flags and inputs are in test/bad-input/cli.test.ts): a real child process (bin/reelay, which loads tsx in-process, and
  * once through `npx tsx src/cli/main.ts`), against the test dev server and this file's own task queue,
  * with the pipelines run by the harness's in-process worker. Child processes start in parallel where the
  * cases are independent: each one costs a second or two of TypeScript loading.
@@ -73,36 +72,6 @@ describe('reelay CLI', () => {
       expect(r.stdout).toContain(`reelay ${commands[i]}`);
       expect(r.stdout).toContain('--help');
     });
-  });
-
-  it('refuses bad input with exit 2, one line naming the field, and starts nothing', async () => {
-    const traversal = path.join(dir, 'traversal.json');
-    fs.writeFileSync(traversal, JSON.stringify({ video, audios: [{ source: es, language: 'es', outputName: '../../etc/passwd' }] }));
-    const cases: Array<[string, string[], RegExp]> = [
-      ['missing file', ['start', 'lipdub', '--video', path.join(dir, 'nope.mp4'), '--audio', `es=${es}`], /input\.video: .*nope\.mp4 does not exist/],
-      ['bad language', ['start', 'lipdub', '--video', video, '--audio', `xx-ZZ=${es}`], /input\.audios\.0\.language: .*"xx"/],
-      ['traversal in output name', ['start', 'lipdub', '--input', traversal], /input\.audios\.0\.outputName: must be a file name/],
-      ['both video and shot id', ['start', 'lipdub', '--video', video, '--shot-id', '12', '--audio', `es=${es}`], /input\.video: give exactly one of video or shotId/],
-      ['source among targets', ['start', 'dublab', '--source', video, '--source-lang', 'en', '--target-lang', 'es,en', '--duration', '3'], /input\.targetLanguages: must not include the source language/],
-      ['malformed flag', ['start', 'lipdub', '--video', video, '--audio', 'es'], /--audio: expected LANG=PATH\|URL/],
-      ['text2video empty text', ['start', 'text2video', '--text', ''], /input\.text: must not be empty/],
-      ['vividflow cfg out of range', ['start', 'vividflow', '--prompt', 'a cat', '--image', image, '--cfg', '25'], /input\.cfg: .*<=20/],
-      ['vividflow veo duration', ['start', 'vividflow', '--prompt', 'a cat', '--image-url', 'gs://bucket/cat.png', '--model', 'veo3.1', '--duration', '5'], /input\.durationSeconds: .*4\|6\|8/],
-      ['aistudio four references', ['start', 'aistudio', '--prompt', 'a boat', '--mock-mode', ...[1, 2, 3, 4].flatMap(() => ['--reference-image', image])], /input\.referenceImages: at most 3 reference images/],
-    ];
-    const results = await Promise.all(cases.map(([, args]) => run([...args, '--wait'])));
-    results.forEach((r, i) => {
-      const [name, , pattern] = cases[i]!;
-      expect({ name, code: r.code }).toEqual({ name, code: 2 });
-      expect(r.stderr).toMatch(pattern);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toBe('');
-    });
-
-    const started = [];
-    for await (const wf of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}'` })) started.push(wf.workflowId);
-    expect(started).toEqual([]);
-    expect(Object.values(h.sandbox.counters()).reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   describe('with finished pipelines', () => {
@@ -275,46 +244,6 @@ describe('reelay CLI', () => {
       subtitles: false,
     });
     expect(() => buildInput('localize', { prompt: 'p' })).toThrow('--prompt is not an option of localize pipelines');
-  });
-
-  it('refuses more bad flags of the new pipelines with exit 2 and a message naming the flag or field (in process)', () => {
-    // The same path `reelay start` takes before connecting: flags → input → validation → exit status and message.
-    const refusal = (pipeline: Parameters<typeof buildInput>[0], values: Parameters<typeof buildInput>[1]) => {
-      try {
-        validatePipelineInput(pipeline, buildInput(pipeline, values));
-      } catch (err) {
-        return exitCodeForError(err);
-      }
-      throw new Error(`accepted: ${JSON.stringify(values)}`);
-    };
-    const cases: Array<[Parameters<typeof buildInput>[0], Parameters<typeof buildInput>[1], RegExp]> = [
-      ['text2video', { text: 'a', 'text-file': story }, /^--text and --text-file: give one of them, not both$/],
-      ['text2video', { 'text-file': path.join(dir, 'nope.txt') }, /^--text-file: cannot read .*nope\.txt \(ENOENT\)$/],
-      ['text2video', { text: 'hi', 'max-resubmits': 'lots' }, /^--max-resubmits: "lots" is not a number$/],
-      ['text2video', { text: 'hi', 'max-resubmits': '11' }, /^invalid input: input\.maxResubmits: /],
-      ['text2video', { text: '   ' }, /^invalid input: input\.text: must not be empty$/],
-      ['vividflow', { prompt: 'a cat', image, duration: '4' }, /^invalid input: input\.durationSeconds: applies to model veo3\.1 only/],
-      ['vividflow', { prompt: 'a cat', image, model: 'veo3.1', cfg: '5' }, /^invalid input: input\.cfg: applies to model wan2\.1 only/],
-      ['vividflow', { prompt: 'a cat' }, /^invalid input: input\.imagePath: one of imagePath or imageUrl is required$/],
-      ['vividflow', { prompt: 'a cat', image, 'image-url': 'gs://b/c.png' }, /^invalid input: input\.imageUrl: give imagePath or imageUrl, not both$/],
-      ['vividflow', { prompt: 'a cat', 'image-url': 'ftp://host/c.png' }, /^invalid input: input\.imageUrl: expected a gs:\/\/bucket\/path or https:\/\/ URL$/],
-      ['vividflow', { prompt: 'a cat', image: path.join(dir, 'nope.png') }, /^invalid input: input\.imagePath: .*nope\.png does not exist$/],
-      ['vividflow', { prompt: 'a cat', image, steps: 'many' }, /^--steps: "many" is not a number$/],
-      ['vividflow', { prompt: 'a cat', image, model: 'wan3' }, /^invalid input: input\.model: /],
-      ['vividflow', { prompt: 'a cat', 'image-url': 'gs://b/c.png', model: 'veo3.1', resolution: '4k' }, /^invalid input: input\.resolution: /],
-      ['aistudio', { prompt: 'a boat', duration: '6' }, /^invalid input: input\.durationSeconds: .*4\|8/],
-      ['aistudio', { prompt: 'a boat', 'aspect-ratio': '4:3' }, /^invalid input: input\.aspectRatio: /],
-      ['aistudio', { prompt: 'a boat', 'initial-image': path.join(dir, 'nope.png') }, /^invalid input: input\.initialImage: .*nope\.png does not exist$/],
-      ['aistudio', { 'mock-mode': true }, /^invalid input: input\.prompt: /],
-      ['aistudio', { prompt: 'a boat', cfg: '2' }, /^--cfg is not an option of aistudio pipelines$/],
-      ['text2video', { text: 'hi', prompt: 'a cat' }, /^--prompt is not an option of text2video pipelines$/],
-      ['dublab', { source: video, 'source-lang': 'en', 'target-lang': ['es'], duration: '3', prompt: 'x' }, /^--prompt is not an option of dublab pipelines$/],
-    ];
-    for (const [pipeline, values, pattern] of cases) {
-      const r = refusal(pipeline, values);
-      expect({ pipeline, values, code: r.code }).toEqual({ pipeline, values, code: 2 });
-      expect(r.message).toMatch(pattern);
-    }
   });
 
   it('cancel --wait stops a running pipeline and says what was left at the provider', async () => {

@@ -148,7 +148,8 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
       if (!(err instanceof ManifestError)) throw err;
       if (json) printJson({ manifest: target, valid: false, problems: err.problems });
       else {
-        note(`reelay batch: ${target}: ${err.problems.length} bad line(s); nothing was started:`);
+        const lines = err.problems.filter((p) => p.line > 0).length;
+        note(`reelay batch: ${target}: ${lines ? `${lines} bad line(s)` : 'bad manifest'}; nothing was started:`);
         for (const p of err.problems) note(`  ${formatProblem(p)}`);
       }
       return 2;

@@ -1,8 +1,9 @@
-import fs from 'node:fs';
 import { UsageError, bool, list, num, pairs, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
 import { printOutcome, outcomeJson } from './shared';
 import type { PipelineName } from '../../client';
+import { WORKFLOW_KEY_PATTERN } from '../../workflows/inputs/common';
+import { readUtf8File, textFileProblem } from '../../client/text';
 
 /** The pipelines `reelay start` knows, in the order the help lists them. */
 export const START_PIPELINES = ['lipdub', 'dublab', 'text2video', 'vividflow', 'aistudio', 'localize'] as const satisfies readonly PipelineName[];
@@ -135,9 +136,9 @@ export function isStartPipeline(name: string | undefined): name is StartPipeline
 function readInputFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readUtf8File(file);
   } catch (err) {
-    throw new UsageError(`--input: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`--input: ${textFileProblem(file, err)}`);
   }
   let value: unknown;
   try {
@@ -151,9 +152,9 @@ function readInputFile(file: string): Record<string, unknown> {
 
 function readTextFile(file: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readUtf8File(file);
   } catch (err) {
-    throw new UsageError(`--text-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`--text-file: ${textFileProblem(file, err)}`);
   }
 }
 
@@ -280,6 +281,10 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
   const json = bool(values, 'json');
   const watch = bool(values, 'watch');
   const wait = watch || bool(values, 'wait');
+  const key = str(values, 'key');
+  if (key !== undefined && !WORKFLOW_KEY_PATTERN.test(key)) {
+    throw new UsageError('--key: must be 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
   const raw = buildInput(pipeline, values);
 
   const { validatePipelineInput, startPipeline } = await import('../../client');
@@ -289,7 +294,6 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
 
   return withClient(async (client) => {
     const { WorkflowExecutionAlreadyStartedError } = await import('@temporalio/client');
-    const key = str(values, 'key');
     let started;
     try {
       started = await startPipeline(client, pipeline, raw, { key, taskQueue: str(values, 'task-queue') ?? taskQueue() });

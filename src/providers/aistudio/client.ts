@@ -1,8 +1,8 @@
 import { FormData, type Dispatcher } from 'undici';
-import { z } from 'zod';
 import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
 import { createHttpClient, pathSegment, queryString, validateRequest, type HttpClient } from '../http';
 import { openFilePart } from '../multipart';
+import { Acknowledgement } from '../schemas';
 import {
   AistudioCreateJobRequest,
   AistudioDownloadRedirect,
@@ -19,8 +19,8 @@ export const AISTUDIO_DEFAULT_BASE_URL = 'http://localhost:8000/api/v1';
 
 const CREATE = 'POST /video-jobs';
 
-/** The 204 of DELETE is not relied on. */
-const Ack = z.unknown();
+/** The 204 of DELETE (an empty body, read as `{}`); a body, if any, must be a JSON object. */
+const Ack = Acknowledgement;
 
 /** One method per documented endpoint; every answer is validated (see schemas.ts). */
 export class AistudioClient {

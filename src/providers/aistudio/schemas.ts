@@ -5,7 +5,7 @@
  * fields other than `id` and `status` may be absent or null).
  */
 import { z } from 'zod';
-import { idString, optionalText } from '../schemas';
+import { httpUrl, idString, optionalText } from '../schemas';
 
 /** Closed union: an unknown value is a ResponseValidationError. */
 export const AistudioJobStatus = z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -81,7 +81,7 @@ export const AistudioVideoJob = z.object({
     .nullish()
     .transform((v) => v ?? []),
   tokensConsumed: nullishNumber,
-  cloudinaryUrl: z.url().nullish().transform((v) => v ?? undefined),
+  cloudinaryUrl: httpUrl.nullish().transform((v) => v ?? undefined),
   errorMessage: nullishString,
   createdAt: nullishString,
   completedAt: nullishString,
@@ -104,6 +104,6 @@ export type AistudioJobList = z.infer<typeof AistudioJobList>;
 
 /** GET /video-jobs/{id}/download answers 302; the client returns the Location without following it. */
 export const AistudioDownloadRedirect = z
-  .object({ status: z.number(), location: z.url() })
+  .object({ status: z.number(), location: httpUrl })
   .transform((r) => ({ location: r.location }));
 export type AistudioDownload = z.infer<typeof AistudioDownloadRedirect>;

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import { ResponseValidationError } from '../errors';
 import { createHttpClient, pathSegment, type HttpClient } from '../http';
 import {
   DublabDubList,
@@ -87,16 +88,31 @@ export class DublabClient {
     });
   }
 
-  initDubGroup(body: DublabInitDubGroupRequest, o: CallOptions = {}): Promise<DublabInitDubGroup> {
-    return this.#http.call({
+  /** One file per requested language, or a ResponseValidationError naming the languages left out. */
+  async initDubGroup(body: DublabInitDubGroupRequest, o: CallOptions = {}): Promise<DublabInitDubGroup> {
+    const endpoint = 'POST /init-dub-group';
+    const group = await this.#http.call({
       method: 'POST',
       path: '/init-dub-group',
-      endpoint: 'POST /init-dub-group',
+      endpoint,
       body,
       bodySchema: DublabInitDubGroupRequest,
       schema: DublabInitDubGroup,
       signal: o.signal,
     });
+    const answered = new Set(group.files.map((f) => f.destLang));
+    const missing = body.dest_langs.filter((l) => !answered.has(l));
+    if (missing.length) {
+      throw new ResponseValidationError({
+        method: 'POST',
+        provider: 'dublab',
+        endpoint,
+        status: 200,
+        message: `DubLab ${endpoint}: files: no file for dest_langs ${missing.join(', ')} (got ${[...answered].join(', ') || 'none'})`,
+        details: [{ path: 'files', code: 'custom', message: `no file for ${missing.join(', ')}` }],
+      });
+    }
+    return group;
   }
 
   async startDub(fileId: string, o: CallOptions = {}): Promise<DublabStartDub> {

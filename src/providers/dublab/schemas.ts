@@ -4,7 +4,7 @@
  * Responses are parsed leniently: extra fields pass (and are dropped), documented variants all parse.
  */
 import { z } from 'zod';
-import { aliasField, idString, isRecord, optionalText } from '../schemas';
+import { aliasField, httpUrl, idString, isRecord, optionalText } from '../schemas';
 
 export const DUBLAB_STATUS = { UPLOADING: 1, IN_QUEUE: 2, PROCESSING: 3, FAILED: 4, COMPLETED: 5 } as const;
 
@@ -62,8 +62,8 @@ export type DublabDubList = z.infer<typeof DublabDubList>;
 
 /** `{ url, downloadUrl }`, both presigned and expiring after `expiresIn` seconds. */
 export const DublabOutputLink = z.object({
-  url: z.url(),
-  downloadUrl: z.url().optional(),
+  url: httpUrl,
+  downloadUrl: httpUrl.optional(),
 });
 export type DublabOutputLink = z.infer<typeof DublabOutputLink>;
 
@@ -132,7 +132,7 @@ export type DublabInitDubRequest = z.input<typeof DublabInitDubRequest>;
 export const DublabInitDub = z.object({
   fileId: idString,
   projectId: idString,
-  uploadUrl: z.url(),
+  uploadUrl: httpUrl,
 });
 export type DublabInitDub = z.infer<typeof DublabInitDub>;
 
@@ -153,7 +153,7 @@ const DublabGroupFile = z.preprocess(
 
 export const DublabInitDubGroup = z.object({
   projectId: idString,
-  uploadUrl: z.url(),
+  uploadUrl: httpUrl,
   files: z.array(DublabGroupFile).min(1),
 });
 export type DublabInitDubGroup = z.infer<typeof DublabInitDubGroup>;

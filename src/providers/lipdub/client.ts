@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
 import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
 import { createHttpClient, pathSegment, type HttpClient } from '../http';
+import { Acknowledgement } from '../schemas';
 import {
   LipdubAudioList,
   LipdubAudioStatus,
@@ -23,8 +23,8 @@ import {
 
 export const LIPDUB_DEFAULT_BASE_URL = 'https://api.lipdub.ai/v1';
 
-/** Acknowledgement bodies (`{}` or `{ data: … }`) are not relied on. */
-const Ack = z.unknown();
+/** Acknowledgement bodies (`{}` or `{ data: … }`): any JSON object, nothing in it relied on. */
+const Ack = Acknowledgement;
 
 /** One method per documented endpoint; responses come back unwrapped from `data` and validated. */
 export class LipdubClient {

@@ -4,7 +4,7 @@
  * Responses are parsed leniently: extra fields pass (and are dropped), documented variants all parse.
  */
 import { z } from 'zod';
-import { aliasField, idString, isRecord, numericId, optionalText } from '../schemas';
+import { aliasField, httpUrl, idString, isRecord, numericId, optionalText } from '../schemas';
 
 // ── Status literals (closed unions: an unknown value is a ResponseValidationError) ────────────────
 
@@ -54,7 +54,7 @@ export type LipdubInitVideoRequest = z.input<typeof LipdubInitVideoRequest>;
 
 export const LipdubInitVideo = z.object({
   video_id: idString,
-  upload_url: z.url(),
+  upload_url: httpUrl,
   project_id: numericId.optional(),
   scene_id: numericId.optional(),
   actor_id: numericId.optional(),
@@ -97,7 +97,7 @@ export type LipdubInitAudioRequest = z.input<typeof LipdubInitAudioRequest>;
 
 export const LipdubInitAudio = z.object({
   audio_id: idString,
-  upload_url: z.url(),
+  upload_url: httpUrl,
   success_url: optionalText,
   failure_url: optionalText,
 });
@@ -167,9 +167,11 @@ export type LipdubGenerateRequest = z.input<typeof LipdubGenerateRequest>;
 
 /** The generation id arrives as `generate_id`, `generateId` or `id`, string or number (docs). */
 const generateIdAliases = aliasField('generate_id', ['generateId', 'id']);
-const generateIdField = z.union([z.string().min(1), z.number().int().nonnegative()], {
-  error: 'expected a generation id as generate_id, generateId or id (string or number)',
-});
+const generateIdField = z
+  .union([z.string().min(1), z.number().int().nonnegative()], {
+    error: 'expected a generation id as generate_id, generateId or id (string or number)',
+  })
+  .refine((v) => v !== '.' && v !== '..', 'expected a generation id, got "." or ".." (it would change the URL path)');
 
 /** POST …/generate answers `status: "processing"`, outside the polling enum, so it stays a string. */
 export const LipdubGenerate = z.preprocess(
@@ -199,5 +201,5 @@ export type LipdubGeneration = z.infer<typeof LipdubGeneration>;
 /** What the client returns: the id is always there (the one asked for, when the answer omits it). */
 export type LipdubGenerationState = LipdubGeneration & { generateId: string };
 
-export const LipdubGenerateDownload = z.object({ download_url: z.url() });
+export const LipdubGenerateDownload = z.object({ download_url: httpUrl });
 export type LipdubGenerateDownload = z.infer<typeof LipdubGenerateDownload>;

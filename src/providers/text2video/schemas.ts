@@ -73,19 +73,20 @@ export type Text2videoJob = Text2videoStatus & { jobId: string };
 
 /**
  * GET /jobs → `{ jobs: { <job_id>: job } }` (docs), returned as an array in the server's order.
- * A `jobs` array whose entries carry `job_id` is accepted too (lenient).
+ * A `jobs` array whose entries carry `job_id` is accepted too (lenient); a bare array is not an answer.
  */
-export const Text2videoJobList = z.preprocess(
-  (v) => {
-    if (!isRecord(v)) return v;
-    const jobs = v.jobs;
-    if (Array.isArray(jobs)) return jobs;
-    if (!isRecord(jobs)) return jobs;
-    return Object.entries(jobs).map(([id, j]) => (isRecord(j) ? { job_id: id, ...j } : j));
-  },
-  z.array(
-    z.object({ job_id: idString, ...jobFields }).transform((j): Text2videoJob => ({ jobId: j.job_id, ...camelJob(j) })),
-    { error: 'expected { jobs: { <job_id>: job } }' },
-  ),
-);
+export const Text2videoJobList = z
+  .preprocess(
+    (v) => {
+      if (!isRecord(v) || !isRecord(v.jobs)) return v;
+      return { ...v, jobs: Object.entries(v.jobs).map(([id, j]) => (isRecord(j) ? { job_id: id, ...j } : j)) };
+    },
+    z.object({
+      jobs: z.array(
+        z.object({ job_id: idString, ...jobFields }).transform((j): Text2videoJob => ({ jobId: j.job_id, ...camelJob(j) })),
+        { error: 'expected { <job_id>: job, … }' },
+      ),
+    }),
+  )
+  .transform((l) => l.jobs);
 export type Text2videoJobList = z.infer<typeof Text2videoJobList>;

@@ -5,7 +5,7 @@
  * parsed leniently (extra fields pass and are dropped) and come back in camelCase.
  */
 import { z } from 'zod';
-import { idString, optionalText } from '../schemas';
+import { httpUrl, idString, optionalText } from '../schemas';
 
 /** Closed union: an unknown value is a ResponseValidationError. */
 export const VividflowJobStatus = z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']);
@@ -164,11 +164,16 @@ export const VividflowJobStatusResponse = z
     job_id: idString.optional(),
     status: VividflowJobStatus,
     message: optionalText,
-    result_url: z.url().nullish().transform((v) => v ?? undefined),
+    result_url: httpUrl.nullish().transform((v) => v ?? undefined),
     metrics: VividflowMetrics,
     error_message: optionalText,
     created_at: optionalText,
     updated_at: optionalText,
+  })
+  // The docs' client reads `result_url` as soon as the status is completed; without it there is nothing to fetch.
+  .refine((r) => r.status !== 'completed' || r.result_url !== undefined, {
+    path: ['result_url'],
+    message: 'a completed job must carry its result_url',
   })
   .transform((r) => ({
     jobId: r.job_id,
@@ -199,7 +204,7 @@ export const VividflowHistoryJob = z
     job_id: idString,
     status: VividflowJobStatus,
     prompt: optionalText,
-    result_url: z.url().nullish().transform((v) => v ?? undefined),
+    result_url: httpUrl.nullish().transform((v) => v ?? undefined),
     created_at: optionalText,
   })
   .transform((j) => ({ jobId: j.job_id, status: j.status, prompt: j.prompt, resultUrl: j.result_url, createdAt: j.created_at }));

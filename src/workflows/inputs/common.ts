@@ -7,24 +7,42 @@ import { languageTagProblem } from './languages';
  * (src/client/validate.ts) and again by the activity that reads it.
  */
 
-/** A file reference: a local path (absolute, or relative to the worker's working directory) or an http(s) URL. */
+/**
+ * A file reference: a local path (absolute, or relative to the worker's working directory) or an http(s)
+ * URL with a host. A URL must not carry a user name or password: inputs are kept in workflow history.
+ */
 export const FileRef = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(4096, 'must be at most 4096 characters')
   .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
-  .refine((s) => {
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return true;
-    return /^https?:\/\//i.test(s);
-  }, 'must be a local path or an http(s) URL');
+  .superRefine((s, ctx) => {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return;
+    if (!/^https?:\/\//i.test(s)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a local path or an http(s) URL' });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a valid URL' });
+      return;
+    }
+    if (!url.hostname) ctx.addIssue({ code: 'custom', message: 'is not a valid URL: it has no host' });
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry a user name or password (inputs are kept in workflow history)' });
+  });
 export type FileRef = z.infer<typeof FileRef>;
 
 export function isUrlRef(ref: string): boolean {
   return /^https?:\/\//i.test(ref);
 }
 
-/** A file name that stays inside the output directory: no separators, no `..`, no control characters. */
+/**
+ * A file name that stays inside the output directory: no separators, no `..`, no leading dot, no control
+ * or invisible formatting characters (a right-to-left override can disguise `gpj.exe` as `exe.jpg`).
+ */
 export const SafeFileName = z
   .string()
   .min(1, 'must not be empty')
@@ -32,7 +50,7 @@ export const SafeFileName = z
   .refine((s) => !/[/\\]/.test(s), 'must be a file name, without "/" or "\\"')
   .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
   .refine((s) => !s.startsWith('.'), 'must not start with "."')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+  .refine((s) => !/[\p{Cc}\p{Cf}]/u.test(s), 'must not contain control or invisible formatting characters');
 
 /** A relative directory under the worker's output root, made of SafeFileName segments. */
 export const SafeSubdir = z
@@ -63,6 +81,28 @@ export const DurationSeconds = z.number().positive().max(24 * 3600);
 export const ContentType = z
   .string()
   .regex(/^[a-z]+\/[a-z0-9.+-]+$/i, 'must be a MIME type like "video/mp4"');
+
+/** The content type of a video upload (LipDub refuses anything but video/*). */
+export const VideoContentType = ContentType.refine((t) => /^video\//i.test(t), 'must be a video/* type like "video/mp4"');
+/** The content type of an audio upload (LipDub refuses anything but audio/*). */
+export const AudioContentType = ContentType.refine((t) => /^audio\//i.test(t), 'must be an audio/* type like "audio/mpeg"');
+/** The content type of a video or audio upload (DubLab dubs either). */
+export const MediaContentType = ContentType.refine((t) => /^(video|audio)\//i.test(t), 'must be a video/* or audio/* type');
+
+/** An id a provider gave out earlier (a LipDub audio id): it goes into a URL path, so never "." or "..". */
+export const ProviderIdRef = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
+  .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters');
+
+/** The workflow id suffix a caller chooses (`<pipeline>-<key>`, `batch-<key>`). */
+export const WORKFLOW_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const WorkflowKey = z
+  .string()
+  .regex(WORKFLOW_KEY_PATTERN, 'must be 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 /**
  * How a pipeline waits for a provider: a status call, then a durable timer, growing by `backoffCoefficient`
@@ -104,9 +144,11 @@ export type DeliveredFile = z.infer<typeof DeliveredFile>;
 /** One message naming the field and the reason for every problem in a zod error. */
 export function describeZodError(error: z.ZodError, prefix = 'input'): string {
   return error.issues
-    .map((issue) => {
-      const field = issue.path.length ? `${prefix}.${issue.path.map(String).join('.')}` : prefix;
-      return `${field}: ${issue.message}`;
+    .flatMap((issue) => {
+      const at = (path: readonly PropertyKey[]) => (path.length ? `${prefix}.${path.map(String).join('.')}` : prefix);
+      // An unknown field is named itself, not its parent object.
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${at([...issue.path, k])}: unknown field`);
+      return [`${at(issue.path)}: ${issue.message}`];
     })
     .join('; ');
 }

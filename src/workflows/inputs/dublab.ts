@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from './common';
+import { MediaContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from './common';
 
 /** DubLab dubs take minutes; poll every 10 s growing to 1 min, give up after 6 h. */
 export const DUBLAB_POLLING_DEFAULTS = {
@@ -27,13 +27,17 @@ export const DublabPipelineInput = z
   .object({
     /** Video to dub: a local path or an http(s) URL; uploaded once for every language. */
     source: FileRef,
-    contentType: ContentType.optional(),
+    contentType: MediaContentType.optional(),
     /** Display name at DubLab; defaults to the source's file name. */
     name: z.string().min(1).max(200).optional(),
     sourceLanguage: LanguageTag,
     targetLanguages: TargetLanguages,
     durationSeconds: DurationSeconds,
-    outputTypes: z.array(DublabOutputType).min(1).default(['translated_mp4']),
+    outputTypes: z
+      .array(DublabOutputType)
+      .min(1, 'needs at least one output type')
+      .refine((t) => new Set(t).size === t.length, 'must not repeat an output type')
+      .default(['translated_mp4']),
     /** Check the credit balance with /me before starting any dub, and refuse when it is short. */
     checkCredits: z.boolean().default(false),
     outputSubdir: SafeSubdir.optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from './common';
+import { AudioContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, ProviderIdRef, RetryUnknownOutcome, SafeFileName, SafeSubdir, VideoContentType } from './common';
 
 /**
  * LipDub shots take 5–30 minutes (docs, "Common Issues"), so the wait starts at 10 s and grows to 2 min;
@@ -12,13 +12,18 @@ export const LIPDUB_POLLING_DEFAULTS = {
   deadlineMinutes: 6 * 60,
 } as const;
 
+/** A LipDub shot id: a positive whole number, or its digits as a string. */
+export const ShotId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a numeric shot id')], {
+  error: 'must be a numeric shot id (a positive whole number)',
+});
+
 export const LipdubAudioInput = z
   .object({
     /** Audio to upload: a local path or an http(s) URL. Give this or `audioId`. */
     source: FileRef.optional(),
     /** Reuse audio already uploaded to LipDub. */
-    audioId: z.string().min(1).max(200).optional(),
-    contentType: ContentType.optional(),
+    audioId: ProviderIdRef.optional(),
+    contentType: AudioContentType.optional(),
     /** BCP 47 tag passed to generate, e.g. `es-MX`. */
     language: LanguageTag,
     maintainExpression: z.boolean().default(true),
@@ -36,9 +41,9 @@ export const LipdubPipelineInput = z
   .object({
     /** Video to upload: a local path or an http(s) URL. Give this or `shotId`. */
     video: FileRef.optional(),
-    videoContentType: ContentType.optional(),
+    videoContentType: VideoContentType.optional(),
     /** Reuse a shot that LipDub has already processed and trained. */
-    shotId: z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a numeric shot id')]).optional(),
+    shotId: ShotId.optional(),
     projectName: z.string().min(1).max(200).optional(),
     sceneName: z.string().min(1).max(200).optional(),
     actorName: z.string().min(1).max(200).optional(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from './common';
 import { AistudioPipelineInput } from './aistudio';
+import { ShotId } from './lipdub';
 import { Text2videoPipelineInput } from './text2video';
 import { VividflowPipelineInput } from './vividflow';
 
@@ -23,7 +24,7 @@ export const LocalizePipelineInput = z
     /** Also deliver DubLab's subtitles per language. */
     subtitles: z.boolean().default(true),
     /** Reuse a LipDub shot of this source (a re-run): no video upload, no shot processing. */
-    shotId: z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a numeric shot id')]).optional(),
+    shotId: ShotId.optional(),
     /** Reuse dubbed audio per language (a re-run): those languages skip DubLab. */
     dubbedAudio: z.record(z.string(), FileRef).optional(),
     outputSubdir: SafeSubdir.optional(),

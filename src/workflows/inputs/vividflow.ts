@@ -10,12 +10,19 @@ export const VIVIDFLOW_POLLING_DEFAULTS = {
   deadlineMinutes: 180,
 } as const;
 
+const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
+
 /**
  * The provider's own request schema (every Wan 2.1 and Veo 3.1 parameter with its documented range, one
  * of imagePath or imageUrl, no parameter of the other model) plus what the pipeline adds.
  */
 export const VividflowPipelineInput = VividflowGenerateRequest.safeExtend({
   prompt: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
+  // The docs give no limits for the other free-text fields; Reelay keeps them to prompt-sized text.
+  negativePrompt: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  cameraMotion: PromptPart,
+  subjectAnimation: PromptPart,
+  environmentalAnimation: PromptPart,
   imagePath: FileRef.refine((s) => !isUrlRef(s), 'must be a local file; use imageUrl for a URL').optional(),
   outputName: SafeFileName.default('video.mp4'),
   outputSubdir: SafeSubdir.optional(),
