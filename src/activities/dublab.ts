@@ -4,7 +4,7 @@ import { ConflictError, PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import type { DublabOutputType } from '../workflows/inputs/dublab';
-import { type ActivityDeps, activityTransferHooks, markCreateSent, maybeSentBefore, pipelineOutputDir } from './shared';
+import { type ActivityDeps, activityTransferHooks, markCreateSent, pipelineOutputDir } from './shared';
 import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from './transfer';
 
 /** File extension per output type. Subtitles are assumed WebVTT and posters PNG (docs/provider-assumptions.md). */
@@ -62,8 +62,11 @@ export function createDublabActivities(deps: ActivityDeps) {
     }): Promise<{ projectId: string; files: Array<{ fileId: string; language: string }>; bytes: number; sha256: string }> {
       const signal = Context.current().cancellationSignal;
       const name = dublabMarkedName(args.name ?? sourceFileName(args.source), args.workflowId);
-      if (maybeSentBefore().maybe) {
-        const prev = Context.current().info.heartbeatDetails as { projectId?: string; bytes?: number; sha256?: string };
+      // Reuse a group only once an earlier attempt recorded its upload as done (`sent`): a group whose
+      // upload was cut short cannot be started (412). Making a new one then costs nothing, since DubLab
+      // bills on completion.
+      const prev = (Context.current().info.heartbeatDetails ?? {}) as { sent?: boolean; projectId?: string; bytes?: number; sha256?: string };
+      if (Context.current().info.attempt > 1 && prev.sent === true && prev.projectId) {
         const mine = (await dublab().listDubs({ signal })).filter((d) => d.name === name && d.projectId === prev.projectId);
         if (mine.length === args.targetLanguages.length) {
           log.info('Reusing the dub group an earlier attempt uploaded', { projectId: prev.projectId });

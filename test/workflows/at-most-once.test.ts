@@ -128,6 +128,17 @@ describe('nothing billable twice: a create whose answer is lost, against the san
     expect(h.sandbox.faultStats().total.lostResponse).toBe(1);
   });
 
+  it('DubLab: an upload cut short is not mistaken for a finished one; the retry uploads into a new group and every dub starts', async () => {
+    h.sandbox.setFaults({ rules: [{ service: 'store', method: 'PUT', faults: { serverError: { rate: 1, first: 1, statuses: [502] } } }] });
+    const name = unique('upload cut short');
+    const started = await start('dublab', { source: video, sourceLanguage: 'en', targetLanguages: ['es'], durationSeconds: 3, outputTypes: ['translated_mp4'], name });
+    const result = (await started.handle.result()) as { projectId: string; dubs: Array<{ fileId: string }> };
+    const groups = performed('POST /api/v1/init-dub-group', (k) => k.startsWith(name));
+    expect(groups).toHaveLength(2);
+    expect(result.projectId).toBe(groups[1]!.id);
+    expect(performed('POST /api/v1/start-dub', (k) => k === result.dubs[0]!.fileId)).toHaveLength(1);
+  });
+
   it('text2video: a lost submit is resubmitted by default (free on a self-hosted server), or ends in OutcomeUnknown when the caller says so', async () => {
     const text = unique('a story told once');
     faultOnce('text2video', '/api/v1/generate', loseOnce);
