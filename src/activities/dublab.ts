@@ -1,4 +1,4 @@
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { DublabClient } from '../providers/dublab/client';
 import { ConflictError, PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
@@ -135,9 +135,11 @@ export function createDublabActivities(deps: ActivityDeps) {
           const { outputs } = await dublab().dubOutputs(args.fileId, { signal });
           const entry = outputs[type];
           if (!entry) {
-            throw new Error(
-              `DubLab has no ${type} output for dub ${args.fileId} (${args.language}); it offers: ${Object.keys(outputs).join(', ') || 'nothing'}`,
-            );
+            throw ApplicationFailure.create({
+              type: 'OutputMissing',
+              nonRetryable: true,
+              message: `DubLab GET /dubs/{fileId}/outputs: dub ${args.fileId} (${args.language}) has no ${type} output; it offers: ${Object.keys(outputs).join(', ') || 'nothing'}`,
+            });
           }
           const url = entry.downloadUrl ?? entry.url;
           try {

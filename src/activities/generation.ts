@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AistudioClient } from '../providers/aistudio/client';
 import type { AistudioVideoJob } from '../providers/aistudio/schemas';
 import { BadRequestError, NotFoundError, RateLimitError } from '../providers/errors';
@@ -128,7 +128,13 @@ export function createGenerationActivities(deps: ActivityDeps) {
     /** The result URL is read fresh from the status, inside the activity. */
     async vividflowDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<DeliveredFile> {
       const s = await vividflow().status(args.jobId, { signal: signal() });
-      if (!s.resultUrl) throw new Error(`Vivid Flow job ${args.jobId} is ${s.status} but has no result_url`);
+      if (!s.resultUrl) {
+        throw ApplicationFailure.create({
+          type: 'ProviderResponseInvalid',
+          nonRetryable: true,
+          message: `VividFlow GET /status/{job_id}: job ${args.jobId} is ${s.status} and has no result_url to download`,
+        });
+      }
       return deliver(deps, 'vividflow', s.resultUrl, args.outputSubdir, args.fileName);
     },
 

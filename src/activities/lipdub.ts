@@ -1,4 +1,4 @@
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { LipdubClient } from '../providers/lipdub/client';
 import { PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
@@ -11,7 +11,7 @@ import {
   maybeSentBefore,
   pipelineOutputDir,
 } from './shared';
-import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from './transfer';
+import { SourceError, contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from './transfer';
 
 /** Marker that lets LipDub's list endpoints recognise the uploads of one pipeline run. */
 export function lipdubMarker(workflowId: string, role: string): string {
@@ -80,7 +80,11 @@ export function createLipdubActivities(deps: ActivityDeps) {
         shotId = status.shot_id ?? undefined;
       }
       if (shotId === undefined || shotId === null) {
-        throw new Error(`LipDub confirmed video ${init.video_id} but gave no shot_id yet`);
+        // Retried: the next attempt finds the shot in GET /shots by its scene marker once LipDub lists it.
+        throw ApplicationFailure.create({
+          type: 'ShotNotReady',
+          message: `LipDub POST /video/success/{video_id}: video ${init.video_id} was confirmed but neither it nor GET /video/status gave a shot_id yet`,
+        });
       }
       return { videoId: init.video_id, shotId: String(shotId), ...uploaded };
     },
@@ -106,7 +110,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
       const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher });
       if (probed.size === undefined) {
         // size_bytes is required by POST /audio; a URL without Content-Length is refused rather than spooled twice.
-        throw new Error(`cannot tell the size of ${redactUrl(args.source)}: the server sent no Content-Length`);
+        throw new SourceError(`cannot tell the size of ${redactUrl(args.source)}: the server sent no Content-Length, and LipDub's POST /audio needs size_bytes`, false);
       }
       const contentType = args.contentType ?? probed.contentType ?? contentTypeFor(base) ?? 'audio/mpeg';
       const init = await lipdub().initAudio({ file_name: fileName, content_type: contentType, size_bytes: probed.size }, { signal });
