@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
+import { encryptingCodec, reelayDataConverter } from '../codec';
 import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from '../config';
 import { describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
@@ -159,10 +160,16 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
   return input as z.input<(typeof PIPELINES)[P]['schema']>;
 }
 
+/**
+ * A client for the configured Temporal, with the payload codec the environment configures
+ * (REELAY_PAYLOAD_KEY …, see src/codec): the same data converter as the workers'.
+ */
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const s = temporalSettings(env);
+  // Read the keys first: a bad key is a configuration error, reported before any connection attempt.
+  const dataConverter = reelayDataConverter(env);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
-  return new Client({ connection, namespace: s.namespace });
+  return new Client({ connection, namespace: s.namespace, dataConverter });
 }
 
 function slug(text: string): string {
@@ -177,7 +184,11 @@ function slug(text: string): string {
 }
 
 export interface StartOptions {
-  /** Workflow id suffix; the id is `<pipeline>-<key>`. Defaults to the source's name plus a random part. */
+  /**
+   * Workflow id suffix; the id is `<pipeline>-<key>`. Defaults to the source's name (or the prompt's first
+   * words) plus a random part; only the random part when the client encrypts payloads, since workflow
+   * ids are stored and listed in plaintext.
+   */
   key?: string;
   taskQueue?: string;
   cwd?: string;
@@ -195,7 +206,8 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
   const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
   const parsed = spec.schema.parse(input);
-  const key = opts.key ?? `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`;
+  const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;
+  const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`);
   const workflowId = `${spec.idPrefix}-${key}`;
   const handle = await client.workflow.start(spec.workflowType, {
     workflowId,
