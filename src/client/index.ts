@@ -47,8 +47,8 @@ export const PIPELINES = {
       ...i.audios.map((a, n) => ({ field: `audios.${n}.source`, ref: a.source, set: (v: string) => (a.source = v) })),
     ],
     summary: (i) =>
-      `LipDub: ${i.video ? path.basename(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
-    keyHint: (i) => (i.video ? path.basename(i.video) : `shot-${i.shotId}`),
+      `LipDub: ${i.video ? refName(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
+    keyHint: (i) => (i.video ? refName(i.video) : `shot-${i.shotId}`),
   } satisfies PipelineSpec<typeof LipdubPipelineInput>,
   dublab: {
     workflowType: 'dublabPipeline',
@@ -57,8 +57,8 @@ export const PIPELINES = {
     resultSchema: DublabPipelineResult,
     idPrefix: 'dublab',
     files: (i) => [{ field: 'source', ref: i.source, set: (v: string) => (i.source = v) }],
-    summary: (i) => `DubLab: ${path.basename(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => path.basename(i.source),
+    summary: (i) => `DubLab: ${refName(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => refName(i.source),
   } satisfies PipelineSpec<typeof DublabPipelineInput>,
   text2video: {
     workflowType: 'text2videoPipeline',
@@ -105,8 +105,8 @@ export const PIPELINES = {
       ...Object.entries(i.dubbedAudio ?? {}).map(([lang, ref]) => ({ field: `dubbedAudio.${lang}`, ref, set: (v: string) => (i.dubbedAudio![lang] = v) })),
       ...generateStepFiles(i.generate),
     ],
-    summary: (i) => `Localize ${i.source ? path.basename(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => (i.source ? path.basename(i.source) : i.generate!.pipeline),
+    summary: (i) => `Localize ${i.source ? refName(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => (i.source ? refName(i.source) : i.generate!.pipeline),
   } satisfies PipelineSpec<typeof LocalizePipelineInput>,
 } as const;
 
@@ -115,6 +115,19 @@ function generateStepFiles(step: { pipeline: string; input: unknown } | undefine
   if (!step) return [];
   const spec = (PIPELINES as Record<string, unknown>)[step.pipeline] as PipelineSpec<z.ZodType> | undefined;
   return spec ? spec.files(step.input as never).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
+}
+
+/**
+ * A file reference's name for summaries and workflow ids: the file name of a local path, or of a URL's
+ * path. Never the query: a signed URL's signature lives there, and ids and summaries are plaintext.
+ */
+export function refName(ref: string): string {
+  if (!isUrlRef(ref)) return path.basename(ref);
+  try {
+    return path.posix.basename(decodeURIComponent(new URL(ref).pathname)) || new URL(ref).hostname;
+  } catch {
+    return 'url';
+  }
 }
 
 function oneLine(text: string, max: number): string {
