@@ -23,9 +23,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startPipeline, type PipelineName } from '../src/client';
+import { connectClient, startPipeline, type PipelineName } from '../src/client';
+import { workflowBundleOptions } from '../src/codec';
 import { failureMessage, outputFiles } from '../src/cli/pipelines';
 import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal';
 import { LipdubClient } from '../src/providers/lipdub/client';
@@ -251,7 +252,8 @@ async function main(): Promise<number> {
   log(`Temporal dev server on ${server.address} (${dbFile})`);
 
   const bundlePath = path.join(dir, 'workflows.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info: () => undefined, warn: () => undefined, error: log, debug: () => undefined, trace: () => undefined, log: () => undefined } });
+  // With payload encryption configured (REELAY_PAYLOAD_KEY), the run is encrypted end to end too.
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...workflowBundleOptions(process.env), logger: { info: () => undefined, warn: () => undefined, error: log, debug: () => undefined, trace: () => undefined, log: () => undefined } });
   fs.writeFileSync(bundlePath, code);
 
   const sandbox: Sandbox = await startSandbox({
@@ -287,8 +289,7 @@ async function main(): Promise<number> {
   );
   worker.start();
 
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = await connectClient({ ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' });
   const planned = plan(n, tag, inputs);
   const handles = new Map<string, { p: Planned; handle: WorkflowHandle }>();
   for (const p of planned) {
@@ -436,7 +437,7 @@ async function main(): Promise<number> {
   for (const d of duplicates) log(`duplicate: ${d}`);
   for (const f of badFiles) log(`bad file: ${f.path}: ${f.why}`);
 
-  await connection.close();
+  await client.connection.close();
   await worker.stop();
   await server.stop();
   await sandbox.close();

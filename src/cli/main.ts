@@ -1,6 +1,7 @@
 import { CliError, UsageError, formatHelp, parseCommandArgs, type CommandSpec, type Parsed } from './args';
 import * as batch from './commands/batch';
 import * as cancel from './commands/cancel';
+import * as codecServer from './commands/codec-server';
 import * as dev from './commands/dev';
 import * as list from './commands/list';
 import * as sandbox from './commands/sandbox';
@@ -21,7 +22,7 @@ interface Command {
   run(parsed: Parsed): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, batch, worker, sandbox, dev };
+export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, batch, worker, sandbox, dev, 'codec-server': codecServer };
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
@@ -34,7 +35,8 @@ function topHelp(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.spec.summary}`),
     '',
     'Configuration comes from the environment or a .env file: TEMPORAL_ADDRESS (default 127.0.0.1:7233),',
-    'TEMPORAL_NAMESPACE, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN).',
+    'TEMPORAL_NAMESPACE, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN);',
+    'REELAY_PAYLOAD_KEY turns on payload encryption (docs/security.md).',
     'Exit status: 0 success, 1 failed/cancelled pipeline or operational error, 2 bad usage or input.',
     'REELAY_DEBUG=1 prints stack traces.',
     '',

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ReelayWorker } from '../workers/worker';
+import { DEFAULT_CODEC_PORT } from '../codec/defaults';
 import { stateDir, temporalSettings } from '../config';
 import type { DeepPartial, Sandbox, SandboxTimings } from '../sandbox';
 import { CliError } from './args';
@@ -66,12 +67,17 @@ function isLoopback(host: string): boolean {
  * attributes if they are missing), otherwise build/find the CLI and start a dev server persisted to
  * `<stateDir>/temporal.db` with its UI on :8233.
  */
-export async function ensureTemporalServer(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<TemporalEndpoint> {
+export async function ensureTemporalServer(
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { uiCodecEndpoint?: string } = {},
+): Promise<TemporalEndpoint> {
   const { ensureTemporalCli, portOpen, startDevServer } = await import('../dev/temporal');
   const settings = temporalSettings(env);
   const { host, port } = splitAddress(settings.address);
   if (await portOpen(host, port)) {
     log(`Temporal: reusing the server already listening on ${settings.address} (UI assumed at ${settings.uiUrl}).`);
+    if (opts.uiCodecEndpoint) log(`Temporal UI: we did not start it, so point it at the codec server yourself (UI → Codec Server: ${opts.uiCodecEndpoint}).`);
     await ensureSearchAttributes(log, env);
     return { address: settings.address, uiUrl: settings.uiUrl, namespace: settings.namespace, reused: true, stop: async () => undefined };
   }
@@ -88,7 +94,16 @@ export async function ensureTemporalServer(log: (line: string) => void, env: Nod
   log(`Temporal CLI: ${cli.path} — ${how}.`);
   const dbFile = path.join(stateDir(env), 'temporal.db');
   const logFile = path.join(stateDir(env), 'temporal.log');
-  const server = await startDevServer({ cliPath: cli.path, dbFile, ip: host, port, uiPort: DEV_UI_PORT, namespace: settings.namespace, logFile });
+  const server = await startDevServer({
+    cliPath: cli.path,
+    dbFile,
+    ip: host,
+    port,
+    uiPort: DEV_UI_PORT,
+    namespace: settings.namespace,
+    logFile,
+    uiCodecEndpoint: opts.uiCodecEndpoint,
+  });
   log(`Temporal: dev server on ${server.address} (persisted to ${path.relative(process.cwd(), dbFile) || dbFile}), UI ${server.uiUrl}, ready in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
   return { address: server.address, uiUrl: server.uiUrl, namespace: settings.namespace, reused: false, cli, stop: () => server.stop() };
 }
@@ -194,7 +209,37 @@ export interface LocalStack {
   temporal: TemporalEndpoint;
   sandbox: Sandbox;
   worker: RunningWorker;
+  /** The codec server the UI decodes payloads through, when payload encryption is on. */
+  codec?: { url: string; keyId: string };
   stop(): Promise<void>;
+}
+
+/**
+ * With payload encryption on (REELAY_PAYLOAD_KEY), a codec server on loopback for the dev UI (origin
+ * :8233), so the person running the stack, who holds the key, sees decoded payloads.
+ */
+async function startStackCodecServer(
+  env: NodeJS.ProcessEnv,
+  opts: { port: number; fallbackToFreePorts?: boolean; log: (line: string) => void },
+): Promise<{ url: string; keyId: string; close(): Promise<void> } | undefined> {
+  const { payloadCodecFromEnv } = await import('../codec');
+  const codec = payloadCodecFromEnv(env);
+  if (!codec.encrypting) return undefined;
+  const { startCodecServer } = await import('../codec/server');
+  const ui = new URL(temporalSettings(env).uiUrl);
+  const uiPort = ui.port || String(DEV_UI_PORT);
+  const origins = [...new Set([ui.origin, `http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`])];
+  const start = (port: number) => startCodecServer({ codec, port, origins, token: env.REELAY_CODEC_TOKEN || undefined });
+  let server;
+  try {
+    server = await start(opts.port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (!opts.fallbackToFreePorts) throw new CliError(`codec server port ${opts.port} is in use (another \`reelay dev\` or codec-server?)`);
+    server = await start(0);
+  }
+  opts.log(`Codec server: ${server.url} (payloads encrypted with key id ${codec.keyId}; the Temporal UI decodes through it).`);
+  return { url: server.url, keyId: codec.keyId!, close: () => server.close() };
 }
 
 export async function startLocalStack(opts: {
@@ -204,8 +249,16 @@ export async function startLocalStack(opts: {
   outputRoot: string;
   log: (line: string) => void;
   fallbackToFreePorts?: boolean;
+  codecPort?: number;
 }): Promise<LocalStack> {
-  const temporal = await ensureTemporalServer(opts.log);
+  const codec = await startStackCodecServer(process.env, { port: opts.codecPort ?? DEFAULT_CODEC_PORT, fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
+  let temporal: TemporalEndpoint;
+  try {
+    temporal = await ensureTemporalServer(opts.log, process.env, { uiCodecEndpoint: codec?.url });
+  } catch (err) {
+    await codec?.close();
+    throw err;
+  }
   // The worker and every client in this process must talk to the server we found or started.
   process.env.TEMPORAL_ADDRESS = temporal.address;
   let sandbox: Sandbox | undefined;
@@ -221,16 +274,19 @@ export async function startLocalStack(opts: {
       temporal,
       sandbox: sb,
       worker,
+      ...(codec ? { codec: { url: codec.url, keyId: codec.keyId } } : {}),
       stop: () =>
         (stopping ??= (async () => {
           await worker.stop();
           await sb.close();
           await temporal.stop();
+          await codec?.close();
         })()),
     };
   } catch (err) {
     await sandbox?.close();
     await temporal.stop();
+    await codec?.close();
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
+import { encryptingCodec, reelayDataConverter } from '../codec';
 import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from '../config';
 import { WorkflowKey, describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
@@ -46,8 +47,8 @@ export const PIPELINES = {
       ...i.audios.map((a, n) => ({ field: `audios.${n}.source`, ref: a.source, set: (v: string) => (a.source = v) })),
     ],
     summary: (i) =>
-      `LipDub: ${i.video ? path.basename(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
-    keyHint: (i) => (i.video ? path.basename(i.video) : `shot-${i.shotId}`),
+      `LipDub: ${i.video ? refName(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
+    keyHint: (i) => (i.video ? refName(i.video) : `shot-${i.shotId}`),
   } satisfies PipelineSpec<typeof LipdubPipelineInput>,
   dublab: {
     workflowType: 'dublabPipeline',
@@ -56,8 +57,8 @@ export const PIPELINES = {
     resultSchema: DublabPipelineResult,
     idPrefix: 'dublab',
     files: (i) => [{ field: 'source', ref: i.source, set: (v: string) => (i.source = v) }],
-    summary: (i) => `DubLab: ${path.basename(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => path.basename(i.source),
+    summary: (i) => `DubLab: ${refName(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => refName(i.source),
   } satisfies PipelineSpec<typeof DublabPipelineInput>,
   text2video: {
     workflowType: 'text2videoPipeline',
@@ -104,8 +105,8 @@ export const PIPELINES = {
       ...Object.entries(i.dubbedAudio ?? {}).map(([lang, ref]) => ({ field: `dubbedAudio.${lang}`, ref, set: (v: string) => (i.dubbedAudio![lang] = v) })),
       ...generateStepFiles(i.generate),
     ],
-    summary: (i) => `Localize ${i.source ? path.basename(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => (i.source ? path.basename(i.source) : i.generate!.pipeline),
+    summary: (i) => `Localize ${i.source ? refName(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
+    keyHint: (i) => (i.source ? refName(i.source) : i.generate!.pipeline),
   } satisfies PipelineSpec<typeof LocalizePipelineInput>,
 } as const;
 
@@ -114,6 +115,19 @@ function generateStepFiles(step: { pipeline: string; input: unknown } | undefine
   if (!step) return [];
   const spec = (PIPELINES as Record<string, unknown>)[step.pipeline] as PipelineSpec<z.ZodType> | undefined;
   return spec ? spec.files(step.input as never).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
+}
+
+/**
+ * A file reference's name for summaries and workflow ids: the file name of a local path, or of a URL's
+ * path. Never the query: a signed URL's signature lives there, and ids and summaries are plaintext.
+ */
+export function refName(ref: string): string {
+  if (!isUrlRef(ref)) return path.basename(ref);
+  try {
+    return path.posix.basename(decodeURIComponent(new URL(ref).pathname)) || new URL(ref).hostname;
+  } catch {
+    return 'url';
+  }
 }
 
 function oneLine(text: string, max: number): string {
@@ -166,10 +180,16 @@ export function validateKey(key: unknown): string {
   return parsed.data;
 }
 
+/**
+ * A client for the configured Temporal, with the payload codec the environment configures
+ * (REELAY_PAYLOAD_KEY …, see src/codec): the same data converter as the workers'.
+ */
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const s = temporalSettings(env);
+  // Read the keys first: a bad key is a configuration error, reported before any connection attempt.
+  const dataConverter = reelayDataConverter(env);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
-  return new Client({ connection, namespace: s.namespace });
+  return new Client({ connection, namespace: s.namespace, dataConverter });
 }
 
 function slug(text: string): string {
@@ -184,7 +204,11 @@ function slug(text: string): string {
 }
 
 export interface StartOptions {
-  /** Workflow id suffix; the id is `<pipeline>-<key>`. Defaults to the source's name plus a random part. */
+  /**
+   * Workflow id suffix; the id is `<pipeline>-<key>`. Defaults to the source's name (or the prompt's first
+   * words) plus a random part; only the random part when the client encrypts payloads, since workflow
+   * ids are stored and listed in plaintext.
+   */
   key?: string;
   taskQueue?: string;
   cwd?: string;
@@ -203,7 +227,8 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
   if (opts.key !== undefined) validateKey(opts.key);
   const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
   const parsed = spec.schema.parse(input);
-  const key = opts.key ?? `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`;
+  const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;
+  const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`);
   const workflowId = `${spec.idPrefix}-${key}`;
   const handle = await client.workflow.start(spec.workflowType, {
     workflowId,

@@ -95,6 +95,8 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   logFile?: string;
+  /** A remote codec endpoint the UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -132,6 +134,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--ui-port', String(uiPort),
     '--namespace', opts.namespace ?? 'default',
     '--log-level', 'warn',
+    ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
     ...searchAttributeFlags(),
   ];
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';

@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
+import { bundleEncodesFailures, reelayDataConverter } from '../codec';
 import { RATE_LIMITED_PROVIDERS, outputDir, providerRequestsPerSecond, taskQueue, temporalSettings } from '../config';
 import { providerTaskQueue } from '../workflows/shared/task-queues';
 
@@ -13,7 +15,8 @@ export interface ReelayWorkerOptions {
   dispatcher?: Dispatcher;
   /**
    * A prebuilt bundle (tests build it once; `REELAY_WORKFLOW_BUNDLE` names one for `reelay worker`);
-   * otherwise the worker bundles src/workflows at start.
+   * otherwise the worker bundles src/workflows at start. With payload encryption on, build it with
+   * `workflowBundleOptions(env)` (src/codec) or the worker refuses it.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -25,6 +28,21 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 export async function connectWorkerConnection(env: NodeJS.ProcessEnv = process.env): Promise<NativeConnection> {
   const s = temporalSettings(env);
   return NativeConnection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
+}
+
+/**
+ * Failures raised in workflow code are converted inside the workflow bundle, by the failure converter
+ * it was built with: a bundle built without the encrypting one would store failure messages in
+ * plaintext while everything else is encrypted.
+ */
+function assertBundleEncodesFailures(bundle: NonNullable<WorkerOptions['workflowBundle']>): void {
+  const code = 'code' in bundle ? bundle.code : fs.readFileSync(bundle.codePath, 'utf8');
+  if (!bundleEncodesFailures(code)) {
+    throw new Error(
+      'payload encryption is on (REELAY_PAYLOAD_KEY) but the workflow bundle was built without the encrypting failure converter: ' +
+        'build it with bundleWorkflowCode({ ...workflowBundleOptions(env) }) from src/codec, or let the worker bundle the workflows itself',
+    );
+  }
 }
 
 /** The workers of one Reelay process, run and stopped together. */
@@ -48,11 +66,14 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   const namespace = opts.namespace ?? temporalSettings(env).namespace;
   const queue = opts.taskQueue ?? taskQueue(env);
   const workflowBundle = opts.workflowBundle ?? (env.REELAY_WORKFLOW_BUNDLE ? { codePath: env.REELAY_WORKFLOW_BUNDLE } : undefined);
+  const dataConverter = reelayDataConverter(env);
+  if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
   const activities = createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env });
   const main = await Worker.create({
     connection,
     namespace,
     taskQueue: queue,
+    dataConverter,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
@@ -66,6 +87,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         connection,
         namespace,
         taskQueue: providerTaskQueue(queue, provider),
+        dataConverter,
         ...(opts.identity ? { identity: `${opts.identity}-${provider}` } : {}),
         activities,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),

@@ -7,6 +7,7 @@ import {
   type DublabPipelineResult,
 } from './inputs/dublab';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { refLabel } from './inputs/common';
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
@@ -50,7 +51,7 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
       progress.log(`DubLab credits: ${credits} available, about ${needed} needed`);
     }
 
-    progress.stage('uploading', 2, `Creating the dub group and uploading ${input.source}`);
+    progress.stage('uploading', 2, `Creating the dub group and uploading ${refLabel(input.source)}`);
     const group = await withSummary(TRANSFER_CALL, transferActivities.dublabCreateGroup, `Create dub group and upload (${input.targetLanguages.length} languages)`, {
       workflowId,
       source: input.source,

@@ -1,5 +1,5 @@
 import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { DeliveredFile } from './inputs/common';
+import { refLabel, type DeliveredFile } from './inputs/common';
 import {
   LIPDUB_POLLING_DEFAULTS,
   LipdubPipelineInput,
@@ -40,7 +40,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
 
   try {
     // 1. Uploads, in parallel.
-    progress.stage('uploading', 2, shotId ? `Reusing shot ${shotId}` : `Uploading video ${input.video}`);
+    progress.stage('uploading', 2, shotId ? `Reusing shot ${shotId}` : `Uploading video ${refLabel(input.video!)}`);
     const videoUpload = shotId
       ? Promise.resolve(undefined)
       : withSummary(TRANSFER_CALL, transferActivities.lipdubUploadVideo, 'Upload video to LipDub', {

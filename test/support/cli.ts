@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Harness } from './harness';
-import { temporalAddress } from './harness';
+import { PAYLOAD_KEY_VARIABLES, temporalAddress } from './harness';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/reelay');
@@ -12,19 +12,25 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Run the real `reelay` CLI as a child process against the test dev server and a harness's queue. */
-export function runCli(h: Harness, args: string[], { command = [process.execPath, BIN] }: { command?: string[] } = {}): Promise<CliRun> {
+/**
+ * Run the real `reelay` CLI as a child process against the test dev server and a harness's queue.
+ * Payload encryption is off unless `env` sets its variables (REELAY_PAYLOAD_KEY …).
+ */
+export function runCli(h: Harness, args: string[], { command = [process.execPath, BIN], env = {} }: { command?: string[]; env?: Record<string, string> } = {}): Promise<CliRun> {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of PAYLOAD_KEY_VARIABLES) delete base[name];
   return new Promise((resolve, reject) => {
     const child = spawn(command[0]!, [...command.slice(1), ...args], {
       cwd: ROOT,
       env: {
-        ...process.env,
+        ...base,
         TEMPORAL_ADDRESS: temporalAddress(),
         TEMPORAL_NAMESPACE: 'default',
         REELAY_TASK_QUEUE: h.taskQueue,
         REELAY_OUTPUT_DIR: h.outputRoot,
         NO_COLOR: '1',
         REELAY_DEBUG: '',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

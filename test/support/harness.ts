@@ -5,8 +5,10 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type PipelineProgress } from '../../src/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { PAYLOAD_KEY_ENV, PAYLOAD_KEY_ID_ENV, PAYLOAD_OLD_KEYS_ENV, reelayDataConverter } from '../../src/codec';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { createReelayWorker, type ReelayWorker } from '../../src/workers/worker';
+import { encryptingWorkflowBundle } from './bundle';
 
 let runtimeInstalled = false;
 /** Keep worker logs to errors in tests (REELAY_TEST_LOG_LEVEL=INFO to see them). */
@@ -27,9 +29,10 @@ export function temporalAddress(): string {
   return address;
 }
 
-export async function testClient(): Promise<Client> {
+/** A client of the test dev server; with `env` holding REELAY_PAYLOAD_KEY …, one that encrypts like Reelay's. */
+export async function testClient(env?: NodeJS.ProcessEnv): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return new Client({ connection, namespace: 'default' });
+  return new Client({ connection, namespace: 'default', ...(env ? { dataConverter: reelayDataConverter(env) } : {}) });
 }
 
 export function tempDir(prefix: string): string {
@@ -65,13 +68,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export const PAYLOAD_KEY_VARIABLES = [PAYLOAD_KEY_ENV, PAYLOAD_KEY_ID_ENV, PAYLOAD_OLD_KEYS_ENV];
+
+export interface HarnessOptions {
+  /**
+   * Payload encryption (off by default): the variables of src/codec (REELAY_PAYLOAD_KEY, …), given to the
+   * client and the worker alike; the worker then runs a bundle built with the encrypting failure converter.
+   */
+  encryption?: { REELAY_PAYLOAD_KEY?: string; REELAY_PAYLOAD_KEY_ID?: string; REELAY_PAYLOAD_OLD_KEYS?: string };
+}
+
 /**
  * A sandbox, a client and an in-process worker on a task queue of its own, so test files never see each
  * other's workflows. The worker runs the prebuilt bundle from global setup.
  */
-export async function startHarness(sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<Harness> {
+export async function startHarness(sandboxOptions: Parameters<typeof startSandbox>[0] = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const sandbox = await startSandbox(sandboxOptions);
-  const client = await testClient();
   const taskQueue = `test-${randomUUID()}`;
   const outputRoot = tempDir('out');
   // Vivid Flow's documented pace (2000/day) would make every test wait 43 s a request: tests that are
@@ -82,7 +94,11 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
     ...sandbox.env(),
     REELAY_OUTPUT_DIR: outputRoot,
     REELAY_TASK_QUEUE: taskQueue,
+    ...(opts.encryption ?? {}),
   };
+  // Off means off, whatever the shell running the tests exports.
+  if (!opts.encryption) for (const name of PAYLOAD_KEY_VARIABLES) delete env[name];
+  const client = await testClient(opts.encryption ? env : undefined);
   let worker: ReelayWorker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
@@ -102,7 +118,7 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
         taskQueue,
         outputRoot,
         env,
-        workflowBundle: { codePath: process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
+        workflowBundle: { codePath: opts.encryption ? await encryptingWorkflowBundle() : process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
       });
       running = worker.run();
     },

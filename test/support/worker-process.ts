@@ -1,10 +1,11 @@
 // A worker in a process of its own, so a test can SIGKILL it like a crashed machine. Configured entirely
-// by environment (the sandbox's env, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, REELAY_TEST_*), prints READY.
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+// by environment (the sandbox's env, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, REELAY_TEST_*, REELAY_PAYLOAD_KEY …),
+// prints READY. REELAY_TEST_WORKER_LOG_LEVEL sets its log level (default ERROR), logged to stderr.
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createReelayWorker } from '../../src/workers/worker';
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger((process.env.REELAY_TEST_WORKER_LOG_LEVEL as LogLevel | undefined) || 'ERROR') });
   const connection = await NativeConnection.connect({ address: process.env.REELAY_TEST_TEMPORAL_ADDRESS! });
   const worker = await createReelayWorker({
     connection,

@@ -5,12 +5,13 @@ import { DEFAULT_PORT_BASE, SPEEDS, SPEED_TIMINGS } from '../stack';
 export const spec: CommandSpec = {
   name: 'dev',
   summary: 'Everything local in one process: Temporal dev server, sandbox providers and a worker.',
-  usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D]'],
+  usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D] [--codec-port 8089]'],
   options: {
     'port-base': { type: 'string', value: 'PORT', description: `Sandbox ports PORT..PORT+5: store, LipDub, DubLab, text2video, Vivid Flow, AI Studio (default ${DEFAULT_PORT_BASE})` },
     speed: { type: 'string', value: 'SPEED', description: 'Sandbox job timings: realistic, fast (default), instant' },
     'task-queue': { type: 'string', value: 'Q', description: 'Task queue of the worker (default: REELAY_TASK_QUEUE or "reelay")' },
     'output-dir': { type: 'string', value: 'D', description: 'Where results are written (default: REELAY_OUTPUT_DIR or ./output)' },
+    'codec-port': { type: 'string', value: 'PORT', description: 'Codec server port when REELAY_PAYLOAD_KEY is set (default 8089)' },
   },
   positionals: { min: 0, max: 0, names: '' },
   details: [
@@ -20,6 +21,8 @@ export const spec: CommandSpec = {
     '  npx reelay start lipdub --video ./talk.mp4 --audio es-MX=./es.mp3 --watch',
     '  npx reelay start text2video --text "Once upon a time…" --watch',
     '  npx reelay start aistudio --prompt "A paper boat on a rainy street" --mock-mode --watch',
+    'With REELAY_PAYLOAD_KEY set, payloads are encrypted and a codec server on :8089 lets the dev UI decode them',
+    '(--codec-port to move it); see docs/security.md.',
   ],
 };
 
@@ -34,13 +37,18 @@ export async function run({ values }: Parsed): Promise<number> {
   const { startLocalStack } = await import('../stack');
   const { formatSandboxBanner } = await import('../../sandbox');
   const signal = untilSignal();
-  const stack = await startLocalStack({ portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note });
+  const codecPort = num(values, 'codec-port', { integer: true, min: 0 });
+  const stack = await startLocalStack({ portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note, codecPort });
   print('');
   print(`Temporal UI:  ${stack.temporal.uiUrl}${stack.temporal.reused ? ' (a server that was already running)' : ''}`);
+  if (stack.codec) {
+    print(`Codec server: ${stack.codec.url} (payloads encrypted, key id ${stack.codec.keyId}${stack.temporal.reused ? '; set it in the UI\'s Codec Server settings' : '; the UI decodes through it'})`);
+  }
   print('');
   print(formatSandboxBanner(stack.sandbox).trimEnd());
   print(`  export TEMPORAL_ADDRESS=${stack.temporal.address}`);
   print(`  export REELAY_TASK_QUEUE=${queue}`);
+  if (stack.codec) print('  export REELAY_PAYLOAD_KEY=…   (the same key as this terminal, to read and start encrypted pipelines)');
   print('');
   print(`Ready (sandbox speed ${speed}). Start a pipeline from another terminal: npx reelay start --help`);
   print('Ctrl-C to stop.');

@@ -35,6 +35,8 @@ export interface StatusReport {
   failure?: string;
   failureType?: string;
   leftAtProvider?: string[];
+  /** Why the summary, result or failure could not be read: payloads encrypted with a key this client lacks. */
+  unreadable?: string;
 }
 
 /** Describe + progress query (+ the result or failure when closed). */
@@ -44,10 +46,16 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
   const { awaitOutcome, queryProgress } = await import('../pipelines');
   const desc = await describeOrFail(client, handle);
   const status = desc.status.name as Outcome;
+  let unreadable: string | undefined;
+  // A payload encrypted with a key we lack is worth saying; other read failures leave the field out.
+  const undecodable = (err: unknown) => {
+    if ((err as Error)?.name === 'PayloadDecryptionError') unreadable ??= `${(err as Error).message}; the rest of this report is what Temporal shows in plaintext`;
+    return undefined;
+  };
   const [progress, summary, outcome] = await Promise.all([
     queryProgress(client, handle, 3000),
-    desc.staticSummary().catch(() => undefined),
-    status === 'RUNNING' ? Promise.resolve<OutcomeInfo | undefined>(undefined) : awaitOutcome(handle).catch(() => undefined),
+    desc.staticSummary().catch(undecodable),
+    status === 'RUNNING' ? Promise.resolve<OutcomeInfo | undefined>(undefined) : awaitOutcome(handle).catch(undecodable),
   ]);
   let provider: string | undefined;
   try {
@@ -71,6 +79,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     ...(outcome?.failure && outcome.status !== 'COMPLETED' ? { failure: outcome.failure } : {}),
     ...(outcome?.failureType ? { failureType: outcome.failureType } : {}),
     ...(progress?.leftAtProvider ? { leftAtProvider: progress.leftAtProvider } : {}),
+    ...(unreadable ? { unreadable } : {}),
   };
 }
 
@@ -106,6 +115,7 @@ export function printStatus(r: StatusReport, logLines: number): void {
   }
   if (r.failure) row('Failure', r.failure);
   if (r.leftAtProvider) row('Left', r.leftAtProvider.length ? `at the provider: ${r.leftAtProvider.join('; ')}` : 'nothing at the provider');
+  if (r.unreadable) row('Encrypted', r.unreadable);
   row('UI', r.uiUrl);
 }
 

@@ -40,6 +40,17 @@ export function isUrlRef(ref: string): boolean {
 }
 
 /**
+ * A file reference fit for progress logs and messages: a URL loses its query and fragment (a signed
+ * URL's signature is there) and any user-info; a local path is shown as is.
+ */
+export function refLabel(ref: string): string {
+  if (!isUrlRef(ref)) return ref;
+  const noUser = ref.replace(/^(https?:\/\/)[^/?#]*@/i, '$1');
+  const cut = noUser.search(/[?#]/);
+  return cut === -1 ? noUser : `${noUser.slice(0, cut)}?…`;
+}
+
+/**
  * A file name that stays inside the output directory: no separators, no `..`, no leading dot, no control
  * or invisible formatting characters (a right-to-left override can disguise `gpj.exe` as `exe.jpg`).
  */
