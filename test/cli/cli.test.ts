@@ -4,7 +4,7 @@ import path from 'node:path';
 import { progressQuery, startPipeline } from '../../src/client';
 import { buildInput } from '../../src/cli/commands/start';
 import { parseJsonOutput, runCli, type CliRun } from '../support/cli';
-import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
+import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 /**
  * The `reelay` CLI as a user runs it (its refusals of bad flags and inputs are in test/bad-input/cli.test.ts): a real child process (bin/reelay, which loads tsx in-process, and
@@ -13,13 +13,6 @@ import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../
  * cases are independent: each one costs a second or two of TypeScript loading.
  */
 
-const FAST_TIMINGS = {
-  lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 },
-  dublab: { queueMs: 50, processMs: 150 },
-  text2video: { queueMs: 50, stageMs: 50 },
-  vividflow: { processMs: 100, workers: 2 },
-  aistudio: { pendingMs: 50, runMs: 100 },
-};
 const POLL_FLAGS = ['--poll-initial', String(FAST_POLLING.initialIntervalSeconds), '--poll-max', String(FAST_POLLING.maxIntervalSeconds)];
 
 type Run = CliRun;

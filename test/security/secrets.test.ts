@@ -13,7 +13,7 @@ import type { Sandbox } from '../../src/sandbox';
 import { exportWorkflow, found, shape, textOf, type WorkflowExport } from '../support/audit';
 import { encryptingWorkflowBundle } from '../support/bundle';
 import { parseJsonOutput, runCli, type CliRun } from '../support/cli';
-import { FAST_POLLING, PAYLOAD_KEY_VARIABLES, makeFile, startHarness, tempDir, testClient, type Harness } from '../support/harness';
+import { FAST_POLLING, FAST_TIMINGS, PAYLOAD_KEY_VARIABLES, makeFile, startHarness, tempDir, testClient, type Harness } from '../support/harness';
 import { spawnWorker } from '../support/processes';
 
 /**
@@ -26,14 +26,6 @@ import { spawnWorker } from '../support/processes';
  * Then the same with payload encryption on, where the stored histories must hold no plaintext of the
  * inputs at all, and decoding them through the codec server must give back what the unencrypted run had.
  */
-
-const FAST_TIMINGS = {
-  lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 },
-  dublab: { queueMs: 50, processMs: 150 },
-  text2video: { queueMs: 50, stageMs: 50 },
-  vividflow: { processMs: 100, workers: 2 },
-  aistudio: { pendingMs: 50, runMs: 100 },
-};
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 const providerKeys = (tag: string) => ({

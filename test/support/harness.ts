@@ -54,6 +54,15 @@ export function makeFile(dir: string, name: string, size: number, seed = name): 
   return file;
 }
 
+/** Sandbox timings of a few hundred milliseconds a step: whole pipelines in seconds, progress still visible. */
+export const FAST_TIMINGS = {
+  lipdub: { shotMs: 150, trainingMs: 150, generateQueueMs: 50, generateMs: 150 },
+  dublab: { queueMs: 50, processMs: 150 },
+  text2video: { queueMs: 50, stageMs: 50 },
+  vividflow: { processMs: 100, workers: 2 },
+  aistudio: { pendingMs: 50, runMs: 100 },
+};
+
 /** Polling fast enough for sandbox timings in the tens of milliseconds. */
 export const FAST_POLLING = { initialIntervalSeconds: 0.1, maxIntervalSeconds: 0.5, backoffCoefficient: 1.5, deadlineMinutes: 5 };
 
