@@ -51,5 +51,7 @@ describe('a batch shared by two worker processes', () => {
       const out = (r.result as { output: { path: string; bytes: number } }).output;
       expect(fs.statSync(out.path).size).toBe(out.bytes);
     }
-  });
+    // Recovery waits for the server to time out what the killed worker held (a create's 1 min heartbeat
+    // timeout, a status call's 45 s start-to-close): minutes on a busy machine, so the limit is generous.
+  }, 5 * 60_000);
 });
