@@ -25,7 +25,7 @@ function fmt(n: number, unit: string): string {
 }
 
 function table(results: SectionResult[]): string {
-  const rows: string[][] = [['', 'measured', 'reference', 'ratio', 'target']];
+  const rows: string[][] = [['', 'measured', 'reference', 'ratio', 'target / note']];
   for (const r of results) {
     rows.push([`[${r.title}]`, '', '', '', '']);
     for (const f of r.figures as Figure[]) {
@@ -34,7 +34,7 @@ function table(results: SectionResult[]): string {
         fmt(f.value, f.unit),
         f.reference ? `${fmt(f.reference.value, f.reference.unit)} (${f.reference.label})` : '',
         f.ratio !== undefined ? `${fmt(f.ratio, '')}×` : '',
-        f.target ? `${f.target.met ? 'met' : 'MISSED'}: ${f.target.text}` : '',
+        [f.target ? `${f.target.met ? 'met' : 'MISSED'}: ${f.target.text}` : '', f.note ?? ''].filter(Boolean).join('; '),
       ]);
     }
   }
