@@ -14,9 +14,12 @@
  * busy machine it inflates every lag and thins the fixed loop's calls.
  *
  * Simulation (polling-model.ts): the same scheduler in simulated time against the same timing model,
- * with status calls that take no time and a call made at the very end still seeing the job running. Every
- * case is simulated (the details, and each figure's note). `--quick` makes no real run: it has 30 s, and
- * bundling the workflows alone takes 10–15 s on a loaded 2-core machine.
+ * with status calls that take no time and a call made at the very end still seeing the job running. The
+ * targets are judged on it: it is the scheduler's behaviour, free of the machine's latency, which at 20×
+ * is 20 times what it would be against a real provider (on a loaded 2-core machine, 1–2 s a call, so
+ * the "5 s" loop really polled every 25–30 provider seconds). The real run's row shows what the
+ * pipelines did. `--quick` makes no real run: it has 30 s, and bundling the workflows alone takes 10–15 s
+ * on such a machine.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -28,7 +31,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { WORKFLOWS_PATH, createReelayWorker } from '../../src/workers/worker';
 import type { PollingConfig } from '../../src/workflows/inputs/common';
 import { PROVIDER_CASES, sandboxTimings, scaledConfig, simulate, strategyConfig, type ProviderCase, type Strategy } from './polling-model';
-import { round, startBenchServer } from './support';
+import { median, round, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 
 /** Sandbox time runs this many times faster than the provider's: 5 s of fixed polling is 250 ms. */
@@ -181,38 +184,50 @@ async function runCase(ctx: BenchContext, server: Awaited<ReturnType<typeof star
   return results;
 }
 
-function figuresFor(provider: ProviderCase, minutes: number, m: Record<Strategy, Measured>, sim: Record<Strategy, Measured>): Figure[] {
-  const simNote = m.hints.how === 'real' ? `; simulated: ${sim.hints.calls} calls, lag ${sim.hints.lagSeconds} s (fixed ${sim.fixed.calls}, ${sim.fixed.lagSeconds} s; backoff ${sim.backoff.calls}, ${sim.backoff.lagSeconds} s)` : '';
-  const label = `${PROVIDER_CASES[provider].label} ${minutes} min (${PROVIDER_CASES[provider].hint})${m.hints.how === 'simulated' ? ', simulated' : ''}`;
+function medianGap(at: number[] | undefined): number {
+  const gaps = (at ?? []).slice(1).map((t, i) => t - at![i]!);
+  return gaps.length ? round(median(gaps), 1) : Number.NaN;
+}
+
+/**
+ * Per case: the targets on the simulated figures (the scheduler's own behaviour), then the real run
+ * beside its fixed loop, with the gap the fixed loop really achieved (5 s when latency is negligible).
+ */
+function figuresFor(provider: ProviderCase, minutes: number, sim: Record<Strategy, Measured>, real: Record<Strategy, Measured> | undefined): Figure[] {
+  const label = `${PROVIDER_CASES[provider].label} ${minutes} min (${PROVIDER_CASES[provider].hint})`;
   const targeted = minutes >= 5;
   const lagLimit = 0.1 * minutes * 60;
-  const callsRatio = m.fixed.calls / m.hints.calls;
-  return [
+  const callsRatio = sim.fixed.calls / sim.hints.calls;
+  const figures: Figure[] = [
     {
-      metric: `${label}: status calls per job`,
-      value: m.hints.calls,
+      metric: `${label}, simulated: status calls per job (before: ${sim.backoff.calls})`,
+      value: sim.hints.calls,
       unit: 'calls',
-      reference: { label: 'fixed 5 s loop', value: m.fixed.calls, unit: 'calls' },
-      ratio: round(m.hints.calls / m.fixed.calls, 3),
+      reference: { label: 'fixed 5 s loop', value: sim.fixed.calls, unit: 'calls' },
+      ratio: round(sim.hints.calls / sim.fixed.calls, 3),
       ...(targeted ? { target: { text: '≥10× fewer calls than the fixed 5 s loop', met: callsRatio >= 10 } } : {}),
-      note: `${round(callsRatio, 1)}× fewer than the fixed loop${simNote}`,
+      note: `${round(callsRatio, 1)}× fewer than the fixed loop; the plain backoff before: ${sim.backoff.calls} calls, lag ${sim.backoff.lagSeconds} s`,
     },
     {
-      metric: `${label}: detection lag`,
-      value: m.hints.lagSeconds,
+      metric: `${label}, simulated: detection lag (before: ${sim.backoff.lagSeconds} s)`,
+      value: sim.hints.lagSeconds,
       unit: 's',
-      reference: { label: 'fixed 5 s loop', value: m.fixed.lagSeconds, unit: 's' },
-      ...(targeted ? { target: { text: `≤ 10 % of the job (${lagLimit} s)`, met: m.hints.lagSeconds <= lagLimit } } : {}),
-      note: `${round((100 * m.hints.lagSeconds) / (minutes * 60), 1)} % of the job`,
-    },
-    {
-      metric: `${label}: before (plain backoff): calls, lag ${m.backoff.lagSeconds} s`,
-      value: m.backoff.calls,
-      unit: 'calls',
-      reference: { label: 'fixed 5 s loop', value: m.fixed.calls, unit: 'calls' },
-      ratio: round(m.backoff.calls / m.fixed.calls, 3),
+      reference: { label: 'fixed 5 s loop', value: sim.fixed.lagSeconds, unit: 's' },
+      ...(targeted ? { target: { text: `≤ 10 % of the job (${lagLimit} s)`, met: sim.hints.lagSeconds <= lagLimit } } : {}),
+      note: `${round((100 * sim.hints.lagSeconds) / (minutes * 60), 1)} % of the job`,
     },
   ];
+  if (real) {
+    figures.push({
+      metric: `${label}, real run at ${SCALE}×: calls, lag ${real.hints.lagSeconds} s (fixed: lag ${real.fixed.lagSeconds} s, one call per ${medianGap(real.fixed.callsAt)} s; before: ${real.backoff.calls} calls, lag ${real.backoff.lagSeconds} s)`,
+      value: real.hints.calls,
+      unit: 'calls',
+      reference: { label: 'fixed 5 s loop, real', value: real.fixed.calls, unit: 'calls' },
+      ratio: round(real.hints.calls / real.fixed.calls, 3),
+      note: 'provider seconds; orchestration latency counts ×scale, and the fixed loop polls only as fast as it allows',
+    });
+  }
+  return figures;
 }
 
 export const pollingSection: BenchSection = {
@@ -259,9 +274,11 @@ export const pollingSection: BenchSection = {
       for (const provider of PROVIDERS) {
         const key = (s: Strategy) => `${minutes}/${provider}/${s}`;
         const sim = Object.fromEntries(STRATEGIES.map((s) => [s, sims.get(key(s))!])) as Record<Strategy, Measured>;
-        const m = Object.fromEntries(STRATEGIES.map((s) => [s, measured.get(key(s)) ?? sims.get(key(s))!])) as Record<Strategy, Measured>;
-        figures.push(...figuresFor(provider, minutes, m, sim));
-        for (const s of STRATEGIES) if (m[s].how === 'real') (real[`${minutes}min`] ??= {})[`${provider}/${s}`] = m[s];
+        const ran = STRATEGIES.every((s) => measured.has(key(s)))
+          ? (Object.fromEntries(STRATEGIES.map((s) => [s, measured.get(key(s))!])) as Record<Strategy, Measured>)
+          : undefined;
+        figures.push(...figuresFor(provider, minutes, sim, ran));
+        for (const s of STRATEGIES) if (ran) (real[`${minutes}min`] ??= {})[`${provider}/${s}`] = ran[s];
       }
     }
     return {
