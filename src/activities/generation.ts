@@ -5,6 +5,7 @@ import { BadRequestError, NotFoundError, RateLimitError } from '../providers/err
 import { redactUrl } from '../providers/http';
 import { Text2videoClient } from '../providers/text2video/client';
 import { VividflowClient } from '../providers/vividflow/client';
+import { parseEstimatedWait } from '../providers/vividflow/schemas';
 import type { DeliveredFile } from '../workflows/inputs/common';
 import type { AistudioPipelineParsed } from '../workflows/inputs/aistudio';
 import type { VividflowPipelineParsed } from '../workflows/inputs/vividflow';
@@ -83,7 +84,9 @@ export function createGenerationActivities(deps: ActivityDeps) {
      * Billable (credits). Vivid Flow has no field for a marker, so a retry after a lost answer looks in
      * GET /history for the one job with this prompt created since the call was sent.
      */
-    async vividflowGenerate(args: { workflowId: string; retryUnknownOutcome?: boolean } & VividParams): Promise<{ jobId: string }> {
+    async vividflowGenerate(
+      args: { workflowId: string; retryUnknownOutcome?: boolean } & VividParams,
+    ): Promise<{ jobId: string; estimatedWait?: { minSeconds: number; maxSeconds: number } }> {
       const { workflowId, retryUnknownOutcome, ...params } = args;
       return createAtMostOnce({
         what: `Vivid Flow job for workflow ${workflowId}`,
@@ -101,7 +104,12 @@ export function createGenerationActivities(deps: ActivityDeps) {
           });
           return r.kind === 'found' ? { ...r, value: { jobId: r.value.jobId } } : r;
         },
-        create: async () => ({ jobId: (await vividflow().generate(params, { signal: signal() })).jobId }),
+        create: async () => {
+          const res = await vividflow().generate(params, { signal: signal() });
+          // The job's own estimate places the first status call (src/workflows/shared/poll-schedule.ts).
+          const estimatedWait = parseEstimatedWait(res.estimatedWaitTime);
+          return { jobId: res.jobId, ...(estimatedWait ? { estimatedWait } : {}) };
+        },
       });
     },
 

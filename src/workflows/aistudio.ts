@@ -2,6 +2,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, setHandler, slee
 import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AistudioPipelineInput, type AistudioPipelineResult } from './inputs/aistudio';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { parseInput } from './shared/input';
+import { DOCUMENTED_DURATIONS } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 import { withProviderSlot } from './shared/slots';
@@ -64,6 +65,9 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
             progress.stage(s.status.toLowerCase(), 5 + (s.progressPercentage ?? 0) * 0.85);
           },
           config: polling,
+          expected: DOCUMENTED_DURATIONS.aistudioJob,
+          // PENDING reads 0 %; the rate counts from RUNNING on.
+          progressOf: (s) => (s.status === 'RUNNING' && s.progressPercentage !== undefined ? s.progressPercentage / 100 : undefined),
           deadline,
           waitingFor: `AI Studio job ${jobId}`,
         });

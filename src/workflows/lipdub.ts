@@ -8,6 +8,7 @@ import {
   type LipdubPipelineResult,
 } from './inputs/lipdub';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { DOCUMENTED_DURATIONS } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
@@ -92,6 +93,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
         progress.stage(s.shotStatus === SHOT_DONE ? 'waiting-for-training' : 'waiting-for-shot', pct);
       },
       config: polling,
+      expected: DOCUMENTED_DURATIONS.lipdubShot,
       deadline,
       waitingFor: `shot ${shotId}`,
     });

@@ -42,6 +42,7 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
           progress.stage(s.status === 'queued' ? 'queued' : 'generating', 5 + s.progress * 0.85);
         },
         config: polling,
+        progressOf: (s) => (s.found && s.status === 'processing' ? s.progress / 100 : undefined),
         deadline,
         waitingFor: `text2video job ${jobId}`,
       });

@@ -2,6 +2,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, setHandler, work
 import { VIVIDFLOW_POLLING_DEFAULTS, VividflowPipelineInput, type VividflowPipelineResult } from './inputs/vividflow';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { parseInput } from './shared/input';
+import { DOCUMENTED_DURATIONS, type ExpectedDuration } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 import { withProviderSlot } from './shared/slots';
@@ -42,7 +43,11 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
       (capacity) => progress.stage('waiting-for-slot', 1, `Waiting for one of ${capacity} Vivid Flow job slots shared by every worker`),
       async () => {
         progress.stage('submitting', 1);
-        ({ jobId } = await withSummary(vivid(CREATE_CALL), createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params }));
+        const created = await withSummary(vivid(CREATE_CALL), createActivities.vividflowGenerate, `Generate with ${input.model}`, { workflowId, ...params });
+        jobId = created.jobId;
+        const expected: ExpectedDuration = created.estimatedWait
+          ? { minMs: created.estimatedWait.minSeconds * 1000, maxMs: created.estimatedWait.maxSeconds * 1000, source: 'Vivid Flow estimated_wait_time' }
+          : DOCUMENTED_DURATIONS.vividflowJob;
         progress.providerId('jobId', jobId);
         progress.stage('queued', 5, `Job ${jobId} queued`);
         return pollUntil({
@@ -56,6 +61,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
             }
           },
           config: polling,
+          expected,
           deadline,
           waitingFor: `Vivid Flow job ${jobId}`,
         });

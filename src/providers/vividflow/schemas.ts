@@ -142,6 +142,23 @@ export const VividflowGenerate = z
   }));
 export type VividflowGenerate = z.infer<typeof VividflowGenerate>;
 
+const UNIT_SECONDS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hr: 3600, hour: 3600 };
+
+/**
+ * `estimated_wait_time` as seconds: "~2-5 minutes" → { minSeconds: 120, maxSeconds: 300 }, "about 3 min"
+ * → 180–180. The docs show only the "~2-5 minutes" form; anything unreadable is undefined (no hint).
+ */
+export function parseEstimatedWait(text: string | undefined): { minSeconds: number; maxSeconds: number } | undefined {
+  const m = /(\d+(?:\.\d+)?)\s*(?:(?:-|–|—|to)\s*(\d+(?:\.\d+)?))?\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b/i.exec(text ?? '');
+  if (!m) return undefined;
+  const unit = UNIT_SECONDS[m[3]!.toLowerCase().replace(/s$/, '')] ?? UNIT_SECONDS[m[3]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  const low = Number(m[1]) * unit;
+  const high = m[2] !== undefined ? Number(m[2]) * unit : low;
+  if (!(low > 0) || high < low) return undefined;
+  return { minSeconds: low, maxSeconds: high };
+}
+
 const seconds = z
   .number()
   .nullish()

@@ -116,8 +116,11 @@ export const WorkflowKey = z
   .regex(WORKFLOW_KEY_PATTERN, 'must be 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 /**
- * How a pipeline waits for a provider: a status call, then a durable timer, growing by `backoffCoefficient`
- * from `initialIntervalSeconds` to `maxIntervalSeconds`; the whole pipeline fails after `deadlineMinutes`.
+ * How a pipeline waits for a provider: a status call, then a durable timer. Where the provider tells when
+ * the job can end (a documented duration, its own estimate, progress) the waits follow that
+ * (src/workflows/shared/poll-schedule.ts, docs/polling.md); otherwise they grow by `backoffCoefficient`
+ * from `initialIntervalSeconds`. Never shorter than `initialIntervalSeconds` (with hints) nor longer
+ * than `maxIntervalSeconds`; the whole pipeline fails after `deadlineMinutes`.
  */
 export const PollingInput = z
   .object({
@@ -125,6 +128,13 @@ export const PollingInput = z
     maxIntervalSeconds: z.number().min(0.05).max(6 * 3600).optional(),
     backoffCoefficient: z.number().min(1).max(10).optional(),
     deadlineMinutes: z.number().min(0.1).max(60 * 24 * 30).optional(),
+    /** `false`: plain backoff, ignoring what the provider tells (the behaviour before hints). */
+    hints: z.boolean().optional(),
+    /**
+     * How many times faster than the real provider the one polled runs: a sandbox with compressed timings
+     * sets it so documented durations and provider estimates shrink alike. 1 against real providers.
+     */
+    timeScale: z.number().min(0.001).max(100_000).optional(),
   })
   .strict()
   .refine(

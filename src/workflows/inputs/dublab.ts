@@ -7,6 +7,8 @@ export const DUBLAB_POLLING_DEFAULTS = {
   maxIntervalSeconds: 60,
   backoffCoefficient: 1.5,
   deadlineMinutes: 6 * 60,
+  hints: true,
+  timeScale: 1,
 } as const;
 
 /** Output types a caller can ask to download (DubLab docs, "Output types"). */

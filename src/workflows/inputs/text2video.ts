@@ -7,6 +7,8 @@ export const TEXT2VIDEO_POLLING_DEFAULTS = {
   maxIntervalSeconds: 30,
   backoffCoefficient: 1.5,
   deadlineMinutes: 120,
+  hints: true,
+  timeScale: 1,
 } as const;
 
 /** The server keeps jobs in memory; a restart forgets them (404). Resubmitting is free, up to this many times. */

@@ -1,14 +1,13 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { PollingConfig, PollingInput } from '../inputs/common';
+import { nextPollDelay, scaleExpected, type ExpectedDuration, type ProgressSample } from './poll-schedule';
+
+export { backoffSeconds } from './poll-schedule';
 
 export function pollingConfig(defaults: PollingConfig, input: PollingInput | undefined): PollingConfig {
   return { ...defaults, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) };
 }
 
-/** The n-th wait (0-based) of a backoff: initial × coefficient^n, capped. Pure, for tests and the benchmark. */
-export function backoffSeconds(config: PollingConfig, attempt: number): number {
-  return Math.min(config.maxIntervalSeconds, config.initialIntervalSeconds * config.backoffCoefficient ** attempt);
-}
 
 /** An overall deadline for one pipeline run, in workflow time. */
 export class Deadline {
@@ -35,8 +34,10 @@ export class Deadline {
 }
 
 /**
- * Ask `check` until `isDone` says so, waiting on durable timers with growing backoff between calls.
- * Each wait is a timer in history: no worker slot is held, and a restarted worker picks up where it was.
+ * Ask `check` until `isDone` says so, waiting on durable timers between calls. Each wait is a timer in
+ * history: no worker slot is held, and a restarted worker picks up where it was. How long each wait is
+ * comes from nextPollDelay: the job's `expected` duration (documented or the provider's estimate, in
+ * provider time) and the progress `progressOf` reads from each status (0–1), else plain backoff.
  */
 export async function pollUntil<T>(opts: {
   check: () => Promise<T>;
@@ -45,13 +46,21 @@ export async function pollUntil<T>(opts: {
   deadline: Deadline;
   waitingFor: string;
   onValue?: (value: T) => void;
+  expected?: ExpectedDuration;
+  progressOf?: (value: T) => number | undefined;
 }): Promise<T> {
+  const startedAt = Date.now();
+  const expected = scaleExpected(opts.expected, opts.config.timeScale);
+  const progress: ProgressSample[] = [];
   for (let attempt = 0; ; attempt++) {
     opts.deadline.check(`waiting for ${opts.waitingFor}`);
     const value = await opts.check();
     opts.onValue?.(value);
     if (opts.isDone(value)) return value;
-    const waitMs = Math.min(backoffSeconds(opts.config, attempt) * 1000, Math.max(opts.deadline.remainingMs(), 1));
-    await sleep(waitMs);
+    const elapsedMs = Date.now() - startedAt;
+    const fraction = opts.progressOf?.(value);
+    if (fraction !== undefined && Number.isFinite(fraction)) progress.push({ elapsedMs, fraction: Math.max(0, Math.min(1, fraction)) });
+    const delayMs = nextPollDelay({ elapsedMs, attempt, config: opts.config, hint: { expected, progress } });
+    await sleep(Math.min(delayMs, Math.max(opts.deadline.remainingMs(), 1)));
   }
 }
