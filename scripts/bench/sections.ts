@@ -1,4 +1,6 @@
+import { throughputSection } from './throughput';
 import type { BenchSection } from './types';
+import { waitingSection } from './waiting';
 
 /** The sections, in the order they run and print. Each module measures one thing next to its reference. */
-export const SECTIONS: BenchSection[] = [];
+export const SECTIONS: BenchSection[] = [throughputSection, waitingSection];
