@@ -98,7 +98,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     namespace: 'default',
     taskQueue: `${taskQueue}-noop`,
     workflowsPath: require.resolve('./workflows/noop'),
-    activities: { noopActivity: async () => undefined },
+    activities: { noopStep: async () => undefined },
   });
   const running = Promise.all([reelay.run(), noop.run()]);
   const activities = createActivities({ outputRoot, env });

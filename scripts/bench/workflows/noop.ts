@@ -1,23 +1,27 @@
 /**
- * The benchmark's floor for orchestration: a workflow that does nothing but schedule `activities` no-op
- * activities and `timers` timers, in the same proportions as a real pipeline. Bench-only, never in src.
+ * The benchmark's reference workflow: the same number of activities and timers as a pipeline, doing
+ * nothing. What it costs is what Temporal costs; a pipeline's excess over it is Reelay's.
+ * Bundled by the benchmark only; never registered by a Reelay worker.
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
 
+/** Implemented by scripts/bench/worker.ts. */
 export interface NoopActivities {
-  noopActivity(): Promise<void>;
+  noopStep(): Promise<void>;
 }
 
-const { noopActivity } = proxyActivities<NoopActivities>({ startToCloseTimeout: '1 minute' });
+export interface NoopPipelineInput {
+  activities: number;
+  timers: number;
+  timerMs: number;
+}
 
-export async function noopPipeline(args: { activities: number; timers: number; timerMs: number }): Promise<number> {
-  let done = 0;
-  for (let i = 0; i < Math.max(args.activities, args.timers); i++) {
-    if (i < args.activities) {
-      await noopActivity();
-      done++;
-    }
-    if (i < args.timers) await sleep(args.timerMs);
+const { noopStep } = proxyActivities<NoopActivities>({ startToCloseTimeout: '45 seconds' });
+
+/** step, wait, step, wait, …: timers sit between activities, as a pipeline's polls do. */
+export async function noopPipeline(input: NoopPipelineInput): Promise<void> {
+  for (let i = 0; i < Math.max(input.activities, input.timers); i++) {
+    if (i < input.activities) await noopStep();
+    if (i < input.timers) await sleep(input.timerMs);
   }
-  return done;
 }
