@@ -4,9 +4,9 @@
  * activity uses (activityTransferHooks: heartbeat with bytes done, cancellation signal) and the same
  * failure translation. It runs alone in this process so the bench can attribute its RSS and CPU.
  *
- * It is an activity-only worker: the bench process runs the workflow side, so this process holds no
- * workflow sandbox. Started before the dev server is up (module loading overlaps it), it takes its
- * configuration as the first IPC message and answers `ready`; it shuts down when the IPC channel closes.
+ * Like a Reelay worker it runs the workflow side too (the bench's one-activity workflow). Started before
+ * the dev server is up (its module loading overlaps that), it takes its configuration as the first IPC
+ * message and answers `ready`; it shuts down when the IPC channel closes.
  */
 import { performance } from 'node:perf_hooks';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -27,6 +27,8 @@ export interface BenchTransferResult {
 export interface BenchWorkerConfig {
   address: string;
   taskQueue: string;
+  /** The bundled transfers-workflow.ts. */
+  bundlePath: string;
   outputRoot: string;
 }
 
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     connection,
     namespace: 'default',
     taskQueue: config.taskQueue,
+    workflowBundle: { codePath: config.bundlePath },
     activities: createBenchTransferActivities({ outputRoot: config.outputRoot }),
   });
   const running = worker.run();

@@ -2,20 +2,22 @@
  * Transfers: a 1 GiB upload (PUT to a signed URL) and download (GET) through Reelay's streaming transfer
  * code, next to `curl` against the same sandbox object store endpoint, same file, same run.
  *
- * Reelay's side runs in a real Temporal worker in a process of its own (transfers-worker.ts: a dev
- * server, a bundled one-activity workflow, the activities calling uploadToSignedUrl / downloadToFile with
- * activityTransferHooks), so its RSS is the worker's alone. The sandbox object store runs in this
- * process; `curl` is a process of its own. Throughput is bytes / the transfer's own wall time: inside the
- * activity for Reelay (workflow round trips excluded, recorded apart as `wallSeconds`), curl's
- * `%{time_total}` for curl. Runs alternate which tool goes first and `sync` before each, so neither
- * inherits the other's dirty pages.
+ * Reelay's side is a real Temporal worker in a process of its own (transfers-worker.ts) on a dev server
+ * of the bench's: a one-activity workflow runs uploadToSignedUrl / downloadToFile with
+ * activityTransferHooks (heartbeats with bytes done, cancellation), as the pipelines' activities do. Its
+ * RSS is sampled from /proc; growth is counted from its idle RSS after a small warm-up round trip (the
+ * first task builds the workflow sandbox and loads the HTTP client). The sandbox store runs in this
+ * process and `curl` in its own, so neither counts. Throughput is bytes over the transfer's own time:
+ * measured inside the activity for Reelay (workflow round trips excluded; in the JSON as `wallSeconds`),
+ * curl's `%{time_total}` for curl. Runs alternate which tool goes first and `sync` before each, so
+ * neither inherits the other's dirty pages.
  */
 import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { MiB, cpuSeconds, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer } from './support';
 import type { BenchTransferRequest, BenchTransferResult, BenchWorkerConfig } from './transfers-worker';
@@ -28,7 +30,7 @@ const FULL_REPETITIONS = 3;
 const CONTENT_TYPE = 'video/mp4';
 const OBJECT_KEY = 'bench/transfers/object.mp4';
 const RSS_SAMPLE_MS = 20;
-const WARMUP_BYTES = 1 * MiB;
+const WARMUP_BYTES = 8 * MiB;
 const RATIO_TARGET = 0.9;
 const RSS_TARGET_MIB = 64;
 
@@ -112,8 +114,9 @@ async function stopWorkerProcess(child: ChildProcess): Promise<void> {
 }
 
 async function runSection(ctx: BenchContext): Promise<SectionResult> {
-  const size = ctx.quick ? QUICK_BYTES : FULL_BYTES;
-  const reps = ctx.quick ? 1 : FULL_REPETITIONS;
+  // REELAY_BENCH_TRANSFERS_MIB / _REPS override the size and repetitions (profiling runs).
+  const size = Number(process.env.REELAY_BENCH_TRANSFERS_MIB) * MiB || (ctx.quick ? QUICK_BYTES : FULL_BYTES);
+  const reps = Number(process.env.REELAY_BENCH_TRANSFERS_REPS) || (ctx.quick ? 1 : FULL_REPETITIONS);
   const curlVersion = spawnSync('curl', ['--version'], { encoding: 'utf8' });
   if (curlVersion.status !== 0) throw new Error('transfers: curl is not on PATH (it is the reference); install it (apt-get install -y curl)');
 
@@ -127,7 +130,6 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
   const child = forkWorkerProcess();
   let sandbox: Sandbox | undefined;
   let server: BenchServer | undefined;
-  let workflows: { worker: Worker; running: Promise<void> } | undefined;
   try {
     const quiet = { info() {}, warn() {}, error: (m: string) => ctx.log(m), debug() {}, trace() {}, log() {} };
     const [sb, srv, bundle] = await Promise.all([
@@ -139,11 +141,9 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
     server = srv;
     ctx.log('transfers: dev server up, workflow bundled');
     const taskQueue = 'bench-transfers';
-    // The workflow side runs here; the child only polls activity tasks.
-    const connection = await NativeConnection.connect({ address: server.server.address });
-    const wfWorker = await Worker.create({ connection, namespace: 'default', taskQueue, workflowBundle: bundle });
-    workflows = { worker: wfWorker, running: wfWorker.run().finally(() => connection.close()) };
-    await configureWorkerProcess(child, { address: server.server.address, taskQueue, outputRoot: outDir });
+    const bundlePath = path.join(work, 'workflows.js');
+    fs.writeFileSync(bundlePath, bundle.code);
+    await configureWorkerProcess(child, { address: server.server.address, taskQueue, bundlePath, outputRoot: outDir });
     const workerPid = child.pid!;
     ctx.log('transfers: worker ready');
     const client = server.client;
@@ -276,10 +276,6 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
     };
   } finally {
     await stopWorkerProcess(child);
-    if (workflows) {
-      workflows.worker.shutdown();
-      await workflows.running;
-    }
     await server?.stop();
     await sandbox?.close();
     fs.rmSync(work, { recursive: true, force: true });
