@@ -1,6 +1,7 @@
 import { Context, ApplicationFailure, CancelledFailure, log } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ProviderConfigError, isProviderError } from '../providers/errors';
 import { SourceError, safeOutputPath, type TransferHooks } from './transfer';
 
@@ -63,13 +64,28 @@ export function withFailureTranslation<T extends Record<string, (...args: never[
   return wrapped as T;
 }
 
+/**
+ * A transfer heartbeats at most this often (and once more on its last byte). A heartbeat costs the worker
+ * about 0.3 ms of CPU (SDK 1.24, on the bench machine), so one per MiB of progress cost ~0.35 s per GiB
+ * moved, a sixth of what the transfer itself now takes. The server hears from the worker once per throttle
+ * interval (80% of the 1 min heartbeat timeout) either way, so neither liveness nor cancellation is slower.
+ */
+export const TRANSFER_HEARTBEAT_INTERVAL_MS = 1000;
+
 /** Transfer hooks bound to the running activity: cancellation signal, heartbeat with bytes done. */
 export function activityTransferHooks(deps: ActivityDeps, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
   const ctx = Context.current();
+  let lastBeatMs = -Infinity;
   return {
     signal: ctx.cancellationSignal,
     dispatcher: deps.dispatcher,
-    onProgress: (bytesDone, bytesTotal) => ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null }),
+    onProgress: (bytesDone, bytesTotal) => {
+      const now = performance.now();
+      // Dropped, never deferred: a late progress heartbeat would overwrite what the activity records next (markCreateSent).
+      if (now - lastBeatMs < TRANSFER_HEARTBEAT_INTERVAL_MS && bytesDone !== bytesTotal) return;
+      lastBeatMs = now;
+      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null });
+    },
   };
 }
 

@@ -63,6 +63,11 @@ export interface Sandbox {
   /** The live config (a copy). */
   config(): SandboxConfig;
   served(): ServedObject[];
+  /**
+   * A signed URL of the object store, as a provider would hand it out (benchmarks and tests that talk to
+   * the store directly). A PUT URL binds `contentType`; the TTL defaults to the configured `urlTtlSeconds`.
+   */
+  signedUrl(method: 'GET' | 'PUT', key: string, contentType: string, ttlSeconds?: number): string;
   /** Adds an interceptor every request of every service passes through (fault injection); returns its remover. */
   use(interceptor: Interceptor): () => void;
   /** Validates and installs a fault profile (a FaultProfileError names the bad field); resets the fault dice and stats. */
@@ -257,6 +262,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       configure: (patch) => applyConfigPatch(config, patch),
       config: () => structuredClone(config),
       served: () => store.served(),
+      signedUrl: (method, key, contentType, ttlSeconds) => store.signedUrl(method, key, contentType, ttlSeconds ?? config.urlTtlSeconds),
       use: (interceptor) => {
         interceptors.push(interceptor);
         return () => {

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { TRANSFER_HEARTBEAT_INTERVAL_MS, activityTransferHooks } from '../../src/activities/shared';
 import { downloadToFile, safeOutputPath, uploadToSignedUrl, SourceError } from '../../src/activities/transfer';
 import { APIConnectionError, PermissionDeniedError } from '../../src/providers/errors';
 import { LipdubClient } from '../../src/providers/lipdub/client';
@@ -118,7 +120,89 @@ describe('streaming transfers', () => {
     }
   });
 
+  it('fails an upload whose http source breaks off as a retryable SourceError, not as an ambiguous upload', async () => {
+    const source = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': '3000000' });
+      res.write(Buffer.alloc(1_000_000));
+      setTimeout(() => req.socket.destroy(), 50);
+    });
+    try {
+      const init = await freshUploadUrl('broken.mp4');
+      const err = await uploadToSignedUrl({ source: `${source.url}/broken.mp4?token=secret`, url: init.upload_url, contentType: 'video/mp4', provider: 'lipdub' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as SourceError).retryable).toBe(true);
+      expect((err as Error).message).toMatch(/broke off/);
+      expect((err as Error).message).not.toContain('secret');
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('stops a download when cancelled, rethrowing the abort and leaving no file behind', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(10_000_000) });
+      res.write(Buffer.alloc(3_000_000)); // then stalls, like a slow store
+    });
+    try {
+      const out = tempDir('dl-cancel');
+      const controller = new AbortController();
+      const err = await downloadToFile(
+        { url: `${server.url}/f`, dir: out, name: 'cancelled.mp4', provider: 'lipdub' },
+        { signal: controller.signal, onProgress: () => controller.abort() },
+      ).catch((e: unknown) => e);
+      expect(controller.signal.aborted).toBe(true);
+      expect((err as Error).name).toBe('AbortError');
+      expect(fs.readdirSync(out)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops an upload when cancelled, rethrowing the abort', async () => {
+    const init = await freshUploadUrl('cancelled.mp4');
+    const controller = new AbortController();
+    const err = await uploadToSignedUrl(
+      { source: makeFile(dir, 'cancelled.mp4', 8 * 1024 * 1024), url: init.upload_url, contentType: 'video/mp4', provider: 'lipdub' },
+      { signal: controller.signal, onProgress: () => controller.abort() },
+    ).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    // The store never got the whole object, so LipDub refuses to confirm it.
+    await expect(lipdub.videoSuccess(init.video_id)).rejects.toThrow();
+  });
+
   it.each(['../escape.mp4', '../../etc/passwd', '/etc/passwd', '.', 'a/../../b'])('never writes outside the output directory: %s', (name) => {
     expect(() => safeOutputPath(dir, name)).toThrow(/escape the output directory/);
+  });
+});
+
+describe('activity transfer hooks', () => {
+  it('heartbeat bytes done at most once an interval, and always on the last byte', async () => {
+    const env = new MockActivityEnvironment();
+    const beats: Array<{ phase: string; bytesDone: number; bytesTotal: number | null; videoId: string }> = [];
+    env.on('heartbeat', (d) => beats.push(d));
+    await env.run(async () => {
+      const hooks = activityTransferHooks({ outputRoot: '/tmp' }, 'uploading-video', { videoId: 'v1' });
+      for (let mib = 1; mib <= 100; mib++) hooks.onProgress!(mib * 1024 * 1024, 100 * 1024 * 1024);
+    });
+    // 100 reports well within one interval: the first and the last go out.
+    expect(TRANSFER_HEARTBEAT_INTERVAL_MS).toBeGreaterThan(50);
+    expect(beats).toEqual([
+      { videoId: 'v1', phase: 'uploading-video', bytesDone: 1024 * 1024, bytesTotal: 100 * 1024 * 1024 },
+      { videoId: 'v1', phase: 'uploading-video', bytesDone: 100 * 1024 * 1024, bytesTotal: 100 * 1024 * 1024 },
+    ]);
+  });
+
+  it('heartbeat again once the interval has passed', async () => {
+    const env = new MockActivityEnvironment();
+    const beats: number[] = [];
+    env.on('heartbeat', (d: { bytesDone: number }) => beats.push(d.bytesDone));
+    await env.run(async () => {
+      const hooks = activityTransferHooks({ outputRoot: '/tmp' }, 'downloading');
+      hooks.onProgress!(1, undefined);
+      hooks.onProgress!(2, undefined);
+      await new Promise((r) => setTimeout(r, TRANSFER_HEARTBEAT_INTERVAL_MS + 20));
+      hooks.onProgress!(3, undefined);
+    });
+    expect(beats).toEqual([1, 3]);
   });
 });

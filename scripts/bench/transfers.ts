@@ -1,0 +1,285 @@
+/**
+ * Transfers: a 1 GiB upload (PUT to a signed URL) and download (GET) through Reelay's streaming transfer
+ * code, next to `curl` against the same sandbox object store endpoint, same file, same run.
+ *
+ * Reelay's side is a real Temporal worker in a process of its own (transfers-worker.ts) on a dev server
+ * of the bench's: a one-activity workflow runs uploadToSignedUrl / downloadToFile with
+ * activityTransferHooks (heartbeats with bytes done, cancellation), as the pipelines' activities do. Its
+ * RSS is sampled from /proc; growth is counted from its idle RSS after a small warm-up round trip (the
+ * first task builds the workflow sandbox and loads the HTTP client). The sandbox store runs in this
+ * process and `curl` in its own, so neither counts. Throughput is bytes over the transfer's own time:
+ * measured inside the activity for Reelay (workflow round trips excluded; in the JSON as `wallSeconds`),
+ * curl's `%{time_total}` for curl. Runs alternate which tool goes first and `sync` before each, so
+ * neither inherits the other's dirty pages.
+ */
+import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { MiB, cpuSeconds, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer } from './support';
+import type { BenchTransferRequest, BenchTransferResult, BenchWorkerConfig } from './transfers-worker';
+import type { benchTransfer } from './transfers-workflow';
+import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
+
+const FULL_BYTES = 1024 * MiB;
+const QUICK_BYTES = 32 * MiB;
+const FULL_REPETITIONS = 3;
+const CONTENT_TYPE = 'video/mp4';
+const OBJECT_KEY = 'bench/transfers/object.mp4';
+const RSS_SAMPLE_MS = 20;
+const WARMUP_BYTES = 8 * MiB;
+const RATIO_TARGET = 0.9;
+const RSS_TARGET_MIB = 64;
+
+type Kind = 'upload' | 'download';
+type Tool = 'reelay' | 'curl';
+
+interface Run {
+  kind: Kind;
+  tool: Tool;
+  rep: number;
+  bytes: number;
+  /** The transfer's own time (inside the activity; curl's time_total). */
+  seconds: number;
+  mibPerSecond: number;
+  /** Reelay: workflow start to result; curl: spawn to exit. */
+  wallSeconds: number;
+  /** Reelay only: the worker's peak RSS minus its idle RSS before the first transfer, and CPU used. */
+  peakRssGrowthMiB?: number;
+  workerCpuSeconds?: number;
+  /** CPU the store (this process) used during the run. */
+  storeCpuSeconds: number;
+}
+
+/** `size` random bytes to `file`, returning their sha256. */
+function writeRandomFile(file: string, size: number): string {
+  const hash = createHash('sha256');
+  const block = Buffer.allocUnsafe(8 * MiB);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let left = size; left > 0; ) {
+      const chunk = block.subarray(0, Math.min(left, block.length));
+      randomFillSync(chunk);
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      left -= chunk.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The activity worker's process, started at once so its module loading overlaps the dev server's start. */
+function forkWorkerProcess(): ChildProcess {
+  // REELAY_BENCH_CPU_PROF=DIR profiles the worker (node --cpu-prof), written when it exits.
+  const prof = process.env.REELAY_BENCH_CPU_PROF;
+  return fork(require.resolve('./transfers-worker'), [], {
+    execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+async function configureWorkerProcess(child: ChildProcess, config: BenchWorkerConfig): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`transfers worker said ${String(m)}`))));
+    child.once('exit', (code) => reject(new Error(`transfers worker exited (${code}) before it was ready`)));
+    child.once('error', reject);
+    child.send(config);
+  });
+}
+
+async function stopWorkerProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.connected) child.disconnect();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function runSection(ctx: BenchContext): Promise<SectionResult> {
+  // REELAY_BENCH_TRANSFERS_MIB / _REPS override the size and repetitions (profiling runs).
+  const size = Number(process.env.REELAY_BENCH_TRANSFERS_MIB) * MiB || (ctx.quick ? QUICK_BYTES : FULL_BYTES);
+  const reps = Number(process.env.REELAY_BENCH_TRANSFERS_REPS) || (ctx.quick ? 1 : FULL_REPETITIONS);
+  const curlVersion = spawnSync('curl', ['--version'], { encoding: 'utf8' });
+  if (curlVersion.status !== 0) throw new Error('transfers: curl is not on PATH (it is the reference); install it (apt-get install -y curl)');
+
+  const work = path.join(ctx.dir, 'transfers');
+  const outDir = path.join(work, 'out');
+  fs.mkdirSync(outDir, { recursive: true });
+  const source = path.join(work, 'source.mp4');
+  const expectedSha = writeRandomFile(source, size);
+  ctx.log(`transfers: ${size / MiB} MiB source written, ${reps} repetition(s)`);
+
+  const child = forkWorkerProcess();
+  let sandbox: Sandbox | undefined;
+  let server: BenchServer | undefined;
+  try {
+    const quiet = { info() {}, warn() {}, error: (m: string) => ctx.log(m), debug() {}, trace() {}, log() {} };
+    const [sb, srv, bundle] = await Promise.all([
+      startSandbox({ dataDir: path.join(work, 'store') }),
+      startBenchServer(ctx, 'transfers'),
+      bundleWorkflowCode({ workflowsPath: require.resolve('./transfers-workflow'), logger: quiet as never }),
+    ]);
+    sandbox = sb;
+    server = srv;
+    ctx.log('transfers: dev server up, workflow bundled');
+    const taskQueue = 'bench-transfers';
+    const bundlePath = path.join(work, 'workflows.js');
+    fs.writeFileSync(bundlePath, bundle.code);
+    await configureWorkerProcess(child, { address: server.server.address, taskQueue, bundlePath, outputRoot: outDir });
+    const workerPid = child.pid!;
+    ctx.log('transfers: worker ready');
+    const client = server.client;
+    const runs: Run[] = [];
+    let seq = 0;
+
+    // A warm-up round trip of a small file first: the worker builds its workflow sandbox and loads the
+    // HTTP client on its first task, which is start-up, not what a transfer costs.
+    const startupRss = rssBytes(workerPid);
+    const warmSource = path.join(work, 'warmup.mp4');
+    writeRandomFile(warmSource, WARMUP_BYTES);
+    const warmKey = 'bench/transfers/warmup.mp4';
+    const warmUrls = { put: sb.signedUrl('PUT', warmKey, CONTENT_TYPE), get: sb.signedUrl('GET', warmKey, CONTENT_TYPE) };
+    await client.workflow.execute<typeof benchTransfer>('benchTransfer', { taskQueue, workflowId: 'bench-transfer-warmup-upload', args: [{ kind: 'upload', source: warmSource, url: warmUrls.put, contentType: CONTENT_TYPE }] });
+    await client.workflow.execute<typeof benchTransfer>('benchTransfer', { taskQueue, workflowId: 'bench-transfer-warmup-download', args: [{ kind: 'download', url: warmUrls.get, name: 'warmup.mp4' }] });
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRss = rssBytes(workerPid);
+    ctx.log('transfers: warmed up');
+
+    const reelay = async (kind: Kind, rep: number): Promise<Run> => {
+      const req: BenchTransferRequest =
+        kind === 'upload'
+          ? { kind, source, url: sb.signedUrl('PUT', OBJECT_KEY, CONTENT_TYPE), contentType: CONTENT_TYPE }
+          : { kind, url: sb.signedUrl('GET', OBJECT_KEY, CONTENT_TYPE), name: 'reelay.mp4' };
+      const sampler = rssSampler(workerPid, RSS_SAMPLE_MS);
+      const cpu0 = cpuSeconds(workerPid);
+      const store0 = cpuSeconds();
+      const t0 = performance.now();
+      let r: BenchTransferResult;
+      try {
+        r = await client.workflow.execute<typeof benchTransfer>('benchTransfer', { taskQueue, workflowId: `bench-transfer-${seq++}-${kind}`, args: [req] });
+      } finally {
+        sampler.stop();
+      }
+      const wallSeconds = (performance.now() - t0) / 1000;
+      if (r.bytes !== size || r.sha256 !== expectedSha) throw new Error(`transfers: Reelay ${kind} moved ${r.bytes} bytes, sha256 ${r.sha256}; expected ${size}, ${expectedSha}`);
+      return {
+        kind,
+        tool: 'reelay',
+        rep,
+        bytes: r.bytes,
+        seconds: r.seconds,
+        mibPerSecond: size / MiB / r.seconds,
+        wallSeconds,
+        peakRssGrowthMiB: (sampler.peak() - idleRss) / MiB,
+        workerCpuSeconds: cpuSeconds(workerPid) - cpu0,
+        storeCpuSeconds: cpuSeconds() - store0,
+      };
+    };
+
+    const curl = async (kind: Kind, rep: number): Promise<Run> => {
+      const common = ['-sS', '--fail', '-w', '%{time_total} %{size_upload} %{size_download}'];
+      const args =
+        kind === 'upload'
+          ? // `Expect:` off: Node answers 100-continue at once anyway, this only saves the round trip.
+            [...common, '-T', source, '-H', `content-type: ${CONTENT_TYPE}`, '-H', 'Expect:', '-o', '/dev/null', sb.signedUrl('PUT', OBJECT_KEY, CONTENT_TYPE)]
+          : [...common, '-o', path.join(outDir, 'curl.mp4'), sb.signedUrl('GET', OBJECT_KEY, CONTENT_TYPE)];
+      const store0 = cpuSeconds();
+      const t0 = performance.now();
+      const res = await run('curl', args);
+      const wallSeconds = (performance.now() - t0) / 1000;
+      if (res.code !== 0) throw new Error(`transfers: curl ${kind} failed (${res.code}): ${res.stderr.trim()}`);
+      const [time, up, down] = res.stdout.trim().split(' ').map(Number) as [number, number, number];
+      const bytes = kind === 'upload' ? up : down;
+      if (bytes !== size) throw new Error(`transfers: curl ${kind} moved ${bytes} bytes, expected ${size}`);
+      return { kind, tool: 'curl', rep, bytes, seconds: time, mibPerSecond: size / MiB / time, wallSeconds, storeCpuSeconds: cpuSeconds() - store0 };
+    };
+
+    const measure = async (kind: Kind, tool: Tool, rep: number) => {
+      spawnSync('sync');
+      const r = await (tool === 'reelay' ? reelay : curl)(kind, rep);
+      if (kind === 'download') {
+        // What the store served was whole: it hashes every byte it sends.
+        const served = sb.served().at(-1);
+        if (served?.sha256 !== expectedSha) throw new Error(`transfers: the store served ${served?.sha256} for ${tool}'s download, expected ${expectedSha}`);
+        fs.rmSync(path.join(outDir, `${tool}.mp4`), { force: true });
+      }
+      ctx.log(
+        `transfers: ${kind} ${tool.padEnd(6)} #${rep + 1}: ${r.mibPerSecond.toFixed(0)} MiB/s` +
+          (r.peakRssGrowthMiB !== undefined ? `, worker RSS +${r.peakRssGrowthMiB.toFixed(1)} MiB, worker CPU ${r.workerCpuSeconds?.toFixed(2)} s` : '') +
+          `, store CPU ${r.storeCpuSeconds.toFixed(2)} s`,
+      );
+      runs.push(r);
+    };
+
+    for (let rep = 0; rep < reps; rep++) {
+      const order: Tool[] = rep % 2 === 0 ? ['reelay', 'curl'] : ['curl', 'reelay'];
+      for (const kind of ['upload', 'download'] as const) {
+        for (const tool of order) await measure(kind, tool, rep);
+      }
+    }
+
+    const figures: Figure[] = [];
+    for (const kind of ['upload', 'download'] as const) {
+      const mine = median(runs.filter((r) => r.kind === kind && r.tool === 'reelay').map((r) => r.mibPerSecond));
+      const ref = median(runs.filter((r) => r.kind === kind && r.tool === 'curl').map((r) => r.mibPerSecond));
+      const ratio = mine / ref;
+      figures.push({
+        metric: `${kind} ${size / MiB} MiB, throughput (median of ${reps})`,
+        value: round(mine, 1),
+        unit: 'MiB/s',
+        reference: { label: `curl ${kind === 'upload' ? '-T' : '-o'}, same endpoint`, value: round(ref, 1), unit: 'MiB/s' },
+        ratio: round(ratio, 3),
+        higherIsBetter: true,
+        target: { text: `≥ ${RATIO_TARGET}× curl`, met: ratio >= RATIO_TARGET },
+      });
+    }
+    for (const kind of ['upload', 'download'] as const) {
+      const growth = Math.max(...runs.filter((r) => r.kind === kind && r.tool === 'reelay').map((r) => r.peakRssGrowthMiB!));
+      figures.push({
+        metric: `${kind}: worker peak RSS growth (max of ${reps})`,
+        value: round(growth, 1),
+        unit: 'MiB',
+        target: { text: `< ${RSS_TARGET_MIB} MiB`, met: growth < RSS_TARGET_MIB },
+        note: `over the idle worker's ${round(idleRss / MiB, 1)} MiB after a ${WARMUP_BYTES / MiB} MiB warm-up round trip, sampled every ${RSS_SAMPLE_MS} ms`,
+      });
+    }
+    return {
+      id: 'transfers',
+      title: 'Transfers vs curl',
+      figures,
+      details: {
+        bytes: size,
+        repetitions: reps,
+        curl: curlVersion.stdout.split('\n')[0],
+        workerStartupRssMiB: round(startupRss / MiB, 1),
+        workerIdleRssMiB: round(idleRss / MiB, 1),
+        runs: runs.map((r) => ({ ...r, mibPerSecond: round(r.mibPerSecond, 1), peakRssGrowthMiB: r.peakRssGrowthMiB === undefined ? undefined : round(r.peakRssGrowthMiB, 1) })),
+      },
+    };
+  } finally {
+    await stopWorkerProcess(child);
+    await server?.stop();
+    await sandbox?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export const transfersSection: BenchSection = { id: 'transfers', title: 'Transfers vs curl', run: runSection };
