@@ -12,8 +12,8 @@
  * typical) at one worker. The sandbox and the client run in the benchmark's own process and are not
  * counted in either figure, but they share the machine's cores.
  *
- * Sizes: REELAY_BENCH_THROUGHPUT_N (default 1000; --quick 20) and REELAY_BENCH_THROUGHPUT_LIPDUB_N
- * (default 300; 0 skips LipDub; --quick skips it).
+ * Sizes: REELAY_BENCH_THROUGHPUT_N (default 500; --quick 20) and REELAY_BENCH_THROUGHPUT_LIPDUB_N
+ * (default 200; 0 skips LipDub; --quick skips it).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -180,8 +180,8 @@ export const throughputSection: BenchSection = {
   id: 'throughput',
   title: 'Throughput at saturation',
   async run(ctx: BenchContext): Promise<SectionResult> {
-    const n = ctx.quick ? 20 : envSize('REELAY_BENCH_THROUGHPUT_N', 1000);
-    const lipdubN = ctx.quick ? 0 : envSize('REELAY_BENCH_THROUGHPUT_LIPDUB_N', 300);
+    const n = ctx.quick ? 20 : envSize('REELAY_BENCH_THROUGHPUT_N', 500);
+    const lipdubN = ctx.quick ? 0 : envSize('REELAY_BENCH_THROUGHPUT_LIPDUB_N', 200);
     const bench = await startBenchServer(ctx, 'throughput');
     const sandbox: Sandbox = await startSandbox({
       timings: {
