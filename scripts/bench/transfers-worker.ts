@@ -64,6 +64,12 @@ async function main(): Promise<void> {
     activities: createBenchTransferActivities({ outputRoot: config.outputRoot }),
   });
   const running = worker.run();
+  // The bench's RSS baseline is taken after a full collection (it runs this process with --expose-gc).
+  process.on('message', (m) => {
+    if (m !== 'gc') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.('gc-done');
+  });
   process.send?.('ready');
   process.once('disconnect', () => worker.shutdown());
   await running;

@@ -47,9 +47,13 @@ interface Run {
   mibPerSecond: number;
   /** Reelay: workflow start to result; curl: spawn to exit. */
   wallSeconds: number;
-  /** Reelay only: the worker's peak RSS minus its idle RSS before the first transfer, and CPU used. */
+  /** CPU the client used: the worker process for Reelay (workflow tasks included), curl's own for curl. */
+  clientCpuSeconds: number;
+  /** Reelay only: the worker's RSS right before the transfer and its peak during it. */
+  restRssBytes?: number;
+  peakRssBytes?: number;
+  /** Reelay only: the peak over the worker's lowest RSS at rest (see `baselineRss`). */
   peakRssGrowthMiB?: number;
-  workerCpuSeconds?: number;
   /** CPU the store (this process) used during the run. */
   storeCpuSeconds: number;
 }
@@ -90,7 +94,7 @@ function forkWorkerProcess(): ChildProcess {
   // REELAY_BENCH_CPU_PROF=DIR profiles the worker (node --cpu-prof), written when it exits.
   const prof = process.env.REELAY_BENCH_CPU_PROF;
   return fork(require.resolve('./transfers-worker'), [], {
-    execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [])],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -159,6 +163,15 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
     const warmUrls = { put: sb.signedUrl('PUT', warmKey, CONTENT_TYPE), get: sb.signedUrl('GET', warmKey, CONTENT_TYPE) };
     await client.workflow.execute<typeof benchTransfer>('benchTransfer', { taskQueue, workflowId: 'bench-transfer-warmup-upload', args: [{ kind: 'upload', source: warmSource, url: warmUrls.put, contentType: CONTENT_TYPE }] });
     await client.workflow.execute<typeof benchTransfer>('benchTransfer', { taskQueue, workflowId: 'bench-transfer-warmup-download', args: [{ kind: 'download', url: warmUrls.get, name: 'warmup.mp4' }] });
+    // The baseline is the worker at rest: a full collection, so the warm-up's garbage does not inflate it.
+    await new Promise<void>((resolve) => {
+      child.on('message', function done(m) {
+        if (m !== 'gc-done') return;
+        child.off('message', done);
+        resolve();
+      });
+      child.send('gc');
+    });
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = rssBytes(workerPid);
     ctx.log('transfers: warmed up');
@@ -168,6 +181,7 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
         kind === 'upload'
           ? { kind, source, url: sb.signedUrl('PUT', OBJECT_KEY, CONTENT_TYPE), contentType: CONTENT_TYPE }
           : { kind, url: sb.signedUrl('GET', OBJECT_KEY, CONTENT_TYPE), name: 'reelay.mp4' };
+      const restRssBytes = rssBytes(workerPid);
       const sampler = rssSampler(workerPid, RSS_SAMPLE_MS);
       const cpu0 = cpuSeconds(workerPid);
       const store0 = cpuSeconds();
@@ -188,8 +202,9 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
         seconds: r.seconds,
         mibPerSecond: size / MiB / r.seconds,
         wallSeconds,
-        peakRssGrowthMiB: (sampler.peak() - idleRss) / MiB,
-        workerCpuSeconds: cpuSeconds(workerPid) - cpu0,
+        clientCpuSeconds: cpuSeconds(workerPid) - cpu0,
+        restRssBytes,
+        peakRssBytes: sampler.peak(),
         storeCpuSeconds: cpuSeconds() - store0,
       };
     };
@@ -203,13 +218,15 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
           : [...common, '-o', path.join(outDir, 'curl.mp4'), sb.signedUrl('GET', OBJECT_KEY, CONTENT_TYPE)];
       const store0 = cpuSeconds();
       const t0 = performance.now();
-      const res = await run('curl', args);
+      // Through bash, whose `times` prints its children's CPU (user, system) on its last line.
+      const res = await run('bash', ['-c', 'curl "$@"; code=$?; times >&2; exit $code', 'curl', ...args]);
       const wallSeconds = (performance.now() - t0) / 1000;
       if (res.code !== 0) throw new Error(`transfers: curl ${kind} failed (${res.code}): ${res.stderr.trim()}`);
+      const clientCpuSeconds = [...(res.stderr.trim().split('\n').at(-1) ?? '').matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
       const [time, up, down] = res.stdout.trim().split(' ').map(Number) as [number, number, number];
       const bytes = kind === 'upload' ? up : down;
       if (bytes !== size) throw new Error(`transfers: curl ${kind} moved ${bytes} bytes, expected ${size}`);
-      return { kind, tool: 'curl', rep, bytes, seconds: time, mibPerSecond: size / MiB / time, wallSeconds, storeCpuSeconds: cpuSeconds() - store0 };
+      return { kind, tool: 'curl', rep, bytes, seconds: time, mibPerSecond: size / MiB / time, wallSeconds, clientCpuSeconds, storeCpuSeconds: cpuSeconds() - store0 };
     };
 
     const measure = async (kind: Kind, tool: Tool, rep: number) => {
@@ -222,8 +239,8 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
         fs.rmSync(path.join(outDir, `${tool}.mp4`), { force: true });
       }
       ctx.log(
-        `transfers: ${kind} ${tool.padEnd(6)} #${rep + 1}: ${r.mibPerSecond.toFixed(0)} MiB/s` +
-          (r.peakRssGrowthMiB !== undefined ? `, worker RSS +${r.peakRssGrowthMiB.toFixed(1)} MiB, worker CPU ${r.workerCpuSeconds?.toFixed(2)} s` : '') +
+        `transfers: ${kind} ${tool.padEnd(6)} #${rep + 1}: ${r.mibPerSecond.toFixed(0)} MiB/s, client CPU ${r.clientCpuSeconds.toFixed(2)} s` +
+          (r.peakRssBytes !== undefined ? `, worker RSS ${(r.peakRssBytes / MiB).toFixed(1)} MiB at peak` : '') +
           `, store CPU ${r.storeCpuSeconds.toFixed(2)} s`,
       );
       runs.push(r);
@@ -236,6 +253,11 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
       }
     }
 
+    // Growth is counted from the lowest RSS the worker had at rest (after the warm-up and a full GC, or
+    // right before any transfer): RSS that V8 gives back late must not make a later transfer look free.
+    const baselineRss = Math.min(idleRss, ...runs.flatMap((r) => (r.restRssBytes !== undefined ? [r.restRssBytes] : [])));
+    for (const r of runs) if (r.peakRssBytes !== undefined) r.peakRssGrowthMiB = (r.peakRssBytes - baselineRss) / MiB;
+    const gib = size / 2 ** 30;
     const figures: Figure[] = [];
     for (const kind of ['upload', 'download'] as const) {
       const mine = median(runs.filter((r) => r.kind === kind && r.tool === 'reelay').map((r) => r.mibPerSecond));
@@ -252,13 +274,25 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
       });
     }
     for (const kind of ['upload', 'download'] as const) {
+      const mine = median(runs.filter((r) => r.kind === kind && r.tool === 'reelay').map((r) => r.clientCpuSeconds / gib));
+      const ref = median(runs.filter((r) => r.kind === kind && r.tool === 'curl').map((r) => r.clientCpuSeconds / gib));
+      figures.push({
+        metric: `${kind}: client CPU per GiB (median of ${reps})`,
+        value: round(mine, 2),
+        unit: 's',
+        reference: { label: 'curl', value: round(ref, 2), unit: 's' },
+        ratio: round(mine / ref, 2),
+        note: 'Reelay: the worker process (sha256 of every byte, workflow tasks); the store\'s CPU is in the JSON',
+      });
+    }
+    for (const kind of ['upload', 'download'] as const) {
       const growth = Math.max(...runs.filter((r) => r.kind === kind && r.tool === 'reelay').map((r) => r.peakRssGrowthMiB!));
       figures.push({
         metric: `${kind}: worker peak RSS growth (max of ${reps})`,
         value: round(growth, 1),
         unit: 'MiB',
         target: { text: `< ${RSS_TARGET_MIB} MiB`, met: growth < RSS_TARGET_MIB },
-        note: `over the idle worker's ${round(idleRss / MiB, 1)} MiB after a ${WARMUP_BYTES / MiB} MiB warm-up round trip, sampled every ${RSS_SAMPLE_MS} ms`,
+        note: `over the worker's lowest RSS at rest, ${round(baselineRss / MiB, 1)} MiB (after a ${WARMUP_BYTES / MiB} MiB warm-up round trip and a full GC, or before a transfer), sampled every ${RSS_SAMPLE_MS} ms`,
       });
     }
     return {
@@ -271,7 +305,14 @@ async function runSection(ctx: BenchContext): Promise<SectionResult> {
         curl: curlVersion.stdout.split('\n')[0],
         workerStartupRssMiB: round(startupRss / MiB, 1),
         workerIdleRssMiB: round(idleRss / MiB, 1),
-        runs: runs.map((r) => ({ ...r, mibPerSecond: round(r.mibPerSecond, 1), peakRssGrowthMiB: r.peakRssGrowthMiB === undefined ? undefined : round(r.peakRssGrowthMiB, 1) })),
+        workerBaselineRssMiB: round(baselineRss / MiB, 1),
+        runs: runs.map(({ restRssBytes, peakRssBytes, ...r }) => ({
+          ...r,
+          mibPerSecond: round(r.mibPerSecond, 1),
+          restRssMiB: restRssBytes === undefined ? undefined : round(restRssBytes / MiB, 1),
+          peakRssMiB: peakRssBytes === undefined ? undefined : round(peakRssBytes / MiB, 1),
+          peakRssGrowthMiB: r.peakRssGrowthMiB === undefined ? undefined : round(r.peakRssGrowthMiB, 1),
+        })),
       },
     };
   } finally {

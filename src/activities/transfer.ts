@@ -224,43 +224,69 @@ export function safeOutputPath(dir: string, name: string): string {
 }
 
 /**
- * Writes a body to a new file, metering it: chunks are gathered into writes of about
- * TRANSFER_CHUNK_BYTES, one write in flight while the next fills. Cancellation reaches it through the
- * body (the request's signal ends it with an AbortError).
+ * Writes a body to a new file, metering it. The body flows: each chunk is handed over as it arrives
+ * (an async iterator would concatenate whatever had piled up, one more copy). Chunks are gathered into
+ * writes of about TRANSFER_CHUNK_BYTES, one in flight while the next fills; the body pauses while a full
+ * batch waits, so memory stays bounded. Cancellation reaches it through the body, which the request's
+ * signal destroys. Settles only once no write is in flight, so the caller may close and remove the file.
  */
-async function writeBodyToFile(body: AsyncIterable<Buffer>, file: string, meter: ReturnType<typeof transferMeter>): Promise<void> {
+async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<typeof transferMeter>): Promise<void> {
   const fh = await fs.promises.open(file, 'w');
-  let writing: Promise<unknown> = Promise.resolve();
   try {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let position = 0;
-    const write = () => {
-      const w = fh.writev(batch, position);
-      // Awaited before the next write or at the end; until then a failure must not count as unhandled.
-      w.catch(() => undefined);
-      writing = w;
-      position += batchBytes;
-      batch = [];
-      batchBytes = 0;
-    };
-    for await (const chunk of body) {
-      meter.add(chunk);
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= TRANSFER_CHUNK_BYTES) {
-        await writing;
-        write();
-      }
-    }
-    await writing;
-    if (batchBytes > 0) {
-      write();
-      await writing;
-    }
+    await new Promise<void>((resolve, reject) => {
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      let position = 0;
+      let writing = false;
+      let ended = false;
+      let failure: { err: unknown } | undefined;
+      const fail = (err: unknown) => {
+        if (failure) return;
+        failure = { err };
+        body.destroy();
+        if (!writing) reject(err);
+      };
+      const flush = () => {
+        const buffers = batch;
+        const at = position;
+        position += batchBytes;
+        batch = [];
+        batchBytes = 0;
+        writing = true;
+        fh.writev(buffers, at).then(written, (err: unknown) => {
+          writing = false;
+          if (failure) reject(failure.err);
+          else fail(err);
+        });
+      };
+      const written = () => {
+        writing = false;
+        if (failure) return reject(failure.err);
+        if (batchBytes >= TRANSFER_CHUNK_BYTES || (ended && batchBytes > 0)) flush();
+        else if (ended) return resolve();
+        if (!ended && body.isPaused()) body.resume();
+      };
+      body.on('data', (chunk: Buffer) => {
+        meter.add(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes < TRANSFER_CHUNK_BYTES) return;
+        if (writing) body.pause();
+        else flush();
+      });
+      body.once('end', () => {
+        ended = true;
+        if (writing) return;
+        if (batchBytes > 0) flush();
+        else resolve();
+      });
+      body.once('error', fail);
+      body.once('close', () => {
+        if (!ended) fail(new Error('the body closed before its end'));
+      });
+    });
     meter.end();
   } finally {
-    await writing.catch(() => undefined);
     await fh.close();
   }
 }

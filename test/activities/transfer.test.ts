@@ -102,6 +102,34 @@ describe('streaming transfers', () => {
     }
   });
 
+  it('downloads a body of many write batches byte-exact, from a server that sends it in small pieces', async () => {
+    const bytes = fs.readFileSync(makeFile(dir, 'many.bin', 7 * 1024 * 1024 + 333));
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(bytes.length) });
+      let at = 0;
+      const next = () => {
+        while (at < bytes.length) {
+          const piece = bytes.subarray(at, at + 100_000);
+          at += piece.length;
+          if (!res.write(piece)) return res.once('drain', next);
+        }
+        res.end();
+      };
+      next();
+    });
+    try {
+      const out = tempDir('dl-many');
+      const progress: number[] = [];
+      const result = await downloadToFile({ url: `${server.url}/f`, dir: out, name: 'many.mp4', provider: 'lipdub' }, { onProgress: (done) => progress.push(done) });
+      expect(result).toMatchObject({ bytes: bytes.length, sha256: sha(bytes) });
+      expect(sha(fs.readFileSync(path.join(out, 'many.mp4')))).toBe(sha(bytes));
+      expect(progress.at(-1)).toBe(bytes.length);
+      expect(fs.readdirSync(out)).toEqual(['many.mp4']);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects a body cut short of its Content-Length and leaves no file behind', async () => {
     const server = await serve((req, res) => {
       res.writeHead(200, { 'content-length': '1000' });
