@@ -96,6 +96,24 @@ export function searchAttributeFlags(): string[] {
  */
 export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
+/**
+ * Dynamic config for the dev server. `system.enableActivityEagerExecution` lets the server hand an
+ * activity scheduled by a workflow task straight back to the worker that completed that task (the
+ * SDK asks for it when it has a free slot), instead of through a task queue: on this dev server a
+ * task-queue dispatch costs ~35 ms, which was most of a pipeline's overhead over a plain script
+ * (scripts/bench 'overhead'; docs/performance.md). Only activities on the workflow's own task queue
+ * are eager, so the rate-limited provider queues still go through the server's limiter. A production
+ * server needs the same setting to get the same latency (it is off by default in Temporal's server).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
+  'system.enableActivityEagerExecution': true,
+};
+
+/** `--dynamic-config-value key=value` flags for `temporal server start-dev`. */
+export function dynamicConfigFlags(config: Record<string, string | number | boolean> = DEV_SERVER_DYNAMIC_CONFIG): string[] {
+  return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
+
 export interface DevServerOptions {
   cliPath: string;
   dbFile: string;
@@ -144,6 +162,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--namespace', opts.namespace ?? 'default',
     '--log-level', 'warn',
     ...DEV_SERVER_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
+    ...dynamicConfigFlags(),
     ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
     ...searchAttributeFlags(),
   ];

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ensureTemporalCli } from '../../src/dev/temporal';
+import { dynamicConfigFlags, ensureTemporalCli } from '../../src/dev/temporal';
 import { REELAY_SEARCH_ATTRIBUTES } from '../../src/workflows/shared/search-attributes';
 
 /**
@@ -17,6 +17,8 @@ export default async function globalSetup(): Promise<void> {
       executable: { type: 'existing-path', path: cli.path },
       searchAttributes: [...REELAY_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
+      // The same server settings the demo and the benchmark run with.
+      extraArgs: dynamicConfigFlags(),
     },
   });
   (globalThis as { __REELAY_TEST_ENV__?: TestWorkflowEnvironment }).__REELAY_TEST_ENV__ = env;
