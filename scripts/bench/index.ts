@@ -5,7 +5,8 @@
  *   npm run bench                          every section
  *   npm run bench -- --only overhead,history
  *   npm run bench -- --quick               the CI smoke: tiny sizes, bounded to seconds
- *   options: --json FILE (default .reelay/bench/results.json), --keep (keep the work directory)
+ *   options: --json FILE (default .reelay/bench/results.json, written after each section), --keep (keep the work directory)
+ *   exit 1 when a section failed (the others still run and report)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,7 @@ function fmt(n: number, unit: string): string {
 function table(results: SectionResult[]): string {
   const rows: string[][] = [['', 'measured', 'reference', 'ratio', 'target / note']];
   for (const r of results) {
-    rows.push([`[${r.title}]`, '', '', '', '']);
+    rows.push([`[${r.title}]`, '', '', '', r.error ? `FAILED: ${r.error.split('\n')[0]}` : '']);
     for (const f of r.figures as Figure[]) {
       rows.push([
         `  ${f.metric}`,
@@ -63,25 +64,36 @@ async function main(): Promise<number> {
     log: (line) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}\n`),
   };
   const results: SectionResult[] = [];
+  const machine = { cpus: cores(), cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.platform()} ${os.release()}` };
+  const out = values.json ?? path.join('.reelay', 'bench', 'results.json');
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  // Written after every section, so a long run that is stopped keeps what it measured.
+  const save = () =>
+    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), quick: ctx.quick, machine, seconds: round((Date.now() - t0) / 1000, 1), sections: results }, null, 2));
   try {
     for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
       ctx.log(`${section.title}…`);
       const started = Date.now();
-      results.push(await section.run(ctx));
-      ctx.log(`${section.title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      try {
+        results.push(await section.run(ctx));
+        ctx.log(`${section.title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        // One broken section must not cost the figures of the others (a full run takes most of an hour).
+        ctx.log(`${section.title}: FAILED after ${((Date.now() - started) / 1000).toFixed(1)} s: ${(err as Error).stack ?? String(err)}`);
+        results.push({ id: section.id, title: section.title, figures: [], error: (err as Error).message ?? String(err) });
+      }
+      save();
     }
   } finally {
     if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
     else ctx.log(`kept ${dir}`);
   }
-  const machine = { cpus: cores(), cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.platform()} ${os.release()}` };
-  const out = values.json ?? path.join('.reelay', 'bench', 'results.json');
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), quick: ctx.quick, machine, seconds: round((Date.now() - t0) / 1000, 1), sections: results }, null, 2));
   process.stdout.write(`Reelay benchmark${ctx.quick ? ' (quick smoke: figures are not meaningful)' : ''} — ${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n\n`);
   process.stdout.write(table(results) + '\n\n');
   process.stdout.write(`JSON: ${out}\n`);
-  return 0;
+  const failed = results.filter((r) => r.error).map((r) => r.id);
+  if (failed.length) process.stderr.write(`bench: section(s) failed: ${failed.join(', ')}\n`);
+  return failed.length ? 1 : 0;
 }
 
 main().then(

@@ -34,6 +34,8 @@ export interface SectionResult {
   figures: Figure[];
   /** Raw numbers for the JSON (samples, per-run figures). */
   details?: unknown;
+  /** Set by the runner when the section threw: the other sections still run and report. */
+  error?: string;
 }
 
 export interface BenchSection {
