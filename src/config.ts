@@ -115,3 +115,21 @@ export function providerRequestsPerSecond(provider: string, env: NodeJS.ProcessE
   const rate = Math.min(...rates);
   return Number.isFinite(rate) ? rate : undefined;
 }
+
+/**
+ * How many workflow runs a worker keeps in memory between their workflow tasks
+ * (`REELAY_MAX_CACHED_WORKFLOWS`). A cached waiting pipeline costs about 1.5 MiB of worker memory; one
+ * that was evicted is replayed from its history at its next poll (tens of ms of CPU). Unset: the SDK's
+ * default, from the heap limit (about 2,300 runs, 4 GiB of RSS, with Node's default heap on a 24 GiB
+ * machine): set it lower to bound a worker's memory when thousands of pipelines wait at once
+ * (docs/performance.md). 0 turns the cache off.
+ */
+export function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.REELAY_MAX_CACHED_WORKFLOWS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
+    throw new Error(`REELAY_MAX_CACHED_WORKFLOWS must be a whole number ≥ 0, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

@@ -3,7 +3,7 @@ import { NativeConnection, Worker, type State, type WorkerOptions } from '@tempo
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
 import { bundleEncodesFailures, reelayDataConverter } from '../codec';
-import { RATE_LIMITED_PROVIDERS, outputDir, providerRequestsPerSecond, taskQueue, temporalSettings } from '../config';
+import { RATE_LIMITED_PROVIDERS, maxCachedWorkflows, outputDir, providerRequestsPerSecond, taskQueue, temporalSettings } from '../config';
 import { providerTaskQueue } from '../workflows/shared/task-queues';
 
 export interface ReelayWorkerOptions {
@@ -68,6 +68,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   const workflowBundle = opts.workflowBundle ?? (env.REELAY_WORKFLOW_BUNDLE ? { codePath: env.REELAY_WORKFLOW_BUNDLE } : undefined);
   const dataConverter = reelayDataConverter(env);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
+  const cached = maxCachedWorkflows(env);
   const activities = createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env });
   const main = await Worker.create({
     connection,
@@ -79,6 +80,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     activities,
     // Transfers are I/O bound and stream in constant memory; status calls are tiny.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
+    ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   });
   const paced = await Promise.all(
     RATE_LIMITED_PROVIDERS.map((provider) => {
