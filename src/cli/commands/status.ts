@@ -30,6 +30,12 @@ export interface StatusReport {
   closeTime?: string;
   uiUrl: string;
   progress?: PipelineProgress;
+  /**
+   * What the server itself holds of the progress (the ReelayStage and ReelayJobIds search attributes,
+   * from describe): set when no worker answered the progress query in time, e.g. a worker busy with
+   * thousands of waiting pipelines, so the stage is still shown within a second.
+   */
+  fromServer?: { stage?: string; jobIds?: string[] };
   outputs?: ReturnType<typeof outputFiles>;
   result?: unknown;
   failure?: string;
@@ -41,7 +47,7 @@ export interface StatusReport {
 
 /** Describe + progress query (+ the result or failure when closed). */
 export async function statusReport(client: Client, handle: WorkflowHandle): Promise<StatusReport> {
-  const { REELAY_PROVIDER } = await import('../../workflows/shared/search-attributes');
+  const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../workflows/shared/search-attributes');
   const { temporalSettings, workflowUiLink } = await import('../../config');
   const { awaitOutcome, queryProgress } = await import('../pipelines');
   const desc = await describeOrFail(client, handle);
@@ -57,12 +63,19 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     desc.staticSummary().catch(undecodable),
     status === 'RUNNING' ? Promise.resolve<OutcomeInfo | undefined>(undefined) : awaitOutcome(handle).catch(undecodable),
   ]);
-  let provider: string | undefined;
-  try {
-    provider = desc.typedSearchAttributes.get(REELAY_PROVIDER) ?? undefined;
-  } catch {
-    provider = undefined;
-  }
+  // Search attributes of a workflow registered without them (or an older server) are simply absent.
+  const attribute = <T>(read: () => T | undefined): T | undefined => {
+    try {
+      return read() ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const provider = attribute(() => desc.typedSearchAttributes.get(REELAY_PROVIDER));
+  const fromServer =
+    progress === undefined
+      ? { stage: attribute(() => desc.typedSearchAttributes.get(REELAY_STAGE)), jobIds: attribute(() => desc.typedSearchAttributes.get(REELAY_JOB_IDS)) }
+      : undefined;
   return {
     workflowId: desc.workflowId,
     runId: desc.runId,
@@ -75,6 +88,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     closeTime: desc.closeTime?.toISOString(),
     uiUrl: workflowUiLink({ ...temporalSettings(), namespace: client.options.namespace }, desc.workflowId, desc.runId),
     progress,
+    ...(fromServer && (fromServer.stage || fromServer.jobIds?.length) ? { fromServer } : {}),
     ...(outcome?.status === 'COMPLETED' ? { outputs: outputFiles(outcome.result), result: outcome.result } : {}),
     ...(outcome?.failure && outcome.status !== 'COMPLETED' ? { failure: outcome.failure } : {}),
     ...(outcome?.failureType ? { failureType: outcome.failureType } : {}),
@@ -102,6 +116,9 @@ export function printStatus(r: StatusReport, logLines: number): void {
       print('  Log:');
       for (const l of log) print(`    ${st.dim(formatTime(new Date(l.at)).slice(11))} ${l.message}`);
     }
+  } else if (r.fromServer) {
+    if (r.fromServer.stage) row('Stage', `${r.fromServer.stage}  ${st.dim('(from the server; no worker answered the progress query within 3 s)')}`);
+    if (r.fromServer.jobIds?.length) row('Provider', r.fromServer.jobIds.join(', '));
   } else {
     row('Progress', st.dim('not available (no worker answered the progress query)'));
   }
