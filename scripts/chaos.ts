@@ -19,7 +19,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +27,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { connectClient, startPipeline, type PipelineName } from '../src/client';
 import { workflowBundleOptions } from '../src/codec';
 import { failureMessage, outputFiles } from '../src/cli/pipelines';
-import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal';
+import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../src/dev/temporal';
 import { LipdubClient } from '../src/providers/lipdub/client';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { sha256Hex, text2videoOutput } from '../src/sandbox/derive';
@@ -112,17 +111,6 @@ function plan(n: number, tag: string, inputs: { video: string; audio: string; im
           input: { prompt: `Chaos ${tag}-${i}: a paper boat on a rainy street`, mockMode: true, durationSeconds: 4, slotWait: { initialSeconds: 0.3, maxSeconds: 2 }, polling: POLLING },
         };
     }
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,21 +1,18 @@
 /** What every benchmark section needs: a dev server of its own, process figures from /proc, statistics. */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../src/dev/temporal';
+import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal';
 import type { BenchContext } from './types';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** A whole number from the environment (a size or count of a section), or `fallback` when unset. */
+export function envWholeNumber(name: string, fallback: number, min = 0): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number ≥ ${min}`);
+  return n;
 }
 
 export interface BenchServer {

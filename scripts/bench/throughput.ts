@@ -22,7 +22,7 @@ import type { Client } from '@temporalio/client';
 import { startPipeline } from '../../src/client';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { countOnQueue, forEachLimit, startWorkerProcess, waitForClosed, workflowBundle, type WorkerKind, type WorkerProcess } from './processes';
-import { MiB, cpuSeconds, percentile, round, rssSampler, startBenchServer, type BenchServer } from './support';
+import { MiB, cpuSeconds, envWholeNumber, percentile, round, rssSampler, startBenchServer, type BenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 import type { NoopPipelineInput } from './workflows/noop';
 
@@ -30,14 +30,6 @@ import type { NoopPipelineInput } from './workflows/noop';
 const POLLING = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.2, backoffCoefficient: 1.5 };
 const START_CONCURRENCY = 32;
 const HISTORY_SAMPLE = 20;
-
-function envSize(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0`);
-  return n;
-}
 
 interface RunResult {
   label: string;
@@ -180,8 +172,8 @@ export const throughputSection: BenchSection = {
   id: 'throughput',
   title: 'Throughput at saturation',
   async run(ctx: BenchContext): Promise<SectionResult> {
-    const n = ctx.quick ? 20 : envSize('REELAY_BENCH_THROUGHPUT_N', 500);
-    const lipdubN = ctx.quick ? 0 : envSize('REELAY_BENCH_THROUGHPUT_LIPDUB_N', 200);
+    const n = ctx.quick ? 20 : envWholeNumber('REELAY_BENCH_THROUGHPUT_N', 500);
+    const lipdubN = ctx.quick ? 0 : envWholeNumber('REELAY_BENCH_THROUGHPUT_LIPDUB_N', 200);
     const bench = await startBenchServer(ctx, 'throughput');
     const sandbox: Sandbox = await startSandbox({
       timings: {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { MiB, cpuSeconds, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer } from './support';
+import { MiB, cpuSeconds, envWholeNumber, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer } from './support';
 import type { BenchTransferRequest, BenchTransferResult, BenchWorkerConfig } from './transfers-worker';
 import type { benchTransfer } from './transfers-workflow';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
@@ -119,8 +119,8 @@ async function stopWorkerProcess(child: ChildProcess): Promise<void> {
 
 async function runSection(ctx: BenchContext): Promise<SectionResult> {
   // REELAY_BENCH_TRANSFERS_MIB / _REPS override the size and repetitions (profiling runs).
-  const size = Number(process.env.REELAY_BENCH_TRANSFERS_MIB) * MiB || (ctx.quick ? QUICK_BYTES : FULL_BYTES);
-  const reps = Number(process.env.REELAY_BENCH_TRANSFERS_REPS) || (ctx.quick ? 1 : FULL_REPETITIONS);
+  const size = envWholeNumber('REELAY_BENCH_TRANSFERS_MIB', (ctx.quick ? QUICK_BYTES : FULL_BYTES) / MiB, 1) * MiB;
+  const reps = envWholeNumber('REELAY_BENCH_TRANSFERS_REPS', ctx.quick ? 1 : FULL_REPETITIONS, 1);
   const curlVersion = spawnSync('curl', ['--version'], { encoding: 'utf8' });
   if (curlVersion.status !== 0) throw new Error('transfers: curl is not on PATH (it is the reference); install it (apt-get install -y curl)');
 

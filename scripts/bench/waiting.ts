@@ -27,7 +27,7 @@ import { TEXT2VIDEO_POLLING_DEFAULTS } from '../../src/workflows/inputs/text2vid
 import { backoffSeconds } from '../../src/workflows/shared/polling';
 import { progressQuery } from '../../src/workflows/shared/progress';
 import { countOnQueue, forEachLimit, sleepMs, startWorkerProcess, workflowBundle } from './processes';
-import { MiB, cpuSeconds, percentile, round, rssBytes, startBenchServer } from './support';
+import { MiB, cpuSeconds, envWholeNumber, percentile, round, rssBytes, startBenchServer } from './support';
 import type { BenchContext, BenchSection, SectionResult } from './types';
 
 const START_CONCURRENCY = 16;
@@ -38,14 +38,6 @@ const QUERY_TIMEOUT_MS = 10_000;
 const MAX_SETTLE_SECONDS = 180;
 /** The full run's polling interval (see above). */
 const FULL_RUN_INTERVAL_SECONDS = 600;
-
-function envSize(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1`);
-  return n;
-}
 
 /** Seconds until a backoff reaches its cap: the sum of the waits before it. */
 function secondsToCap(config: PollingConfig): number {
@@ -63,15 +55,15 @@ export const waitingSection: BenchSection = {
   id: 'waiting',
   title: 'Waiting at scale',
   async run(ctx: BenchContext): Promise<SectionResult> {
-    const n = ctx.quick ? 100 : envSize('REELAY_BENCH_WAITING_N', 10_000);
+    const n = ctx.quick ? 100 : envWholeNumber('REELAY_BENCH_WAITING_N', 10_000, 1);
     const defaults = ctx.quick
       ? TEXT2VIDEO_POLLING_DEFAULTS
       : { ...TEXT2VIDEO_POLLING_DEFAULTS, initialIntervalSeconds: FULL_RUN_INTERVAL_SECONDS, maxIntervalSeconds: FULL_RUN_INTERVAL_SECONDS };
-    const initial = envSize('REELAY_BENCH_WAITING_INITIAL_INTERVAL', defaults.initialIntervalSeconds);
+    const initial = envWholeNumber('REELAY_BENCH_WAITING_INITIAL_INTERVAL', defaults.initialIntervalSeconds, 1);
     const polling: PollingConfig = {
       ...defaults,
       initialIntervalSeconds: initial,
-      maxIntervalSeconds: Math.max(initial, envSize('REELAY_BENCH_WAITING_MAX_INTERVAL', defaults.maxIntervalSeconds)),
+      maxIntervalSeconds: Math.max(initial, envWholeNumber('REELAY_BENCH_WAITING_MAX_INTERVAL', defaults.maxIntervalSeconds, 1)),
     };
     // Without a second poll before the window, nothing changes while we wait: a short settle will do.
     const settleSeconds = ctx.quick ? 3 : initial >= MAX_SETTLE_SECONDS ? 20 : Math.min(secondsToCap(polling), MAX_SETTLE_SECONDS);

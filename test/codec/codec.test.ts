@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { request } from 'undici';
@@ -16,7 +15,7 @@ import {
   payloadKeysFromEnv,
 } from '../../src/codec';
 import { startCodecServer, type CodecServer } from '../../src/codec/server';
-import { startDevServer } from '../../src/dev/temporal';
+import { freePort, startDevServer } from '../../src/dev/temporal';
 import { tempDir, testClient, temporalAddress } from '../support/harness';
 
 const newKey = () => randomBytes(32).toString('base64');
@@ -330,17 +329,6 @@ describe('codec server over HTTP', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the dev server UI and the codec endpoint', () => {
   it('starts `temporal server start-dev` with --ui-codec-endpoint, so its UI decodes through the codec server', async () => {
