@@ -29,6 +29,11 @@ import type { NoopPipelineInput } from './workflows/noop';
 /** Fast polling: jobs finish at once, so a pipeline rarely waits at all. */
 const POLLING = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.2, backoffCoefficient: 1.5 };
 const START_CONCURRENCY = 32;
+
+/** CPU seconds per pipeline, in ms, next to a reference's. */
+function cpuFigure(metric: string, value: number, reference: { label: string; value: number }, note?: string): Figure {
+  return { metric, value: value * 1000, unit: 'ms', reference: { ...reference, value: reference.value * 1000, unit: 'ms' }, ratio: round(value / reference.value), ...(note ? { note } : {}) };
+}
 const HISTORY_SAMPLE = 20;
 
 interface RunResult {
@@ -224,28 +229,9 @@ export const throughputSection: BenchSection = {
           higherIsBetter: true,
           note: `${two.completed}/${n} completed`,
         },
-        {
-          metric: 'worker CPU per text2video pipeline (1 worker)',
-          value: one.workerCpuPerPipeline * 1000,
-          unit: 'ms',
-          reference: { label: 'no-op workflow', value: noopOne.workerCpuPerPipeline * 1000, unit: 'ms' },
-          ratio: round(one.workerCpuPerPipeline / noopOne.workerCpuPerPipeline),
-        },
-        {
-          metric: 'server CPU per text2video pipeline (1 worker)',
-          value: one.serverCpuPerPipeline * 1000,
-          unit: 'ms',
-          reference: { label: 'no-op workflow', value: noopOne.serverCpuPerPipeline * 1000, unit: 'ms' },
-          ratio: round(one.serverCpuPerPipeline / noopOne.serverCpuPerPipeline),
-          note: 'starting the workflow included',
-        },
-        {
-          metric: 'worker CPU per text2video pipeline (2 workers, both)',
-          value: two.workerCpuPerPipeline * 1000,
-          unit: 'ms',
-          reference: { label: '1 worker', value: one.workerCpuPerPipeline * 1000, unit: 'ms' },
-          ratio: round(two.workerCpuPerPipeline / one.workerCpuPerPipeline),
-        },
+        cpuFigure('worker CPU per text2video pipeline (1 worker)', one.workerCpuPerPipeline, { label: 'no-op workflow', value: noopOne.workerCpuPerPipeline }),
+        cpuFigure('server CPU per text2video pipeline (1 worker)', one.serverCpuPerPipeline, { label: 'no-op workflow', value: noopOne.serverCpuPerPipeline }, 'starting the workflow included'),
+        cpuFigure('worker CPU per text2video pipeline (2 workers, both)', two.workerCpuPerPipeline, { label: '1 worker', value: one.workerCpuPerPipeline }),
       ];
 
       if (lipdubN > 0) {
@@ -267,21 +253,8 @@ export const throughputSection: BenchSection = {
             higherIsBetter: true,
             note: `${lipdubN} started at once; ${lip.completed}/${lipdubN} completed; 300 kB video + 40 kB audio uploaded each`,
           },
-          {
-            metric: 'worker CPU per LipDub pipeline (1 worker)',
-            value: lip.workerCpuPerPipeline * 1000,
-            unit: 'ms',
-            reference: { label: 'no-op workflow', value: lipNoop.workerCpuPerPipeline * 1000, unit: 'ms' },
-            ratio: round(lip.workerCpuPerPipeline / lipNoop.workerCpuPerPipeline),
-          },
-          {
-            metric: 'server CPU per LipDub pipeline (1 worker)',
-            value: lip.serverCpuPerPipeline * 1000,
-            unit: 'ms',
-            reference: { label: 'no-op workflow', value: lipNoop.serverCpuPerPipeline * 1000, unit: 'ms' },
-            ratio: round(lip.serverCpuPerPipeline / lipNoop.serverCpuPerPipeline),
-            note: 'starting the workflow included',
-          },
+          cpuFigure('worker CPU per LipDub pipeline (1 worker)', lip.workerCpuPerPipeline, { label: 'no-op workflow', value: lipNoop.workerCpuPerPipeline }),
+          cpuFigure('server CPU per LipDub pipeline (1 worker)', lip.serverCpuPerPipeline, { label: 'no-op workflow', value: lipNoop.serverCpuPerPipeline }, 'starting the workflow included'),
         );
       }
       return { id: 'throughput', title: this.title, figures, details: { polling: POLLING, startConcurrency: START_CONCURRENCY, shapes, runs, sandboxCounters: sandbox.counters() } };
