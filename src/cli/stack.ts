@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ReelayWorker } from '../workers/worker';
 import { DEFAULT_CODEC_PORT } from '../codec/defaults';
 import { stateDir, temporalSettings } from '../config';
-import type { DeepPartial, Sandbox, SandboxTimings } from '../sandbox';
+import type { DeepPartial, Sandbox, SandboxProfile, SandboxTimings } from '../sandbox';
 import { CliError } from './args';
 
 /**
@@ -147,18 +147,19 @@ export function sandboxPorts(portBase: number): Record<keyof typeof SANDBOX_PORT
 export async function startSandboxOnPorts(
   portBase: number,
   timings: DeepPartial<SandboxTimings>,
-  opts: { fallbackToFreePorts?: boolean; log?: (line: string) => void } = {},
+  opts: { fallbackToFreePorts?: boolean; log?: (line: string) => void; profile?: SandboxProfile } = {},
 ): Promise<Sandbox> {
   const { startSandbox } = await import('../sandbox');
+  const profile = opts.profile ?? 'faithful';
   const last = portBase + SANDBOX_PORT_COUNT - 1;
   if (last > 65_535) throw new CliError(`--port-base: the sandbox needs ${SANDBOX_PORT_COUNT} ports from ${portBase}, past 65535`, 2);
   try {
-    return await startSandbox({ ports: sandboxPorts(portBase), timings });
+    return await startSandbox({ ports: sandboxPorts(portBase), timings, profile });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     if (opts.fallbackToFreePorts) {
       opts.log?.(`Sandbox: ports ${portBase}–${last} are taken; using free ports instead.`);
-      return startSandbox({ timings });
+      return startSandbox({ timings, profile });
     }
     throw new CliError(`sandbox port ${(err as { port?: number }).port ?? `${portBase}–${last}`} is in use (another \`reelay dev\` or sandbox?); pick others with --port-base`);
   }

@@ -54,8 +54,24 @@ export interface AistudioConfig {
   extraTokens: string[];
 }
 
+/**
+ * How the simulated providers answer:
+ * - `faithful` (default): the shapes in docs/provider-assumptions.md, including the fields the docs are
+ *   silent about but a real provider plausibly sends;
+ * - `docs-minimal`: exactly the fields the provider docs show on each endpoint and nothing more, ids in
+ *   the least convenient documented form, values that the docs allow to arrive late arriving late, signed
+ *   download URLs that expire 20 s after issue and HTML (not JSON) bodies on 502/503. It is what a server
+ *   written from the docs alone would do (docs/provider-fields.md).
+ */
+export const SANDBOX_PROFILES = ['faithful', 'docs-minimal'] as const;
+export type SandboxProfile = (typeof SANDBOX_PROFILES)[number];
+
+/** Signed download URLs in the docs-minimal profile expire this long after issue. */
+export const DOCS_MINIMAL_DOWNLOAD_TTL_SECONDS = 20;
+
 /** Everything that can change while the sandbox runs (configure() / POST /_sandbox/config). */
 export interface SandboxConfig {
+  profile: SandboxProfile;
   timings: SandboxTimings;
   urlTtlSeconds: number;
   lipdub: LipdubConfig;
@@ -77,8 +93,14 @@ export const DEFAULT_SUPPORTED_LANGUAGES = [
   'da', 'fi', 'no', 'cs', 'el', 'he', 'hu', 'id', 'ms', 'ro', 'sk', 'th', 'uk', 'vi', 'bg', 'hr', 'ta', 'ca',
 ];
 
+/** The TTL of a signed download URL handed out now (upload URLs always use `urlTtlSeconds`). */
+export function downloadTtlSeconds(config: SandboxConfig): number {
+  return config.profile === 'docs-minimal' ? Math.min(config.urlTtlSeconds, DOCS_MINIMAL_DOWNLOAD_TTL_SECONDS) : config.urlTtlSeconds;
+}
+
 export function defaultConfig(): SandboxConfig {
   return {
+    profile: 'faithful',
     timings: {
       lipdub: { shotMs: 2000, trainingMs: 2000, generateQueueMs: 1000, generateMs: 3000 },
       dublab: { queueMs: 1000, processMs: 3000 },
@@ -96,6 +118,7 @@ export function defaultConfig(): SandboxConfig {
 }
 
 const ENUMS: Record<string, readonly unknown[]> = {
+  profile: SANDBOX_PROFILES,
   generateIdVariant: ['rotate', 'generate_id', 'generateId', 'id'],
   numericGenerateIds: [true, false, 'rotate'],
 };

@@ -198,20 +198,26 @@ const UNKNOWN_STATUS: Record<string, { paths: string[][]; value: string | number
 /** Endpoints whose answers are streamed bytes, never JSON: not captured for malformedJson. */
 const BINARY_ENDPOINTS = new Set(['text2video GET /api/v1/download/:jobId']);
 
-const HTML_502 = [
-  '<html>',
-  '<head><title>502 Bad Gateway</title></head>',
-  '<body>',
-  '<center><h1>502 Bad Gateway</h1></center>',
-  '<hr><center>nginx</center>',
-  '</body>',
-  '</html>',
-  '',
-].join('\r\n');
+/** The page nginx serves in front of an upstream that failed (502) or is overloaded (503). */
+const gatewayPage = (status: 502 | 503): string => {
+  const title = `${status} ${STATUS_CODES[status]}`;
+  return ['<html>', `<head><title>${title}</title></head>`, '<body>', `<center><h1>${title}</h1></center>`, '<hr><center>nginx</center>', '</body>', '</html>', ''].join('\r\n');
+};
+const HTML_502 = gatewayPage(502);
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)) });
+  res.end(html);
+}
 
 const MAX_SEQUENCE_KEYS = 10_000;
 
-export function createFaultEngine(initial: unknown = {}, log: (line: string) => void = () => undefined): FaultEngine {
+export interface FaultEngineOptions {
+  /** Whether an injected 502/503 from a provider (not the object store) is a gateway's HTML page rather than the provider's JSON error (the docs-minimal profile). */
+  htmlGatewayErrors?: () => boolean;
+}
+
+export function createFaultEngine(initial: unknown = {}, log: (line: string) => void = () => undefined, options: FaultEngineOptions = {}): FaultEngine {
   let profile = parseFaultProfile(initial);
   const als = new AsyncLocalStorage<RequestContext>();
   /** Requests seen per counter key since the profile was set: the `n` of the dice. */
@@ -291,14 +297,17 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
       const status = statuses[Math.floor(dice(ctx, 'serverError.status', n) * statuses.length)]!;
       count(ctx, 'serverError');
       await drain(ctx.req);
+      if ((status === 502 || status === 503) && ctx.service !== 'store' && options.htmlGatewayErrors?.()) {
+        sendHtml(ctx.res, status, gatewayPage(status));
+        return;
+      }
       throw new HttpError(status, STATUS_CODES[status] ?? 'Server Error', status === 503 ? 'ServiceUnavailable' : 'InternalError');
     }
 
     if (f.htmlError && hit('htmlError', f.htmlError)) {
       count(ctx, 'htmlError');
       await drain(ctx.req);
-      ctx.res.writeHead(502, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(HTML_502)) });
-      ctx.res.end(HTML_502);
+      sendHtml(ctx.res, 502, HTML_502);
       return;
     }
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyConfigPatch, defaultConfig, type DeepPartial, type GenerateIdVariant, type SandboxConfig, type SandboxTimings } from './config';
+import { applyConfigPatch, defaultConfig, type DeepPartial, type GenerateIdVariant, type SandboxConfig, type SandboxProfile, type SandboxTimings } from './config';
 import { createAistudio, type AistudioStats } from './aistudio';
 import { createDublab } from './dublab';
 import { FaultProfileError, createFaultEngine, type FaultProfile, type FaultProfileInput, type FaultStats, type LedgerEntry } from './faults';
@@ -13,7 +13,8 @@ import { createVividflow, type VividflowStats } from './vividflow';
 import type { ProviderDeps, ProviderService } from './provider';
 import { ObjectStore, xmlError, type ServedObject } from './store';
 
-export type { DeepPartial, SandboxConfig, SandboxTimings } from './config';
+export type { DeepPartial, SandboxConfig, SandboxProfile, SandboxTimings } from './config';
+export { SANDBOX_PROFILES } from './config';
 export type { Interceptor, RequestContext } from './http';
 export type { ServedObject } from './store';
 export type { FaultCounts, FaultKind, FaultProfile, FaultProfileInput, FaultRule, FaultSettings, FaultStats, LedgerEntry } from './faults';
@@ -28,6 +29,8 @@ export interface SandboxOptions {
   /** Object store directory; by default a fresh temp directory removed on close(). */
   dataDir?: string;
   keys?: { lipdub?: string; dublab?: string; vividflow?: string; aistudio?: string };
+  /** How the providers answer (config.ts): `faithful` (default) or `docs-minimal`. */
+  profile?: SandboxProfile;
   timings?: DeepPartial<SandboxTimings>;
   urlTtlSeconds?: number;
   lipdub?: {
@@ -98,10 +101,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   if (!isLoopbackHost(host)) throw new Error(`sandbox host must be a loopback address, got ${host}`);
   const log = opts.log ?? (() => undefined);
   // Validated first: a bad profile fails before any port is opened.
-  const faults = createFaultEngine(opts.faults ?? {}, log);
-
   const config = defaultConfig();
+  const faults = createFaultEngine(opts.faults ?? {}, log, { htmlGatewayErrors: () => config.profile === 'docs-minimal' });
+
   applyConfigPatch(config, {
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
     ...(opts.timings ? { timings: opts.timings } : {}),
     ...(opts.urlTtlSeconds !== undefined ? { urlTtlSeconds: opts.urlTtlSeconds } : {}),
     ...(opts.lipdub ? { lipdub: opts.lipdub } : {}),
