@@ -52,3 +52,24 @@ export function aliasField(target: string, aliases: readonly string[]) {
     return v;
   };
 }
+
+/**
+ * A value the docs give as a closed set, read tolerantly (DESIGN.md principle 8): a documented value
+ * keeps its literal type, any other non-empty string passes through as it came. A status the docs do
+ * not list is a provider's new state, not a broken answer: the pipeline keeps waiting (until its
+ * deadline) and says so in its progress log. `isDocumented` tells the two apart.
+ */
+export function tolerantEnum<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.union([z.enum(values), z.string().min(1, `expected one of ${values.join('|')} (or another non-empty status)`)]) as unknown as z.ZodType<
+    T[number] | Undocumented,
+    unknown
+  >;
+}
+
+/** A value outside the documented set of a tolerant enum (its raw text). */
+export type Undocumented = string & { readonly __undocumented?: never };
+
+/** Whether a tolerant enum value is one of the documented ones. */
+export function isDocumented<const T extends readonly (string | number)[]>(values: T, v: unknown): v is T[number] {
+  return (values as readonly unknown[]).includes(v);
+}
