@@ -143,6 +143,10 @@ export class APITimeoutError extends ProviderError {
     super({ ambiguous: true, ...init });
   }
 }
+/** Said at the end of every unusable answer, so a reader knows what happens next. */
+const RETRIED_READ = ' (a read: retried, the answer may be a proxy\'s page or a passing state)';
+const UNRETRIED_WRITE = ' (not retried: the provider may have applied the request; a create is reconciled, never sent blindly again)';
+
 /**
  * A 2xx whose body we could not read, parse or validate (a truncated answer, a status value the docs
  * do not list).
@@ -154,7 +158,7 @@ export class ResponseValidationError extends ProviderError {
     // A read (GET) changed nothing and may answer well next time: retried. A write did apply, so it is
     // ambiguous, and sending it again would get the same surprise: not retried (creates reconcile instead).
     const read = init.method.toUpperCase() === 'GET';
-    super({ ambiguous: !read, ...init });
+    super({ ambiguous: !read, ...init, ...(init.message ? { message: `${init.message}${read ? RETRIED_READ : UNRETRIED_WRITE}` } : {}) });
     this.retryable = read;
   }
 }

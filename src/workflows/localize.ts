@@ -3,6 +3,7 @@ import type { DeliveredFile } from './inputs/common';
 import type { DublabPipelineResult } from './inputs/dublab';
 import type { LipdubPipelineResult } from './inputs/lipdub';
 import { LocalizePipelineInput, type LocalizeLanguageResult, type LocalizePipelineResult } from './inputs/localize';
+import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
 import { ProgressTracker, progressQuery } from './shared/progress';
 
@@ -10,11 +11,14 @@ export function localizeWorkflowId(key: string): string {
   return `localize-${key}`;
 }
 
-/** The details a failed child pipeline attached (`delivered`, ids), read from its ApplicationFailure. */
+/**
+ * What a failed child pipeline says: its root cause read down the failure chain (a DubLab answer the
+ * client could not use, not "Activity task failed"), and the details it attached (`delivered`, ids).
+ */
 function childFailure(err: unknown): { message: string; details: Record<string, unknown> } {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
   const details = cause instanceof ApplicationFailure ? ((cause.details?.[0] as Record<string, unknown> | undefined) ?? {}) : {};
-  return { message: cause instanceof Error ? cause.message : String(cause), details };
+  return { message: failureInfo(cause).message, details };
 }
 
 /**

@@ -43,3 +43,35 @@ describe('reelay status without an answering worker', () => {
     }
   }, 120_000);
 });
+
+describe('reelay status while an activity is being retried', () => {
+  it('shows the activity, its attempt and what its last attempt failed with, and the run completes once the answers are usable', async () => {
+    const h = await startHarness();
+    try {
+      await h.startWorker();
+      // Every status answer is cut in half: the read is retried, and status says why.
+      h.sandbox.setFaults({ rules: [{ key: 'text2video GET /api/v1/status/:jobId', faults: { malformedJson: 1 } }] });
+      const started = await startPipeline(h.client, 'text2video', { text: 'A story told twice.', polling: FAST_POLLING }, { taskQueue: h.taskQueue });
+      let retrying: Array<{ activity: string; attempt: number; lastFailure: string }> | undefined;
+      const deadline = Date.now() + 30_000;
+      while (!retrying?.length && Date.now() < deadline) {
+        retrying = parseJsonOutput<{ retrying?: typeof retrying }>(await runCli(h, ['status', started.workflowId, '--json'])).retrying;
+        if (!retrying?.length) await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(retrying?.[0]).toEqual({
+        activity: expect.stringMatching(/^text2video/),
+        attempt: expect.any(Number),
+        lastFailure: expect.stringContaining('Text2Video GET /status/{job_id}: response is not JSON'),
+        nextAttemptAt: expect.any(String),
+      });
+      expect(retrying![0]!.lastFailure).toContain('(a read: retried');
+      const human = await runCli(h, ['status', started.workflowId]);
+      expect(human.stdout).toMatch(/Retrying: +text2video\w* \(attempt \d+, next attempt [\d:]+\): Text2Video GET \/status\/\{job_id\}: response is not JSON/);
+
+      h.sandbox.setFaults({});
+      await expect(started.handle.result()).resolves.toMatchObject({ jobId: expect.any(String) });
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
+});

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startPipeline, type LocalizePipelineResult } from '../../src/client';
 import { dublabOutput, lipdubOutput } from '../../src/sandbox/derive';
+import { statusReport } from '../../src/cli/commands/status';
 import { historyText } from '../support/history';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
@@ -113,5 +114,44 @@ describe('localizePipeline: DubLab then LipDub, as child workflows', () => {
     expect(result.source).toContain(`${started.workflowId}/source`);
     expect(result.languages[0]!.status).toBe('delivered');
     expect((await h.client.workflow.getHandle(`${started.workflowId}-generate`).describe()).type).toBe('text2videoPipeline');
+  });
+});
+
+describe('localizePipeline: a failed step names the root cause of each language', () => {
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ timings: { dublab: { queueMs: 50, processMs: 100 } } });
+    // A DubLab key the provider refuses: the child's activity fails, not the child itself.
+    h.env.DUBLAB_API_KEY = 'not-the-sandbox-key';
+    await h.startWorker();
+    dir = tempDir('localize-cause');
+  });
+  afterAll(async () => {
+    await h.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("says DubLab's own message for every language, not 'Activity task failed', and status shows it", async () => {
+    const source = makeFile(dir, 'teaser.mp4', 40_000);
+    const started = await startPipeline(
+      h.client,
+      'localize',
+      { source, sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 5, polling: FAST_POLLING },
+      { taskQueue: h.taskQueue },
+    );
+    const err = (await started.handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const failure = err.cause as ApplicationFailure;
+    expect(failure.type).toBe('PartialFailure');
+    expect(failure.message).not.toContain('Activity task failed');
+    for (const language of ['es', 'de']) {
+      expect(failure.message).toMatch(new RegExp(`${language} \\(dublab\\): DubLab 401 on POST /init-dub-group`));
+    }
+    const partial = failure.details![0] as LocalizePipelineResult;
+    expect(partial.languages.map((l) => l.error)).toEqual([expect.stringContaining('DubLab 401'), expect.stringContaining('DubLab 401')]);
+    const report = await statusReport(h.client, started.handle);
+    expect(report.failure).toMatch(/es \(dublab\): DubLab 401 on POST \/init-dub-group/);
   });
 });

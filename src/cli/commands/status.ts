@@ -41,8 +41,42 @@ export interface StatusReport {
   failure?: string;
   failureType?: string;
   leftAtProvider?: string[];
+  /**
+   * Activities the server is retrying, with the failure of their last attempt (a provider answer the
+   * client could not use, a 5xx …): what a run that looks stuck is doing. Encrypted failures read as such.
+   */
+  retrying?: RetryingActivity[];
   /** Why the summary, result or failure could not be read: payloads encrypted with a key this client lacks. */
   unreadable?: string;
+}
+
+export interface RetryingActivity {
+  activity: string;
+  attempt: number;
+  lastFailure: string;
+  nextAttemptAt?: string;
+}
+
+type PendingActivities = Awaited<ReturnType<WorkflowHandle['describe']>>['raw']['pendingActivities'];
+
+/** Pending activities past their first attempt, with what their last attempt failed with. */
+export function retryingActivities(pending: PendingActivities): RetryingActivity[] {
+  const out: RetryingActivity[] = [];
+  for (const a of pending ?? []) {
+    const attempt = a.attempt ?? 1;
+    if (attempt < 2 || !a.lastFailure) continue;
+    const messages: string[] = [];
+    type Failure = NonNullable<typeof a.lastFailure>;
+    for (let f: Failure | null | undefined = a.lastFailure, depth = 0; f && depth < 5; f = f.cause, depth++) if (f.message) messages.push(f.message);
+    const next = a.nextAttemptScheduleTime?.seconds;
+    out.push({
+      activity: a.activityType?.name ?? 'activity',
+      attempt,
+      lastFailure: messages.join(' — ') || 'failed',
+      ...(next ? { nextAttemptAt: new Date(Number(next) * 1000).toISOString() } : {}),
+    });
+  }
+  return out;
 }
 
 /** Describe + progress query (+ the result or failure when closed). */
@@ -72,6 +106,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     }
   };
   const provider = attribute(() => desc.typedSearchAttributes.get(REELAY_PROVIDER));
+  const retrying = status === 'RUNNING' ? retryingActivities(desc.raw.pendingActivities) : [];
   const fromServer =
     progress === undefined
       ? { stage: attribute(() => desc.typedSearchAttributes.get(REELAY_STAGE)), jobIds: attribute(() => desc.typedSearchAttributes.get(REELAY_JOB_IDS)) }
@@ -93,6 +128,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     ...(outcome?.failure && outcome.status !== 'COMPLETED' ? { failure: outcome.failure } : {}),
     ...(outcome?.failureType ? { failureType: outcome.failureType } : {}),
     ...(progress?.leftAtProvider ? { leftAtProvider: progress.leftAtProvider } : {}),
+    ...(retrying.length ? { retrying } : {}),
     ...(unreadable ? { unreadable } : {}),
   };
 }
@@ -121,6 +157,10 @@ export function printStatus(r: StatusReport, logLines: number): void {
     if (r.fromServer.jobIds?.length) row('Provider', r.fromServer.jobIds.join(', '));
   } else {
     row('Progress', st.dim('not available (no worker answered the progress query)'));
+  }
+  for (const a of r.retrying ?? []) {
+    const next = a.nextAttemptAt ? `, next attempt ${formatTime(new Date(a.nextAttemptAt)).slice(11)}` : '';
+    row('Retrying', `${a.activity} (attempt ${a.attempt}${next}): ${a.lastFailure}`);
   }
   const facts = resultFacts(r.result);
   if (facts.length) row('Result', facts.map(([k, v]) => `${k}=${v}`).join(', '));
