@@ -562,3 +562,41 @@ describe('the ledger of billable creates', () => {
     ]);
   });
 });
+
+describe('the docs-minimal profile: 502 and 503 are a gateway page, not the provider JSON', () => {
+  it('answers an injected 502/503 with an nginx HTML page on provider routes, XML on the store; faithful keeps JSON', async () => {
+    sb.setFaults({ rules: [{ service: 'text2video', faults: { serverError: { rate: 1, statuses: [502, 503] } } }] });
+    try {
+      const faithful = await t2vGenerate(label('json-5xx'));
+      expect(typeof faithful.body.error).toBe('string');
+
+      sb.configure({ profile: 'docs-minimal' });
+      const seen = new Set<number>();
+      for (let i = 0; i < 12; i++) {
+        const res = await t2vGenerate(label('html-5xx'));
+        seen.add(res.status);
+        expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(String(res.body)).toContain(`<title>${res.status} ${res.status === 502 ? 'Bad Gateway' : 'Service Unavailable'}</title>`);
+      }
+      expect([...seen].sort()).toEqual([502, 503]);
+      // The client reads it as a retryable server error with a readable message.
+      const err = await providerFailure(text2video.generate({ text: label('client') }));
+      expect(err).toBeInstanceOf(InternalServerError);
+      expect(err).toMatchObject({ retryable: true });
+      expect(err.message).not.toMatch(/<[a-z/]/i);
+
+      sb.setFaults({ rules: [{ service: 'store', faults: { serverError: { rate: 1, statuses: [503] } } }] });
+      const store = await api('GET', sb.signedUrl('GET', 'nothing/here', 'video/mp4'));
+      expect(store.status).toBe(503);
+      expect(String(store.headers['content-type'])).toContain('xml');
+    } finally {
+      sb.configure({ profile: 'faithful' });
+      sb.setFaults({});
+    }
+  });
+
+  it('refuses an unknown profile, naming the setting', async () => {
+    expect(() => sb.configure({ profile: 'loose' as 'faithful' })).toThrow('profile must be one of "faithful", "docs-minimal"');
+    await expect(startSandbox({ profile: 'strict' as 'faithful' })).rejects.toThrow('profile must be one of');
+  });
+});
