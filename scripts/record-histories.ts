@@ -195,6 +195,25 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: 'lipdub-shot-id-from-video-status',
+    async run(ctx) {
+      // docs-minimal: the success answer has no shot id; the workflow polls GET /video/status for it (patched branch).
+      ctx.sandbox.configure({ profile: 'docs-minimal' });
+      try {
+        const h = await start(ctx, 'lipdub', 'shot-id-from-video-status', {
+          video: inputFile(ctx, 'late.mp4', 2048),
+          audios: [{ source: inputFile(ctx, 'fr.mp3', 512), language: 'fr-FR' }],
+          polling: FAST_POLLING,
+        });
+        const o = await outcome(h);
+        expectThat(!o.error, 'LipDub completes on docs-minimal', o.error);
+        return [pipelineRecording(h, 'lipdubPipeline', 'shot-id-from-video-status', 'docs-minimal LipDub: no shot id in the success answer; polled from GET /video/status, then generate fr-FR and download.')];
+      } finally {
+        ctx.sandbox.configure({ profile: 'faithful' });
+      }
+    },
+  },
+  {
     id: 'dublab-happy-path',
     async run(ctx) {
       const h = await start(ctx, 'dublab', 'happy-path', {

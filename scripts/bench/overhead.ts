@@ -39,24 +39,29 @@ async function plainLipdub(a: Activities, workflowId: string, inputs: { video: s
     call(a, 'lipdubUploadVideo', { workflowId, source: inputs.video }),
     call(a, 'lipdubUploadAudio', { workflowId, index: 0, source: inputs.audio }),
   ]);
+  let shotId = video.shotId;
+  while (shotId === undefined) {
+    await pause();
+    shotId = (await call(a, 'lipdubGetVideoStatus', { videoId: video.videoId })).shotId;
+  }
   for (;;) {
-    const s = await call(a, 'lipdubGetShotStatus', { shotId: video.shotId });
+    const s = await call(a, 'lipdubGetShotStatus', { shotId });
     if (s.shotStatus === 'finished' && s.aiTrainingStatus === 'finished') break;
     await pause();
   }
   const { generateId } = await call(a, 'lipdubStartGeneration', {
-    shotId: video.shotId,
+    shotId,
     audioId: audio.audioId,
     language: 'es-MX',
     maintainExpression: true,
     outputFilename: `${workflowId}-es-MX.mp4`,
   });
   for (;;) {
-    const s = await call(a, 'lipdubGetGenerationStatus', { shotId: video.shotId, generateId });
+    const s = await call(a, 'lipdubGetGenerationStatus', { shotId, generateId });
     if (s.status === 'finished') break;
     await pause();
   }
-  await call(a, 'lipdubDownloadGeneration', { shotId: video.shotId, generateId, outputSubdir: out, fileName: 'es-MX.mp4' });
+  await call(a, 'lipdubDownloadGeneration', { shotId, generateId, outputSubdir: out, fileName: 'es-MX.mp4' });
 }
 
 /** DubLab's calls as dublabPipeline makes them: one group upload, starts in parallel, project status, downloads. */

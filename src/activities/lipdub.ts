@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { LipdubClient } from '../providers/lipdub/client';
 import { PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
@@ -26,6 +26,11 @@ export function createLipdubActivities(deps: ActivityDeps) {
     /**
      * Initiate, upload and confirm the video in one activity, so the signed upload URL never leaves it.
      * The marker in `scene_name` lets a retry find a shot an earlier attempt created.
+     *
+     * The shot id comes from the success answer when it carries one, else from one look at GET
+     * /video/status; when neither has it yet (a normal state: the docs' flow reads it from video status),
+     * `shotId` is undefined and the workflow waits for it with lipdubGetVideoStatus on durable timers.
+     * Nothing here waits or throws for it, so a retry never uploads the video twice.
      */
     async lipdubUploadVideo(args: {
       workflowId: string;
@@ -34,16 +39,29 @@ export function createLipdubActivities(deps: ActivityDeps) {
       projectName?: string;
       sceneName?: string;
       actorName?: string;
-    }): Promise<{ videoId: string; shotId: string; bytes: number; sha256: string }> {
+    }): Promise<{ videoId: string; shotId?: string; bytes: number; sha256: string }> {
       const marker = lipdubMarker(args.workflowId, 'video');
       const signal = Context.current().cancellationSignal;
       if (maybeSentBefore().maybe) {
+        const prev = (Context.current().info.heartbeatDetails ?? {}) as { videoId?: string; bytes?: number; sha256?: string };
         const shots = await lipdub().listShots({ signal });
         const mine = shots.data.find((s) => s.shot_scene_name?.endsWith(marker));
         if (mine) {
-          const prev = Context.current().info.heartbeatDetails as { videoId?: string; bytes?: number; sha256?: string };
           log.info('Reusing the shot an earlier attempt created', { shotId: mine.shot_id });
           return { videoId: prev.videoId ?? '', shotId: String(mine.shot_id), bytes: prev.bytes ?? 0, sha256: prev.sha256 ?? '' };
+        }
+        if (prev.videoId) {
+          // Not listed as a shot yet: the earlier attempt's video may still have been confirmed.
+          const status = await lipdub().videoStatus(prev.videoId, { signal });
+          if (status.shot_id !== null || status.upload_status === 'completed') {
+            log.info('Reusing the video an earlier attempt uploaded and confirmed', { videoId: prev.videoId, shotId: status.shot_id });
+            return {
+              videoId: prev.videoId,
+              ...(status.shot_id !== null ? { shotId: String(status.shot_id) } : {}),
+              bytes: prev.bytes ?? 0,
+              sha256: prev.sha256 ?? '',
+            };
+          }
         }
       }
       const fileName = sourceFileName(args.source);
@@ -74,19 +92,30 @@ export function createLipdubActivities(deps: ActivityDeps) {
       }
       markCreateSent({ videoId: init.video_id, bytes: uploaded.bytes, sha256: uploaded.sha256 });
       const success = await lipdub().videoSuccess(init.video_id, { signal });
-      let shotId: number | null | undefined = success.shot_id;
-      if (shotId === undefined || shotId === null) {
-        const status = await lipdub().videoStatus(init.video_id, { signal });
-        shotId = status.shot_id ?? undefined;
+      let shotId = success.shot_id;
+      if (shotId === undefined) {
+        // One look, best effort: the workflow polls video status for the shot id anyway.
+        shotId = await lipdub()
+          .videoStatus(init.video_id, { signal })
+          .then((s) => s.shot_id ?? undefined)
+          .catch((e: unknown) => {
+            log.info('GET /video/status after the upload failed; the workflow will ask again', { error: String(e) });
+            return undefined;
+          });
       }
-      if (shotId === undefined || shotId === null) {
-        // Retried: the next attempt finds the shot in GET /shots by its scene marker once LipDub lists it.
-        throw ApplicationFailure.create({
-          type: 'ShotNotReady',
-          message: `LipDub POST /video/success/{video_id}: video ${init.video_id} was confirmed but neither it nor GET /video/status gave a shot_id yet`,
-        });
-      }
-      return { videoId: init.video_id, shotId: String(shotId), ...uploaded };
+      return { videoId: init.video_id, ...(shotId !== undefined ? { shotId: String(shotId) } : {}), ...uploaded };
+    },
+
+    /**
+     * GET /video/status/{video_id}, the docs' source of the shot id (flow step 3). `shotId` is absent
+     * until LipDub made the shot; `uploadStatus` is the raw value (absent when the answer has none).
+     */
+    async lipdubGetVideoStatus(args: { videoId: string }): Promise<{ shotId?: string; uploadStatus?: string }> {
+      const s = await lipdub().videoStatus(args.videoId, { signal: Context.current().cancellationSignal });
+      return {
+        ...(s.shot_id !== null ? { shotId: String(s.shot_id) } : {}),
+        ...(s.upload_status !== undefined ? { uploadStatus: s.upload_status } : {}),
+      };
     },
 
     /** Initiate, upload and confirm one audio. A retry finds an earlier attempt's audio by its file name. */
@@ -167,9 +196,9 @@ export function createLipdubActivities(deps: ActivityDeps) {
       });
     },
 
-    async lipdubGetGenerationStatus(args: { shotId: string; generateId: string }): Promise<{ status: string }> {
+    async lipdubGetGenerationStatus(args: { shotId: string; generateId: string }): Promise<{ status: string; failureReason?: string }> {
       const s = await lipdub().generateStatus(args.shotId, args.generateId, { signal: Context.current().cancellationSignal });
-      return { status: s.status };
+      return { status: s.status, ...(s.failureReason ? { failureReason: s.failureReason } : {}) };
     },
 
     /** Fetch a fresh download URL and stream the result; an expired URL is fetched anew once. */

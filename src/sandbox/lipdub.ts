@@ -12,6 +12,7 @@ import {
   sendJson,
   type RequestContext,
 } from './http';
+import { downloadTtlSeconds } from './config';
 import type { ProviderDeps, ProviderService } from './provider';
 import { safeSegment } from './store';
 
@@ -32,6 +33,12 @@ interface Video {
   uploadKey: string;
   uploadStatus: UploadStatus;
   shotId: number | null;
+  /** When POST /video/success made the shot. */
+  successAt: number | null;
+  /** Whether LipDub has shown the shot id yet (docs-minimal: some polls of video status after success). */
+  shotShown: boolean;
+  /** Video status answers given without the shot id since success (docs-minimal). */
+  hiddenPolls: number;
 }
 
 interface Shot {
@@ -73,6 +80,14 @@ interface Generation {
 /** Share of shotMs spent `not_started` before `running`. */
 const SHOT_QUEUED_SHARE = 0.25;
 const ID_FIELDS = ['generate_id', 'generateId', 'id'] as const;
+
+/**
+ * docs-minimal: POST /video/success answers without a shot id (the docs' flow reads it from video
+ * status), and GET /video/status (and GET /shots) show it only once this many status answers were given
+ * without it and this share of shotMs has passed since success.
+ */
+export const DOCS_MINIMAL_SHOT_ID_HIDDEN_POLLS = 2;
+export const DOCS_MINIMAL_SHOT_ID_SHARE = 0.1;
 
 export function createLipdub(deps: ProviderDeps): ProviderService {
   const { store, config } = deps;
@@ -207,8 +222,25 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     return g.output;
   }
 
+  /**
+   * Whether the shot id of a confirmed video is shown now. faithful: from success on. docs-minimal: after
+   * DOCS_MINIMAL_SHOT_ID_HIDDEN_POLLS video status answers without it and a share of shotMs; a status
+   * read (`poll`) that does not show it counts as one of them.
+   */
+  function shotShown(video: Video, now: number, poll: boolean): boolean {
+    if (video.shotId === null || video.successAt === null) return false;
+    if (video.shotShown || config.profile !== 'docs-minimal') return (video.shotShown = true);
+    const delayMs = config.timings.lipdub.shotMs * DOCS_MINIMAL_SHOT_ID_SHARE;
+    if (video.hiddenPolls >= DOCS_MINIMAL_SHOT_ID_HIDDEN_POLLS && now - video.successAt >= delayMs) return (video.shotShown = true);
+    if (poll) video.hiddenPolls++;
+    return false;
+  }
+
   function newGenerateId(): { field: (typeof ID_FIELDS)[number]; id: string | number } {
     const call = generateCalls++;
+    // docs-minimal: the least convenient documented forms, a number (as the status example shows) named
+    // `id` or `generateId` (the docs' note), never `generate_id`.
+    if (config.profile === 'docs-minimal') return { field: call % 2 === 0 ? 'id' : 'generateId', id: nextNumericGenerateId++ };
     const { generateIdVariant, numericGenerateIds } = config.lipdub;
     const field = generateIdVariant === 'rotate' ? ID_FIELDS[call % ID_FIELDS.length]! : generateIdVariant;
     const numeric = numericGenerateIds === 'rotate' ? call % 2 === 1 : numericGenerateIds;
@@ -242,6 +274,9 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       uploadKey: '',
       uploadStatus: 'uploading',
       shotId: null,
+      successAt: null,
+      shotShown: false,
+      hiddenPolls: 0,
     };
     video.uploadKey = `lipdub/videos/${video.id}/${safeSegment(fileName)}`;
     videos.set(video.id, video);
@@ -261,8 +296,24 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
 
   route('GET', '/v1/video/status/:videoId', (ctx) => {
     const video = findVideo(ctx.params.videoId!);
+    const now = Date.now();
+    if (config.profile === 'docs-minimal') {
+      const shown = shotShown(video, now, true);
+      const shot = shown ? shots.get(video.shotId!) : undefined;
+      if (shot) advanceShot(shot, now);
+      // The documented fields only; the shot id absent until LipDub shows it.
+      sendJson(ctx.res, 200, {
+        data: {
+          ...(shot ? { shot_id: shot.id } : {}),
+          upload_status: video.uploadStatus,
+          shot_status: shot?.status ?? 'not_started',
+          ai_training_status: shot?.training ?? 'not_started',
+        },
+      });
+      return;
+    }
     const shot = video.shotId === null ? undefined : shots.get(video.shotId);
-    if (shot) advanceShot(shot, Date.now());
+    if (shot) advanceShot(shot, now);
     sendJson(ctx.res, 200, {
       data: {
         shot_id: video.shotId,
@@ -283,8 +334,15 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       const shot: Shot = { id: nextShotId++, video, status: 'not_started', statusAt: now, training: 'not_started', trainingAt: now };
       shots.set(shot.id, shot);
       video.shotId = shot.id;
+      video.successAt = now;
       video.uploadStatus = 'completed';
     }
+    if (config.profile === 'docs-minimal' && !shotShown(video, Date.now(), false)) {
+      // The docs' flow reads the shot id from GET /video/status; this answer does not have it yet.
+      sendJson(ctx.res, 200, { data: { asset_type: 'dubbing-video' } });
+      return;
+    }
+    video.shotShown = true;
     sendJson(ctx.res, 200, { data: { shot_id: video.shotId, asset_type: 'dubbing-video' } });
   });
 
@@ -361,7 +419,8 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
   });
 
   route('GET', '/v1/shots', (ctx) => {
-    const data = [...shots.values()].map((s) => ({
+    const now = Date.now();
+    const data = [...shots.values()].filter((s) => shotShown(s.video, now, false)).map((s) => ({
       shot_id: s.id,
       shot_label: s.video.fileName,
       shot_project_id: s.video.projectId,
@@ -411,7 +470,8 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     const g = findGeneration(findShot(ctx.params.shotId!), ctx.params.generateId!);
     advanceGeneration(g, Date.now());
     const data: Record<string, unknown> = { status: g.status, generate_id: g.id };
-    if (g.status === 'failed') data.error = g.failure;
+    // The reason is not documented: docs-minimal leaves it out.
+    if (g.status === 'failed' && config.profile !== 'docs-minimal') data.error = g.failure;
     sendJson(ctx.res, 200, { data });
   });
 
@@ -421,7 +481,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     if (g.status === 'failed') throw new HttpError(400, `Generation failed: ${g.failure}`);
     if (g.status !== 'finished') throw new HttpError(400, 'Generation not finished');
     const key = await produceOutput(g);
-    sendJson(ctx.res, 200, { data: { download_url: store.signedUrl('GET', key, LIPDUB_OUTPUT_CONTENT_TYPE, config.urlTtlSeconds) } });
+    sendJson(ctx.res, 200, { data: { download_url: store.signedUrl('GET', key, LIPDUB_OUTPUT_CONTENT_TYPE, downloadTtlSeconds(config)) } });
   });
 
   return {

@@ -1,4 +1,6 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { isDocumented } from '../providers/schemas';
+import { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from '../providers/lipdub/schemas';
 import { refLabel, type DeliveredFile } from './inputs/common';
 import {
   LIPDUB_POLLING_DEFAULTS,
@@ -21,6 +23,12 @@ export function lipdubWorkflowId(key: string): string {
 const SHOT_DONE = 'finished';
 
 /**
+ * Patch: when the upload's answers carry no shot id yet (the docs' flow reads it from GET /video/status),
+ * the pipeline polls video status for it on durable timers instead of failing.
+ */
+export const LIPDUB_SHOT_ID_FROM_VIDEO_STATUS = 'lipdub-shot-id-from-video-status';
+
+/**
  * Lip-sync one video to one or more audios at LipDub: upload video and audios in parallel (or reuse a
  * shot and audio ids), wait for the shot's processing and AI training, then per audio generate, wait and
  * download. Stage percentages: uploads 0–15, shot 15–50, generations 50–90, downloads 90–100.
@@ -38,6 +46,13 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
   let shotId: string | undefined = input.shotId !== undefined ? String(input.shotId) : undefined;
   let videoId: string | undefined;
   const generations = new Map<number, { generateId: string; status: string }>();
+  // A status the docs do not list is a new state at LipDub: keep waiting, and say so once per value.
+  const undocumentedSeen = new Set<string>();
+  const noteStatus = (what: string, value: string, documented: readonly string[]): void => {
+    if (isDocumented(documented, value) || undocumentedSeen.has(`${what}\n${value}`)) return;
+    undocumentedSeen.add(`${what}\n${value}`);
+    progress.log(`LipDub reported ${what} "${value}", which the docs do not list; still waiting`);
+  };
 
   try {
     // 1. Uploads, in parallel.
@@ -75,7 +90,33 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       shotId = video.shotId;
       videoId = video.videoId;
       progress.providerId('videoId', video.videoId);
-      progress.log(`Uploaded video (${video.bytes} bytes); shot ${video.shotId}`);
+      if (shotId === undefined && patched(LIPDUB_SHOT_ID_FROM_VIDEO_STATUS)) {
+        // Docs' flow, step 3: the shot id comes from GET /video/status, maybe some polls after the upload.
+        const vid = video.videoId;
+        progress.log(`Uploaded video ${vid} (${video.bytes} bytes); waiting for LipDub to give its shot id`);
+        const status = await pollUntil({
+          check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetVideoStatus, `Video ${vid} status`, { videoId: vid }),
+          isDone: (s) => {
+            if (s.uploadStatus === 'failed') {
+              throw ApplicationFailure.nonRetryable(`LipDub reports the upload of video ${vid} failed (GET /video/status upload_status "failed")`, 'ProviderJobFailed');
+            }
+            return s.shotId !== undefined;
+          },
+          onValue: (s) => {
+            if (s.uploadStatus !== undefined) noteStatus(`upload_status of video ${vid}`, s.uploadStatus, LIPDUB_UPLOAD_STATUSES);
+          },
+          config: polling,
+          deadline,
+          waitingFor: `the shot id of video ${vid}`,
+        });
+        shotId = status.shotId;
+        progress.log(`Video ${vid} is shot ${shotId}`);
+      } else {
+        progress.log(`Uploaded video (${video.bytes} bytes); shot ${video.shotId}`);
+      }
+      if (shotId === undefined) {
+        throw ApplicationFailure.nonRetryable(`LipDub gave no shot id for video ${video.videoId}`, 'ShotNotReady');
+      }
     }
     progress.providerId('shotId', shotId!);
 
@@ -89,6 +130,8 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
         return s.shotStatus === SHOT_DONE && s.aiTrainingStatus === SHOT_DONE;
       },
       onValue: (s) => {
+        noteStatus(`shot_status of shot ${shotId}`, s.shotStatus, LIPDUB_SHOT_STATUSES);
+        noteStatus(`ai_training_status of shot ${shotId}`, s.aiTrainingStatus, LIPDUB_TRAINING_STATUSES);
         const pct = s.shotStatus === SHOT_DONE ? (s.aiTrainingStatus === SHOT_DONE ? 50 : 35) : s.shotStatus === 'running' ? 25 : 15;
         progress.stage(s.shotStatus === SHOT_DONE ? 'waiting-for-training' : 'waiting-for-shot', pct);
       },
@@ -119,13 +162,17 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
         const final = await pollUntil({
           check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
           isDone: (s) => s.status === 'finished' || s.status === 'failed',
-          onValue: (s) => generations.set(index, { generateId, status: s.status }),
+          onValue: (s) => {
+            noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
+            generations.set(index, { generateId, status: s.status });
+          },
           config: polling,
           deadline,
           waitingFor: `generation ${generateId}`,
         });
         if (final.status === 'failed') {
-          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed`, 'ProviderJobFailed');
+          const why = final.failureReason ? `: ${final.failureReason}` : '';
+          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
         }
         progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
         const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {

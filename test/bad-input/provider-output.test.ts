@@ -66,7 +66,7 @@ const METHODS: Record<string, MethodSpec> = {
     endpoint: 'POST /video/success/{video_id}',
     call: () => lipdub().videoSuccess('v1'),
     good: ok({ data: { shot_id: 746176, asset_type: 'dubbing-video' } }),
-    missing: 'data',
+    // No shot id (or no data) is a documented state: the shot id comes from GET /video/status.
     wrong: [[{ data: { shot_id: 'seven' } }, 'data.shot_id']],
   },
   'lipdub.videoFailure': {
@@ -82,7 +82,8 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => lipdub().videoStatus('v1'),
     good: ok({ data: { upload_status: 'completed', shot_id: 5, shot_status: 'running', ai_training_status: 'not_started' } }),
     missing: 'data',
-    wrong: [[{ data: { upload_status: 'done' } }, 'data.upload_status']],
+    // An undocumented status text passes (the workflow keeps waiting); a status that is not text does not.
+    wrong: [[{ data: { upload_status: 7 } }, 'data.upload_status']],
   },
   'lipdub.initAudio': {
     provider: 'lipdub',
@@ -116,7 +117,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => lipdub().listAudio(),
     good: ok({ data: [{ audio_id: 'a1', upload_status: 'completed' }], count: 1 }),
     missing: 'data',
-    wrong: [[{ data: [{ audio_id: 'a1' }] }, 'data[0].upload_status']],
+    wrong: [[{ data: [{ upload_status: 'completed' }] }, 'data[0].audio_id']],
   },
   'lipdub.listShots': {
     provider: 'lipdub',
@@ -151,7 +152,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => lipdub().generateStatus(1, 'g1'),
     good: ok({ data: { status: 'running' } }),
     missing: 'data',
-    wrong: [[{ data: { status: 'queued' } }, 'data.status']],
+    wrong: [[{ data: { status: 5 } }, 'data.status']],
   },
   'lipdub.generateDownload': {
     provider: 'lipdub',

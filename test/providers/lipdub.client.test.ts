@@ -36,10 +36,10 @@ async function readyShot(label: string): Promise<number> {
   const success = await lipdub.videoSuccess(video.video_id);
   expect(typeof success.shot_id).toBe('number');
   await pollUntil(
-    () => lipdub.shotStatus(success.shot_id),
+    () => lipdub.shotStatus(success.shot_id!),
     (s) => s.shot_status === 'finished' && s.ai_training_status === 'finished',
   );
-  return success.shot_id;
+  return success.shot_id!;
 }
 
 /** Audio upload → completed; returns the audio id. */
@@ -67,7 +67,7 @@ describe('LipdubClient against the sandbox', () => {
     expect(before.upload_status).toBe('uploading');
 
     expect(await putSigned(video.upload_url, 'video/mp4', FAKE_MP4)).toBe(200);
-    const { shot_id: shotId } = await lipdub.videoSuccess(video.video_id);
+    const shotId = (await lipdub.videoSuccess(video.video_id)).shot_id!;
 
     const status = await lipdub.videoStatus(video.video_id);
     expect(status.shot_id).toBe(shotId);

@@ -1,5 +1,6 @@
 import { lipdubOutput } from '../../src/sandbox/derive';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { DOCS_MINIMAL_DOWNLOAD_TTL_SECONDS } from '../../src/sandbox/config';
 import { api, bytesOf, download, pollUntil, put } from './helpers';
 
 const FAST = { lipdub: { shotMs: 40, trainingMs: 30, generateQueueMs: 20, generateMs: 30 } };
@@ -278,5 +279,141 @@ describe('LipDub sandbox', () => {
     const id = init.body.data.video_id;
     expect((await api('POST', url(`/video/failure/${id}`), { headers: auth })).status).toBe(200);
     expect((await api('GET', url(`/video/status/${id}`), { headers: auth })).body.data.upload_status).toBe('failed');
+  });
+});
+
+describe('LipDub sandbox, docs-minimal profile', () => {
+  let sb: Sandbox;
+  let auth: Record<string, string>;
+  const url = (p: string) => `${sb.urls.lipdub}${p}`;
+  const SLOW_SHOT_ID = { lipdub: { shotMs: 5000, trainingMs: 30, generateQueueMs: 20, generateMs: 30 } };
+
+  beforeAll(async () => {
+    sb = await startSandbox({ profile: 'docs-minimal', timings: FAST });
+    auth = { 'x-api-key': sb.keys.lipdub };
+  });
+  afterAll(() => sb.close());
+  afterEach(() => sb.configure({ timings: FAST, lipdub: { failGenerateLanguages: [] } }));
+
+  async function confirmVideo(label: string) {
+    const init = await api('POST', url('/video'), {
+      headers: auth,
+      json: { file_name: `${label}.mp4`, content_type: 'video/mp4', project_name: 'P', scene_name: label, actor_name: 'A' },
+    });
+    expect(Object.keys(init.body.data).sort()).toEqual(['actor_id', 'failure_url', 'project_id', 'scene_id', 'success_url', 'upload_url', 'video_id']);
+    const videoId = init.body.data.video_id as string;
+    const before = await api('GET', url(`/video/status/${videoId}`), { headers: auth });
+    expect(before.body.data).toEqual({ upload_status: 'uploading', shot_status: 'not_started', ai_training_status: 'not_started' });
+    expect((await put(init.body.data.upload_url, bytesOf(label, 2000), 'video/mp4')).status).toBe(200);
+    const success = await api('POST', url(`/video/success/${videoId}`), { headers: auth });
+    return { videoId, success };
+  }
+
+  const status = (videoId: string) => api('GET', url(`/video/status/${videoId}`), { headers: auth });
+  const listedShots = async () => (await api('GET', url('/shots'), { headers: auth })).body.data as Array<{ shot_id: number; shot_scene_name: string }>;
+
+  it('confirms an upload without a shot id; video status shows it only some polls later, and GET /shots only then', async () => {
+    sb.configure({ timings: SLOW_SHOT_ID });
+    const { videoId, success } = await confirmVideo('late-shot');
+    expect(success.status).toBe(200);
+    expect(success.body).toEqual({ data: { asset_type: 'dubbing-video' } });
+
+    // Two polls at once: neither has the shot id, and the shot is not listed.
+    for (let i = 0; i < 2; i++) {
+      expect((await status(videoId)).body.data).toEqual({ upload_status: 'completed', shot_status: 'not_started', ai_training_status: 'not_started' });
+    }
+    // Enough polls, but not yet the share of shotMs (500 ms of 5000): still hidden.
+    expect((await status(videoId)).body.data).not.toHaveProperty('shot_id');
+    expect((await listedShots()).filter((s) => s.shot_scene_name === 'late-shot')).toEqual([]);
+
+    const shown = await pollUntil(() => status(videoId), (r) => r.body.data.shot_id !== undefined, 2000, 20);
+    expect(Object.keys(shown.body.data).sort()).toEqual(['ai_training_status', 'shot_id', 'shot_status', 'upload_status']);
+    expect(typeof shown.body.data.shot_id).toBe('number');
+    expect((await listedShots()).filter((s) => s.shot_scene_name === 'late-shot').map((s) => s.shot_id)).toEqual([shown.body.data.shot_id]);
+    // Once shown it stays, and a repeated success now carries it.
+    expect((await status(videoId)).body.data.shot_id).toBe(shown.body.data.shot_id);
+    expect((await api('POST', url(`/video/success/${videoId}`), { headers: auth })).body.data).toEqual({ shot_id: shown.body.data.shot_id, asset_type: 'dubbing-video' });
+  });
+
+  it('needs polls as well as time: a shot id is not shown to a client that never asked', async () => {
+    const { videoId } = await confirmVideo('needs-polls');
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await listedShots()).filter((s) => s.shot_scene_name === 'needs-polls')).toEqual([]);
+    expect((await status(videoId)).body.data).not.toHaveProperty('shot_id');
+    expect((await status(videoId)).body.data).not.toHaveProperty('shot_id');
+    expect(typeof (await status(videoId)).body.data.shot_id).toBe('number');
+  });
+
+  async function readyShot(label: string): Promise<number> {
+    const { videoId } = await confirmVideo(label);
+    const shown = await pollUntil(() => status(videoId), (r) => r.body.data.shot_id !== undefined, 2000, 5);
+    const shotId = shown.body.data.shot_id as number;
+    await pollUntil(
+      () => api('GET', url(`/shots/${shotId}/status`), { headers: auth }),
+      (r) => r.body.data.ai_training_status === 'finished',
+    );
+    return shotId;
+  }
+
+  async function audio(label: string): Promise<string> {
+    const bytes = bytesOf(label, 300);
+    const init = await api('POST', url('/audio'), { headers: auth, json: { file_name: `${label}.mp3`, content_type: 'audio/mpeg', size_bytes: bytes.length } });
+    expect(Object.keys(init.body.data).sort()).toEqual(['audio_id', 'failure_url', 'success_url', 'upload_url']);
+    await put(init.body.data.upload_url, bytes, 'audio/mpeg');
+    expect((await api('POST', url(`/audio/success/${init.body.data.audio_id}`), { headers: auth })).body).toEqual({});
+    return init.body.data.audio_id as string;
+  }
+
+  it('names generation ids id or generateId, as numbers; the status answer has status and generate_id only', async () => {
+    const shotId = await readyShot('gen-ids');
+    const audioId = await audio('gen-ids');
+    const fields: string[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const gen = await api('POST', url(`/shots/${shotId}/generate`), { headers: auth, json: { audio_id: audioId, output_filename: `o${i}.mp4`, language: 'es' } });
+      const [field, ...rest] = Object.keys(gen.body.data).filter((k) => k !== 'status');
+      expect(rest).toEqual([]);
+      expect(gen.body.data.status).toBe('processing');
+      expect(typeof gen.body.data[field!]).toBe('number');
+      fields.push(field!);
+      ids.push(gen.body.data[field!]);
+    }
+    expect(fields.sort()).toEqual(['generateId', 'id']);
+    const done = await pollUntil(
+      () => api('GET', url(`/shots/${shotId}/generate/${ids[0]}`), { headers: auth }),
+      (r) => r.body.data.status === 'finished',
+    );
+    expect(done.body.data).toEqual({ status: 'finished', generate_id: ids[0] });
+  });
+
+  it('leaves the undocumented failure reason out of a failed generation', async () => {
+    sb.configure({ lipdub: { failGenerateLanguages: ['it'] } });
+    const shotId = await readyShot('gen-fail');
+    const audioId = await audio('gen-fail');
+    const gen = await api('POST', url(`/shots/${shotId}/generate`), { headers: auth, json: { audio_id: audioId, output_filename: 'it.mp4', language: 'it' } });
+    const id = gen.body.data.id ?? gen.body.data.generateId;
+    const failed = await pollUntil(
+      () => api('GET', url(`/shots/${shotId}/generate/${id}`), { headers: auth }),
+      (r) => ['failed', 'finished'].includes(r.body.data.status),
+    );
+    expect(failed.body.data).toEqual({ status: 'failed', generate_id: id });
+  });
+
+  it('hands out download URLs that expire downloadTtlSeconds (20 s) after issue', async () => {
+    const shotId = await readyShot('gen-dl');
+    const audioId = await audio('gen-dl');
+    const gen = await api('POST', url(`/shots/${shotId}/generate`), { headers: auth, json: { audio_id: audioId, output_filename: 'de.mp4', language: 'de' } });
+    const id = gen.body.data.id ?? gen.body.data.generateId;
+    await pollUntil(
+      () => api('GET', url(`/shots/${shotId}/generate/${id}`), { headers: auth }),
+      (r) => r.body.data.status === 'finished',
+    );
+    const issued = Math.floor(Date.now() / 1000);
+    const dl = await api('GET', url(`/shots/${shotId}/generate/${id}/download`), { headers: auth });
+    expect(Object.keys(dl.body.data)).toEqual(['download_url']);
+    const expires = Number(new URL(dl.body.data.download_url).searchParams.get('expires'));
+    expect(expires - issued).toBeGreaterThanOrEqual(DOCS_MINIMAL_DOWNLOAD_TTL_SECONDS - 1);
+    expect(expires - issued).toBeLessThanOrEqual(DOCS_MINIMAL_DOWNLOAD_TTL_SECONDS + 1);
+    expect((await download(dl.body.data.download_url)).status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { FaultSettings } from '../../src/sandbox';
 import { startPipeline, progressQuery } from '../../src/client';
 import { lipdubOutput, sha256Hex } from '../../src/sandbox/derive';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
@@ -153,5 +154,99 @@ describe('lipdubPipeline on a real dev server against the LipDub sandbox', () =>
     } finally {
       await bad.close();
     }
+  });
+});
+
+/**
+ * A server that honours the docs and nothing more (issue 11): POST /video/success answers without a shot
+ * id, which GET /video/status shows only some polls later; generation ids named `id` or `generateId`, as
+ * numbers; no failure reasons; download URLs that expire after 20 s.
+ */
+describe('lipdubPipeline against the docs-minimal LipDub sandbox', () => {
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ profile: 'docs-minimal', timings: FAST_LIPDUB });
+    await h.startWorker();
+    dir = tempDir('lipdub-docs-minimal');
+  });
+  afterEach(() => h.sandbox.setFaults({}));
+  afterAll(async () => {
+    await h.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (input: Record<string, unknown>) => {
+    const started = await startPipeline(h.client, 'lipdub', { ...input, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
+    const result = (await started.handle.result()) as import('../../src/client').LipdubPipelineResult;
+    return { started, result };
+  };
+
+  it('completes: waits on GET /video/status for the shot id the success answer did not have (regression)', async () => {
+    const video = makeFile(dir, 'talk.mp4', 120_000);
+    const es = makeFile(dir, 'es.mp3', 20_000);
+    const fr = makeFile(dir, 'fr.mp3', 30_000);
+    const before = h.sandbox.counters();
+    const { started, result } = await run({
+      video,
+      audios: [
+        { source: es, language: 'es-MX' },
+        { source: fr, language: 'fr-FR' },
+      ],
+    });
+
+    expect(result.shotId).toMatch(/^\d+$/);
+    expect(result.videoId).toMatch(/\S/);
+    expect(result.outputs.map((o) => o.language).sort()).toEqual(['es-MX', 'fr-FR']);
+    for (const out of result.outputs) {
+      const expected = lipdubOutput(fs.readFileSync(video), fs.readFileSync(out.language === 'es-MX' ? es : fr), out.language);
+      expect(fs.readFileSync(out.path).equals(expected)).toBe(true);
+      expect(out.generateId).toMatch(/^\d+$/);
+    }
+    const after = h.sandbox.counters();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    expect(delta('lipdub POST /v1/video')).toBe(1);
+    expect(delta('lipdub POST /v1/video/success/:videoId')).toBe(1);
+    // Two answers without the shot id (the upload's one look, the workflow's first poll), then the one with it.
+    expect(delta('lipdub GET /v1/video/status/:videoId')).toBeGreaterThanOrEqual(3);
+
+    const progress = await started.handle.query(progressQuery);
+    expect(progress.stage).toBe('completed');
+    expect(progress.providerIds.shotId).toBe(result.shotId);
+    const log = progress.log.map((l) => l.message);
+    expect(log).toEqual(expect.arrayContaining([expect.stringContaining('waiting for LipDub to give its shot id'), `Video ${result.videoId} is shot ${result.shotId}`]));
+  });
+
+  it('a lost answer to POST /video/success: the retry reuses the confirmed video (not yet in GET /shots) and uploads once', async () => {
+    const lost: Partial<FaultSettings> = { lostResponse: { rate: 1, first: 1 } };
+    h.sandbox.setFaults({ rules: [{ service: 'lipdub', method: 'POST', route: '/v1/video/success/:videoId', faults: lost }] });
+    const before = h.sandbox.counters();
+    const { result } = await run({ video: makeFile(dir, 'lost.mp4', 20_000), audios: [{ source: makeFile(dir, 'it.mp3', 5000), language: 'it-IT' }] });
+    expect(h.sandbox.faultStats().total.lostResponse).toBe(1);
+    const after = h.sandbox.counters();
+    expect((after['lipdub POST /v1/video'] ?? 0) - (before['lipdub POST /v1/video'] ?? 0)).toBe(1);
+    expect(result.outputs).toHaveLength(1);
+    expect(result.shotId).toMatch(/^\d+$/);
+  });
+
+  it('keeps waiting through statuses the docs do not list, and says so in its progress log', async () => {
+    const paused: Partial<FaultSettings> = { unknownStatus: { rate: 1, first: 2, value: 'paused' } };
+    h.sandbox.setFaults({
+      rules: [
+        { service: 'lipdub', method: 'GET', route: '/v1/shots/:shotId/status', faults: paused },
+        { service: 'lipdub', method: 'GET', route: '/v1/shots/:shotId/generate/:generateId', faults: paused },
+      ],
+    });
+    const { started, result } = await run({ video: makeFile(dir, 'paused.mp4', 10_000), audios: [{ source: makeFile(dir, 'pt.mp3', 3000), language: 'pt-BR' }] });
+    expect(h.sandbox.faultStats().total.unknownStatus).toBe(4);
+    const generateId = result.outputs[0]!.generateId;
+    const log = (await started.handle.query(progressQuery)).log.map((l) => l.message);
+    expect(log).toEqual(
+      expect.arrayContaining([
+        `LipDub reported shot_status of shot ${result.shotId} "paused", which the docs do not list; still waiting`,
+        `LipDub reported status of generation ${generateId} "paused", which the docs do not list; still waiting`,
+      ]),
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
   LipdubVideoStatus,
   LipdubVideoSuccess,
   lipdubEnvelope,
+  type LipdubAudioState,
   type LipdubGenerationState,
 } from './schemas';
 
@@ -65,15 +66,16 @@ export class LipdubClient {
     return res.data;
   }
 
+  /** The shot id when the answer carries one; without it, GET /video/status gives it later (docs' flow, step 3). */
   async videoSuccess(videoId: string, o: CallOptions = {}): Promise<LipdubVideoSuccess> {
     const res = await this.#http.call({
       method: 'POST',
       path: `/video/success/${pathSegment(videoId)}`,
       endpoint: 'POST /video/success/{video_id}',
-      schema: lipdubEnvelope(LipdubVideoSuccess),
+      schema: LipdubVideoSuccess,
       signal: o.signal,
     });
-    return res.data;
+    return res;
   }
 
   async videoFailure(videoId: string, o: CallOptions = {}): Promise<void> {
@@ -120,7 +122,7 @@ export class LipdubClient {
     });
   }
 
-  async audioStatus(audioId: string, o: CallOptions = {}): Promise<LipdubAudioStatus> {
+  async audioStatus(audioId: string, o: CallOptions = {}): Promise<LipdubAudioState> {
     const res = await this.#http.call({
       method: 'GET',
       path: `/audio/status/${pathSegment(audioId)}`,
@@ -128,7 +130,7 @@ export class LipdubClient {
       schema: lipdubEnvelope(LipdubAudioStatus),
       signal: o.signal,
     });
-    return res.data;
+    return { ...res.data, audio_id: res.data.audio_id ?? String(audioId) };
   }
 
   listAudio(o: CallOptions = {}): Promise<LipdubAudioList> {
