@@ -165,6 +165,25 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
     expect((await started.handle.query(progressQuery)).stage).toBe('completed');
   });
 
+  it('keeps waiting through a status the docs do not list, and says so in its progress log', async () => {
+    h.sandbox.setFaults({ rules: [{ key: 'dublab GET /api/v1/dubs', faults: { unknownStatus: { rate: 1, first: 2, value: 'paused' } } }] });
+    try {
+      const started = await startPipeline(
+        h.client,
+        'dublab',
+        { source: makeFile(dir, 'paused.mp4', 10_000), sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 5, outputTypes: ['translated_mp4'], polling: FAST_POLLING },
+        { taskQueue: h.taskQueue },
+      );
+      const result = (await started.handle.result()) as DublabPipelineResult;
+      expect(result.dubs.map((d) => d.language).sort()).toEqual(['de', 'es']);
+      expect(h.sandbox.faultStats().total).toEqual({ unknownStatus: 2 });
+      const log = (await started.handle.query(progressQuery)).log.map((l) => l.message);
+      for (const lang of ['es', 'de']) expect(log).toContain(`DubLab reported status "paused" for ${lang}, which the docs do not list; still waiting`);
+    } finally {
+      h.sandbox.setFaults({});
+    }
+  });
+
   it("fails a failed language with DubLab's externalErrorMessage and delivers the others", async () => {
     h.sandbox.configure({ dublab: { failLanguages: ['fr'] } });
     try {

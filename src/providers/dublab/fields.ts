@@ -5,7 +5,7 @@ const SIGNED = 'https://dublab-outputs.s3.amazonaws.com/f-1/translated.mp4?X-Amz
 const SIGNED_DOWNLOAD = `${SIGNED}&response-content-disposition=attachment`;
 const UPLOAD = 'https://dublab-uploads.s3.amazonaws.com/p-1/talk.mp4?X-Amz-Expires=3600&X-Amz-Signature=def';
 
-const STATUS_CODES = '| externalStatusId | Meaning | … | 1 | Uploading | 2 | In Queue | 3 | Processing | 4 | Failed | 5 | Completed |';
+const STATUS_CODES = 'Status Codes: 1 Uploading, 2 In Queue, 3 Processing, 4 Failed, 5 Completed (the table)';
 const OUTPUTS_MAP = 'outputs is a map of { <type>: { url, downloadUrl } }. url is inline-viewable, downloadUrl forces a file download.';
 
 export const DUBLAB_FIELDS: ProviderAudit = {
