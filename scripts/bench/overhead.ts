@@ -69,8 +69,8 @@ async function plainDublab(a: Activities, workflowId: string, inputs: { video: s
   const group = await call(a, 'dublabCreateGroup', { workflowId, source: inputs.video, sourceLanguage: 'en', targetLanguages: languages, durationSeconds: 10 });
   await Promise.all(group.files.map((f) => call(a, 'dublabStartDub', { fileId: f.fileId })));
   for (;;) {
-    const states = await call(a, 'dublabGetProjectStatus', { projectId: group.projectId });
-    if (group.files.every((f) => [4, 5].includes(states.find((s) => s.fileId === f.fileId)?.externalStatusId ?? 0))) break;
+    const states = await call(a, 'dublabGetProjectStatus', { projectId: group.projectId, fileIds: group.files.map((f) => f.fileId) });
+    if (group.files.every((f) => [4, 5].includes(Number(states.find((s) => s.fileId === f.fileId)?.externalStatusId ?? 0)))) break;
     await pause();
   }
   await Promise.all(

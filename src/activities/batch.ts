@@ -89,7 +89,8 @@ export function createBatchActivities(deps: ActivityDeps) {
       const lines: BalanceLine[] = [];
       if (est.dublabCredits > 0) {
         const { credits } = await DublabClient.fromEnv(env, { dispatcher: deps.dispatcher }).me();
-        lines.push({ provider: 'dublab', needed: est.dublabCredits, unit: 'credits', available: credits, short: credits < est.dublabCredits });
+        // GET /me may show no balance (the docs name no field): then it is unknown, not short.
+        lines.push({ provider: 'dublab', needed: est.dublabCredits, unit: 'credits', available: credits ?? null, short: credits !== undefined && credits < est.dublabCredits });
       }
       if (est.vividflowCredits > 0) {
         const { creditsRemaining } = await VividflowClient.fromEnv(env, { dispatcher: deps.dispatcher }).usage();

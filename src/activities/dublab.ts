@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { DublabClient } from '../providers/dublab/client';
+import type { DublabDub } from '../providers/dublab/schemas';
 import { ConflictError, PermissionDeniedError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import type { DeliveredFile } from '../workflows/inputs/common';
@@ -29,10 +30,15 @@ export function dublabMarkedName(name: string, workflowId: string): string {
   return `${name} [reelay:${workflowId}]`;
 }
 
+/**
+ * One dub as GET /dubs reports it. `externalStatusId` is one of the documented 1–5 or, passed through
+ * as it came, a value the docs do not list (the workflow keeps waiting). Results recorded before
+ * GET /dubs was the source also carry `language`.
+ */
 export interface DublabDubState {
   fileId: string;
-  language: string;
-  externalStatusId: number;
+  language?: string;
+  externalStatusId: number | string;
   errorMessage: string | null;
 }
 
@@ -40,10 +46,23 @@ export function createDublabActivities(deps: ActivityDeps) {
   let client: DublabClient | undefined;
   const dublab = () => (client ??= DublabClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
 
+  /**
+   * GET /dubs lists every dub of the account, so one answer serves every run polling at the same moment:
+   * a call already under way in this worker is joined rather than repeated.
+   */
+  let listing: Promise<DublabDub[]> | undefined;
+  const listDubs = (): Promise<DublabDub[]> =>
+    (listing ??= dublab()
+      .listDubs()
+      .finally(() => {
+        listing = undefined;
+      }));
+
   return {
-    async dublabGetCredits(): Promise<{ credits: number }> {
+    /** `credits` is null when GET /me shows no balance (the docs name no field): the caller skips its check. */
+    async dublabGetCredits(): Promise<{ credits: number | null }> {
       const me = await dublab().me({ signal: Context.current().cancellationSignal });
-      return { credits: me.credits };
+      return { credits: me.credits ?? null };
     },
 
     /**
@@ -65,17 +84,21 @@ export function createDublabActivities(deps: ActivityDeps) {
       // Reuse a group only once an earlier attempt recorded its upload as done (`sent`): a group whose
       // upload was cut short cannot be started (412). Making a new one then costs nothing, since DubLab
       // bills on completion.
-      const prev = (Context.current().info.heartbeatDetails ?? {}) as { sent?: boolean; projectId?: string; bytes?: number; sha256?: string };
-      if (Context.current().info.attempt > 1 && prev.sent === true && prev.projectId) {
-        const mine = (await dublab().listDubs({ signal })).filter((d) => d.name === name && d.projectId === prev.projectId);
-        if (mine.length === args.targetLanguages.length) {
+      // The earlier attempt's files (ids and languages) are in its heartbeat: GET /dubs only confirms that
+      // DubLab still lists every one of them (it shows no name or language the docs promise).
+      const prev = (Context.current().info.heartbeatDetails ?? {}) as {
+        sent?: boolean;
+        projectId?: string;
+        files?: Array<{ fileId: string; language: string }>;
+        bytes?: number;
+        sha256?: string;
+      };
+      const prevFiles = prev.files;
+      if (Context.current().info.attempt > 1 && prev.sent === true && prev.projectId && Array.isArray(prevFiles) && prevFiles.length === args.targetLanguages.length) {
+        const listed = new Set((await dublab().listDubs({ signal })).flatMap((d) => (d.id ? [d.id] : [])));
+        if (prevFiles.every((f) => listed.has(f.fileId))) {
           log.info('Reusing the dub group an earlier attempt uploaded', { projectId: prev.projectId });
-          return {
-            projectId: String(prev.projectId),
-            files: mine.map((d) => ({ fileId: d.id, language: d.targetLang })),
-            bytes: prev.bytes ?? 0,
-            sha256: prev.sha256 ?? '',
-          };
+          return { projectId: String(prev.projectId), files: prevFiles, bytes: prev.bytes ?? 0, sha256: prev.sha256 ?? '' };
         }
       }
       const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher });
@@ -94,8 +117,9 @@ export function createDublabActivities(deps: ActivityDeps) {
         { source: args.source, url: group.uploadUrl, contentType, provider: 'dublab' },
         activityTransferHooks(deps, 'uploading', { projectId: group.projectId }),
       );
-      markCreateSent({ projectId: group.projectId, ...uploaded });
-      return { projectId: group.projectId, files: group.files.map((f) => ({ fileId: f.fileId, language: f.destLang })), ...uploaded };
+      const files = group.files.map((f) => ({ fileId: f.fileId, language: f.destLang }));
+      markCreateSent({ projectId: group.projectId, files, ...uploaded });
+      return { projectId: group.projectId, files, ...uploaded };
     },
 
     /** Start one dub. DubLab answers 409 to a second start, so a retry after a lost answer is safe. */
@@ -109,15 +133,18 @@ export function createDublabActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Status of every dub of a project, in one call; the signed URLs it also returns stay here. */
-    async dublabGetProjectStatus(args: { projectId: string }): Promise<DublabDubState[]> {
-      const project = await dublab().projectOutputs(args.projectId, { signal: Context.current().cancellationSignal });
-      return project.files.map((f) => ({
-        fileId: f.fileId,
-        language: f.targetLang,
-        externalStatusId: f.externalStatusId,
-        errorMessage: f.externalErrorMessage ?? null,
-      }));
+    /**
+     * Status of the run's dubs from GET /dubs, the endpoint the docs say to poll: one call for every
+     * language (and joined with other runs polling at the same moment). The dubs are picked by `fileIds`;
+     * a call recorded before they were passed picks by project. A dub GET /dubs does not list is left out
+     * (the workflow keeps waiting for it).
+     */
+    async dublabGetProjectStatus(args: { projectId: string; fileIds?: string[] }): Promise<DublabDubState[]> {
+      const wanted = args.fileIds ? new Set(args.fileIds) : undefined;
+      const dubs = await listDubs();
+      return dubs
+        .filter((d): d is DublabDub & { id: string } => d.id !== undefined && (wanted ? wanted.has(d.id) : d.projectId === args.projectId))
+        .map((d) => ({ fileId: d.id, externalStatusId: d.externalStatusId, errorMessage: d.externalErrorMessage }));
     },
 
     /** Fetch fresh outputs (their URLs expire) and download the types asked for, one after another. */
@@ -132,16 +159,25 @@ export function createDublabActivities(deps: ActivityDeps) {
       const delivered: Array<DeliveredFile & { type: DublabOutputType }> = [];
       for (const type of args.types) {
         for (let fresh = 0; ; fresh++) {
+          // Fresh right before each download: the signed URLs expire (docs: after expiresIn seconds).
           const { outputs } = await dublab().dubOutputs(args.fileId, { signal });
+          const offered = Object.keys(outputs).filter((t) => outputs[t]?.downloadUrl ?? outputs[t]?.url);
+          if (!offered.length) {
+            // GET /dubs said completed; "the map is empty until the dub completes", so it may lag a moment.
+            throw ApplicationFailure.create({
+              type: 'OutputsNotReady',
+              message: `DubLab GET /dubs/{fileId}/outputs: dub ${args.fileId} (${args.language}) is completed in GET /dubs but lists no outputs yet; will retry`,
+            });
+          }
           const entry = outputs[type];
-          if (!entry) {
+          const url = entry?.downloadUrl ?? entry?.url;
+          if (!url) {
             throw ApplicationFailure.create({
               type: 'OutputMissing',
               nonRetryable: true,
-              message: `DubLab GET /dubs/{fileId}/outputs: dub ${args.fileId} (${args.language}) has no ${type} output; it offers: ${Object.keys(outputs).join(', ') || 'nothing'}`,
+              message: `DubLab GET /dubs/{fileId}/outputs: dub ${args.fileId} (${args.language}) has no ${type} output; it offers: ${offered.join(', ')}`,
             });
           }
-          const url = entry.downloadUrl ?? entry.url;
           try {
             const file = await downloadToFile(
               { url, dir, name: dublabOutputFileName(type), provider: 'dublab' },

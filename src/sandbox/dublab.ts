@@ -11,6 +11,7 @@ import {
   sendJson,
   type RequestContext,
 } from './http';
+import { downloadTtlSeconds } from './config';
 import type { ProviderDeps, ProviderService } from './provider';
 import { safeSegment, type ObjectInfo } from './store';
 
@@ -178,7 +179,8 @@ export function createDublab(deps: ProviderDeps): ProviderService {
   async function signedOutputs(dub: Dub): Promise<Record<string, { url: string; downloadUrl: string }>> {
     if (dub.status !== 5) return {};
     const objects = await produceOutputs(dub);
-    const ttl = config.urlTtlSeconds;
+    // Equal to urlTtlSeconds in the faithful profile; 20 s in docs-minimal.
+    const ttl = downloadTtlSeconds(config);
     const result: Record<string, { url: string; downloadUrl: string }> = {};
     for (const type of DUBLAB_OUTPUT_TYPES) {
       const o = objects.get(type)!;
@@ -190,7 +192,25 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     return result;
   }
 
+  /** Read at answer time: configure() may switch the profile while the sandbox runs. */
+  const docsMinimal = () => config.profile === 'docs-minimal';
+
+  /**
+   * docs-minimal: what dublab.md shows of a dub in `GET /dubs` — its id under the docs' name for it
+   * (`fileId`), `projectId` ("includes projectId"), `externalStatusId` ("until externalStatusId = 5") and,
+   * on a failed dub only, `externalErrorMessage`. No name, languages, durations or dates.
+   */
+  function docsMinimalDubJson(d: Dub) {
+    return {
+      fileId: d.id,
+      projectId: d.project.id,
+      externalStatusId: d.status,
+      ...(d.status === 4 ? { externalErrorMessage: d.errorMessage } : {}),
+    };
+  }
+
   function dubJson(d: Dub) {
+    if (docsMinimal()) return docsMinimalDubJson(d);
     return {
       id: d.id,
       projectId: d.project.id,
@@ -214,6 +234,8 @@ export function createDublab(deps: ProviderDeps): ProviderService {
 
   route('GET', '/api/v1/me', (ctx) => {
     advanceAll();
+    // docs-minimal: "Your profile and credit balance" names no field; the balance alone, as `credits`.
+    if (docsMinimal()) return sendJson(ctx.res, 200, { credits: config.dublab.credits });
     sendJson(ctx.res, 200, { id: 'user_sandbox', email: 'sandbox@dublab.invalid', name: 'Sandbox User', credits: config.dublab.credits });
   });
 
@@ -227,6 +249,8 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     const dub = findDub(ctx.params.fileId!);
     advance(dub, Date.now());
     const outputs = await signedOutputs(dub);
+    // docs-minimal: the documented `outputs` map only (empty until the dub completes): no status, no id, no expiresIn.
+    if (docsMinimal()) return sendJson(ctx.res, 200, { outputs });
     sendJson(ctx.res, 200, { fileId: dub.id, externalStatusId: dub.status, expiresIn: config.urlTtlSeconds, outputs });
   });
 
@@ -238,6 +262,11 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     for (const id of project.fileIds) {
       const dub = dubs.get(id)!;
       advance(dub, now);
+      // docs-minimal: "Outputs for every language in a project": each file's id and its `outputs` map, no status.
+      if (docsMinimal()) {
+        files.push({ fileId: dub.id, outputs: await signedOutputs(dub) });
+        continue;
+      }
       files.push({
         fileId: dub.id,
         targetLang: dub.targetLang,
@@ -246,6 +275,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
         outputs: await signedOutputs(dub),
       });
     }
+    if (docsMinimal()) return sendJson(ctx.res, 200, { files });
     sendJson(ctx.res, 200, { projectId: project.id, expiresIn: config.urlTtlSeconds, files });
   });
 
@@ -256,10 +286,13 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     projects.set(project.id, project);
     const dub = addDub(project, destLang);
     deps.faults.created(ctx, { id: dub.id, key: project.name });
+    // docs-minimal: "Create one file (one language) and get an upload URL": the file and the URL.
+    const uploadUrl = store.signedUrl('PUT', project.uploadKey, project.fileType, config.urlTtlSeconds);
+    if (docsMinimal()) return sendJson(ctx.res, 200, { fileId: dub.id, uploadUrl });
     sendJson(ctx.res, 200, {
       fileId: dub.id,
       projectId: project.id,
-      uploadUrl: store.signedUrl('PUT', project.uploadKey, project.fileType, config.urlTtlSeconds),
+      uploadUrl,
     });
   });
 
@@ -272,6 +305,14 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     projects.set(project.id, project);
     const files = destLangs.map((lang) => ({ fileId: addDub(project, lang).id, dest_lang: lang }));
     deps.faults.created(ctx, { id: project.id, key: project.name });
+    if (docsMinimal()) {
+      // What the docs' flow reads: `.uploadUrl`, `.projectId`, `.files[].fileId` (in dest_langs order, no language).
+      return sendJson(ctx.res, 200, {
+        projectId: project.id,
+        uploadUrl: store.signedUrl('PUT', project.uploadKey, project.fileType, config.urlTtlSeconds),
+        files: files.map((f) => ({ fileId: f.fileId })),
+      });
+    }
     sendJson(ctx.res, 200, {
       projectId: project.id,
       uploadUrl: store.signedUrl('PUT', project.uploadKey, project.fileType, config.urlTtlSeconds),
@@ -292,6 +333,8 @@ export function createDublab(deps: ProviderDeps): ProviderService {
     dub.statusAt = Date.now();
     dub.doomed = deps.faults.jobFails(ctx);
     deps.faults.created(ctx, { id: dub.id, key: dub.id });
+    // docs-minimal: the docs show no body for a started dub.
+    if (docsMinimal()) return sendJson(ctx.res, 200, {});
     sendJson(ctx.res, 200, { fileId: dub.id, externalStatusId: 2 });
   });
 

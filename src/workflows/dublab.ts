@@ -19,10 +19,14 @@ export function dublabWorkflowId(key: string): string {
 /** DubLab's public status surface (docs, "Status Codes"). */
 const STATUS = { UPLOADING: 1, IN_QUEUE: 2, PROCESSING: 3, FAILED: 4, COMPLETED: 5 } as const;
 const STATUS_NAME: Record<number, string> = { 1: 'uploading', 2: 'in queue', 3: 'processing', 4: 'failed', 5: 'completed' };
+/** A status id the docs do not list (any other number, or text): the dub is still waited for. */
+const undocumented = (s: number | string): boolean => typeof s !== 'number' || STATUS_NAME[s] === undefined;
+const isFinal = (s: number | string | undefined): boolean => s === STATUS.COMPLETED || s === STATUS.FAILED;
 
 /**
  * Dub one video into one or many languages at DubLab: one `init-dub-group` and one upload, start every
- * file, wait until every dub completed (or failed), then fetch fresh outputs — their URLs expire — and
+ * file, wait until every dub completed (or failed) as `GET /dubs` reports it — the endpoint the docs say to
+ * poll, one call per poll for every language — then fetch fresh outputs — their URLs expire — and
  * download the types asked for. Percentages: upload 0–20, dubbing 20–85, downloads 85–100.
  */
 export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<DublabPipelineResult> {
@@ -33,22 +37,25 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
   const progress = new ProgressTracker('dublabPipeline', 'dublab', `DubLab dub ${input.sourceLanguage} → ${input.targetLanguages.join(', ')}`);
   setHandler(progressQuery, () => progress.snapshot);
   const outputSubdir = input.outputSubdir ?? workflowId;
-  const dubStatus = new Map<string, { language: string; status: number }>();
+  const dubStatus = new Map<string, { language: string; status: number | string; unlisted?: boolean }>();
   let projectId: string | undefined;
 
   try {
     if (input.checkCredits) {
       progress.stage('checking-credits', 1);
       const { credits } = await withSummary(STATUS_CALL, statusActivities.dublabGetCredits, 'Check DubLab credits');
+      if (credits === null) {
+        progress.log("DubLab's GET /me shows no credit balance (the docs name no field for it); the credit check is skipped");
+      }
       // Billing is per second of measured output, once per language (docs, "Notes"); duration is our estimate.
       const needed = input.durationSeconds * input.targetLanguages.length;
-      if (credits < needed) {
+      if (credits !== null && credits < needed) {
         throw ApplicationFailure.nonRetryable(
           `DubLab credits are short: ${credits} available, about ${needed} needed (${input.durationSeconds}s × ${input.targetLanguages.length} languages)`,
           'InsufficientCredits',
         );
       }
-      progress.log(`DubLab credits: ${credits} available, about ${needed} needed`);
+      if (credits !== null) progress.log(`DubLab credits: ${credits} available, about ${needed} needed`);
     }
 
     progress.stage('uploading', 2, `Creating the dub group and uploading ${refLabel(input.source)}`);
@@ -78,25 +85,34 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
     );
 
     progress.stage('dubbing', 25, `Waiting for ${group.files.length} dub(s)`);
+    // The status of every dub comes from GET /dubs (docs: "Poll: Check GET /dubs until externalStatusId = 5"),
+    // one call per poll for all languages; the outputs endpoints carry no status.
+    const fileIds = group.files.map((f) => f.fileId);
     const states = await pollUntil({
-      check: () => withSummary(STATUS_CALL, statusActivities.dublabGetProjectStatus, `Project ${projectId} status`, { projectId: projectId! }),
-      isDone: (all) =>
-        group.files.every((f) => {
-          const s = all.find((x) => x.fileId === f.fileId)?.externalStatusId;
-          return s === STATUS.COMPLETED || s === STATUS.FAILED;
-        }),
+      check: () => withSummary(STATUS_CALL, statusActivities.dublabGetProjectStatus, `Project ${projectId} status`, { projectId: projectId!, fileIds }),
+      isDone: (all) => group.files.every((f) => isFinal(all.find((x) => x.fileId === f.fileId)?.externalStatusId)),
       onValue: (all) => {
         let changed = false;
-        for (const s of all) {
-          const known = dubStatus.get(s.fileId);
-          if (known && known.status !== s.externalStatusId) {
-            known.status = s.externalStatusId;
-            changed = true;
-            progress.log(`${known.language}: ${STATUS_NAME[s.externalStatusId] ?? s.externalStatusId}`);
+        for (const f of group.files) {
+          const known = dubStatus.get(f.fileId)!;
+          const s = all.find((x) => x.fileId === f.fileId);
+          if (!s) {
+            if (!known.unlisted) progress.log(`GET /dubs does not list the ${known.language} dub ${f.fileId} yet; still waiting`);
+            known.unlisted = true;
+            continue;
           }
+          known.unlisted = false;
+          if (known.status === s.externalStatusId) continue;
+          known.status = s.externalStatusId;
+          changed = true;
+          progress.log(
+            undocumented(s.externalStatusId)
+              ? `DubLab reported status ${JSON.stringify(s.externalStatusId)} for ${known.language}, which the docs do not list; still waiting`
+              : `${known.language}: ${STATUS_NAME[s.externalStatusId as number]}`,
+          );
         }
         if (changed) {
-          const done = [...dubStatus.values()].filter((d) => d.status >= STATUS.FAILED).length;
+          const done = [...dubStatus.values()].filter((d) => isFinal(d.status)).length;
           progress.percent(25 + (60 * done) / group.files.length);
         }
       },
@@ -122,7 +138,7 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
     );
 
     if (failed.length) {
-      const reasons = failed.map((s) => `${s.language}: ${s.errorMessage ?? 'no reason given'}`).join('; ');
+      const reasons = failed.map((s) => `${dubStatus.get(s.fileId)!.language}: ${s.errorMessage ?? 'no reason given'}`).join('; ');
       progress.stage('failed', undefined, `DubLab failed ${failed.length} dub(s): ${reasons}`);
       throw ApplicationFailure.create({
         type: 'ProviderJobFailed',
@@ -137,8 +153,8 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         const left = [...dubStatus.entries()]
-          .filter(([, d]) => d.status === STATUS.IN_QUEUE || d.status === STATUS.PROCESSING)
-          .map(([fileId, d]) => `dub ${fileId} (${d.language}, ${STATUS_NAME[d.status]})`);
+          .filter(([, d]) => d.status === STATUS.IN_QUEUE || d.status === STATUS.PROCESSING || undocumented(d.status))
+          .map(([fileId, d]) => `dub ${fileId} (${d.language}, ${undocumented(d.status) ? `status ${JSON.stringify(d.status)}` : STATUS_NAME[d.status as number]})`);
         progress.leftAtProvider(left);
         progress.stage(
           'cancelled',

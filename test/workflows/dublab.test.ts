@@ -112,3 +112,96 @@ describe('dublabPipeline on a real dev server against the DubLab sandbox', () =>
     }
   });
 });
+
+/**
+ * Issue 11: a server that answers with what dublab.md shows and nothing more. Its `GET /dubs/{fileId}/outputs`
+ * carries only `outputs` (no status), `GET /dubs` names a dub's id `fileId`, `init-dub-group` files carry no
+ * language, and download URLs expire 20 s after issue. Before the fix the download activity failed, after
+ * eight attempts, with `externalStatusId: expected one of 1|2|3|4|5, got missing`.
+ */
+describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ profile: 'docs-minimal', timings: FAST_DUBLAB });
+    await h.startWorker();
+    dir = tempDir('dublab-min-in');
+  });
+  afterAll(async () => {
+    await h.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('completes for three languages, its waiting resting on one GET /dubs per poll for all of them', async () => {
+    h.sandbox.resetCounters();
+    const source = makeFile(dir, 'talk.mp4', 200_000);
+    const languages = ['es', 'de', 'ja'];
+    const types = ['translated_mp4', 'translated_subtitle'] as const;
+    const started = await startPipeline(
+      h.client,
+      'dublab',
+      { source, sourceLanguage: 'en', targetLanguages: languages, durationSeconds: 12, outputTypes: [...types], checkCredits: true, polling: FAST_POLLING },
+      { taskQueue: h.taskQueue },
+    );
+    const result = (await started.handle.result()) as DublabPipelineResult;
+
+    expect(result.dubs.map((d) => d.language).sort()).toEqual([...languages].sort());
+    const sourceBytes = fs.readFileSync(source);
+    for (const dub of result.dubs) {
+      expect(dub.outputs.map((o) => o.type).sort()).toEqual([...types].sort());
+      for (const out of dub.outputs) expect(fs.readFileSync(out.path).equals(dublabOutput(out.type, sourceBytes, dub.language))).toBe(true);
+    }
+
+    // One status call per poll, whatever the number of languages: GET /dubs answers for all of them.
+    const history = await started.handle.fetchHistory();
+    const polls = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dublabGetProjectStatus').length;
+    const counters = h.sandbox.counters();
+    expect(polls).toBeGreaterThan(0);
+    expect(counters['dublab GET /api/v1/dubs']).toBe(polls);
+    expect(counters['dublab GET /api/v1/projects/:projectId/outputs'] ?? 0).toBe(0);
+    // Outputs are fetched fresh right before each download (their URLs live 20 s here).
+    expect(counters['dublab GET /api/v1/dubs/:fileId/outputs']).toBeGreaterThanOrEqual(languages.length * types.length);
+    expect((await started.handle.query(progressQuery)).stage).toBe('completed');
+  });
+
+  it('keeps waiting through a status the docs do not list, and says so in its progress log', async () => {
+    h.sandbox.setFaults({ rules: [{ key: 'dublab GET /api/v1/dubs', faults: { unknownStatus: { rate: 1, first: 2, value: 'paused' } } }] });
+    try {
+      const started = await startPipeline(
+        h.client,
+        'dublab',
+        { source: makeFile(dir, 'paused.mp4', 10_000), sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 5, outputTypes: ['translated_mp4'], polling: FAST_POLLING },
+        { taskQueue: h.taskQueue },
+      );
+      const result = (await started.handle.result()) as DublabPipelineResult;
+      expect(result.dubs.map((d) => d.language).sort()).toEqual(['de', 'es']);
+      expect(h.sandbox.faultStats().total).toEqual({ unknownStatus: 2 });
+      const log = (await started.handle.query(progressQuery)).log.map((l) => l.message);
+      for (const lang of ['es', 'de']) expect(log).toContain(`DubLab reported status "paused" for ${lang}, which the docs do not list; still waiting`);
+    } finally {
+      h.sandbox.setFaults({});
+    }
+  });
+
+  it("fails a failed language with DubLab's externalErrorMessage and delivers the others", async () => {
+    h.sandbox.configure({ dublab: { failLanguages: ['fr'] } });
+    try {
+      const started = await startPipeline(
+        h.client,
+        'dublab',
+        { source: makeFile(dir, 'clip.mp4', 20_000), sourceLanguage: 'en', targetLanguages: ['fr', 'it'], durationSeconds: 5, polling: FAST_POLLING },
+        { taskQueue: h.taskQueue },
+      );
+      const err = (await started.handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = err.cause as ApplicationFailure;
+      expect(cause.type).toBe('ProviderJobFailed');
+      expect(cause.message).toContain('fr: Dubbing into fr failed');
+      const details = cause.details?.[0] as { delivered: Array<{ language: string }> };
+      expect(details.delivered.map((d) => d.language)).toEqual(['it']);
+    } finally {
+      h.sandbox.configure({ dublab: { failLanguages: [] } });
+    }
+  });
+});

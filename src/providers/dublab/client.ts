@@ -6,18 +6,18 @@ import {
   DublabDubList,
   DublabDubOutputs,
   DublabInitDub,
-  DublabInitDubGroup,
   DublabInitDubGroupRequest,
+  DublabInitDubGroupResponse,
   DublabInitDubRequest,
   DublabMe,
-  DublabProjectOutputs,
   DublabStartDubRequest,
   DublabStartDubResponse,
   type DublabDub,
+  type DublabInitDubGroup,
   type DublabStartDub,
 } from './schemas';
 
-export { DUBLAB_OUTPUT_TYPES, DUBLAB_STATUS } from './schemas';
+export { DUBLAB_OUTPUT_TYPES, DUBLAB_STATUS, DUBLAB_STATUS_IDS, isDocumentedDublabStatus } from './schemas';
 
 export const DUBLAB_DEFAULT_BASE_URL = 'https://dublab.app/api/v1';
 
@@ -51,27 +51,21 @@ export class DublabClient {
     return this.#http.call({ method: 'GET', path: '/me', endpoint: 'GET /me', schema: DublabMe, signal: o.signal });
   }
 
-  /** Every dub of the account, newest first (assumed); used to reconcile after an ambiguous create. */
+  /**
+   * Every dub of the account: the endpoint the docs say to poll ("Check GET /dubs until externalStatusId
+   * = 5"). One call answers for every language of a run.
+   */
   listDubs(o: CallOptions = {}): Promise<DublabDub[]> {
     return this.#http.call({ method: 'GET', path: '/dubs', endpoint: 'GET /dubs', schema: DublabDubList, signal: o.signal });
   }
 
+  /** The outputs map of one dub (empty until it completes); no status: that comes from listDubs. */
   dubOutputs(fileId: string, o: CallOptions = {}): Promise<DublabDubOutputs> {
     return this.#http.call({
       method: 'GET',
       path: `/dubs/${pathSegment(fileId)}/outputs`,
       endpoint: 'GET /dubs/{fileId}/outputs',
       schema: DublabDubOutputs,
-      signal: o.signal,
-    });
-  }
-
-  projectOutputs(projectId: string, o: CallOptions = {}): Promise<DublabProjectOutputs> {
-    return this.#http.call({
-      method: 'GET',
-      path: `/projects/${pathSegment(projectId)}/outputs`,
-      endpoint: 'GET /projects/{projectId}/outputs',
-      schema: DublabProjectOutputs,
       signal: o.signal,
     });
   }
@@ -88,18 +82,29 @@ export class DublabClient {
     });
   }
 
-  /** One file per requested language, or a ResponseValidationError naming the languages left out. */
+  /**
+   * One file per requested language, or a ResponseValidationError naming the languages left out. The docs
+   * show files without a language (`.files[].fileId`): a file that names none takes the requested
+   * languages no other file named, in request order (the docs' flow lists one file per `dest_langs` entry).
+   */
   async initDubGroup(body: DublabInitDubGroupRequest, o: CallOptions = {}): Promise<DublabInitDubGroup> {
     const endpoint = 'POST /init-dub-group';
-    const group = await this.#http.call({
+    const answer = await this.#http.call({
       method: 'POST',
       path: '/init-dub-group',
       endpoint,
       body,
       bodySchema: DublabInitDubGroupRequest,
-      schema: DublabInitDubGroup,
+      schema: DublabInitDubGroupResponse,
       signal: o.signal,
     });
+    const named = new Set(answer.files.flatMap((f) => (f.destLang ? [f.destLang] : [])));
+    const leftOver = body.dest_langs.filter((l) => !named.has(l));
+    const files = answer.files.flatMap((f) => {
+      const destLang = f.destLang ?? leftOver.shift();
+      return destLang ? [{ fileId: f.fileId, destLang }] : [];
+    });
+    const group: DublabInitDubGroup = { projectId: answer.projectId, uploadUrl: answer.uploadUrl, files };
     const answered = new Set(group.files.map((f) => f.destLang));
     const missing = body.dest_langs.filter((l) => !answered.has(l));
     if (missing.length) {

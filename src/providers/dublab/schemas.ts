@@ -4,13 +4,28 @@
  * Responses are parsed leniently: extra fields pass (and are dropped), documented variants all parse.
  */
 import { z } from 'zod';
-import { aliasField, httpUrl, idString, isRecord, optionalText } from '../schemas';
+import { aliasField, httpUrl, idString, isDocumented, isRecord, type Undocumented } from '../schemas';
 
 export const DUBLAB_STATUS = { UPLOADING: 1, IN_QUEUE: 2, PROCESSING: 3, FAILED: 4, COMPLETED: 5 } as const;
 
-/** The public status surface is 1–5 (docs); anything else is a ResponseValidationError. */
-export const DublabExternalStatusId = z.literal([1, 2, 3, 4, 5]);
+/** The public status surface (docs, "Status Codes"): 1 Uploading, 2 In Queue, 3 Processing, 4 Failed, 5 Completed. */
+export const DUBLAB_STATUS_IDS = [1, 2, 3, 4, 5] as const;
+export type DublabDocumentedStatus = (typeof DUBLAB_STATUS_IDS)[number];
+
+/**
+ * `externalStatusId`, read tolerantly (DESIGN.md principle 8): a documented id keeps its literal type, its
+ * digits ("5") read as the number; any other number or non-empty text passes through as it came (a status
+ * the docs do not list: the pipeline keeps waiting and says so). Missing or null is refused.
+ */
+export const DublabExternalStatusId = z
+  .union([z.number(), z.string().min(1)], { error: `expected a status id (one of ${DUBLAB_STATUS_IDS.join('|')}, or another undocumented value)` })
+  .transform((v): DublabDocumentedStatus | Undocumented | number => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v));
 export type DublabExternalStatusId = z.infer<typeof DublabExternalStatusId>;
+
+/** Whether a status id is one of the five the docs list. */
+export function isDocumentedDublabStatus(v: unknown): v is DublabDocumentedStatus {
+  return isDocumented(DUBLAB_STATUS_IDS, v);
+}
 
 export const DUBLAB_OUTPUT_TYPES = [
   'translated_mp4',
@@ -25,93 +40,79 @@ export const DUBLAB_OUTPUT_TYPES = [
 ] as const;
 export type DublabOutputType = (typeof DUBLAB_OUTPUT_TYPES)[number];
 
+/** Optional text a provider may also send as a number (shown as its digits); null or absent reads undefined. */
+const looseText = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((v) => (v === null || v === undefined ? undefined : String(v)));
+
 // ── Account ────────────────────────────────────────────────────────────────────────────────────
 
-/** GET /me (assumed shape). One credit is one second of measured output (assumed). */
+/**
+ * GET /me: "Your profile and credit balance" (docs) names no field. Reelay reads only the balance, as
+ * `credits` (assumed; one credit is one second of measured output, also assumed); without it the credit
+ * check is skipped and says so. Digits read as the number.
+ */
 export const DublabMe = z.object({
-  id: idString,
-  email: z.string(),
-  name: optionalText,
-  credits: z.number(),
+  credits: z
+    .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of credits').transform(Number)])
+    .nullish()
+    .transform((v) => v ?? undefined),
 });
 export type DublabMe = z.infer<typeof DublabMe>;
 
 // ── Dubs ───────────────────────────────────────────────────────────────────────────────────────
 
-/** One entry of GET /dubs (assumed shape); `id` is the fileId. */
-export const DublabDub = z.object({
-  id: idString,
-  projectId: idString,
-  name: z.string(),
-  targetLang: z.string(),
-  externalStatusId: DublabExternalStatusId,
-  externalErrorMessage: z.string().nullish().transform((v) => v ?? null),
-  sourceLang: optionalText,
-  duration: z.number().nullish().transform((v) => v ?? undefined),
-  measuredDuration: z.number().nullish().transform((v) => v ?? null),
-  createdAt: optionalText,
-});
+/**
+ * One entry of GET /dubs, the endpoint the docs say to poll ("Check GET /dubs until externalStatusId = 5").
+ * The docs show `projectId` ("includes projectId"), `externalStatusId` and, on failed dubs,
+ * `externalErrorMessage`. The dub's own id is not shown there: it is read as `id` or `fileId` (the docs'
+ * name for a dub everywhere else); an entry with neither cannot be ours and is kept without an id.
+ * Only `externalStatusId` is required.
+ */
+export const DublabDub = z.preprocess(
+  aliasField('id', ['fileId']),
+  z.object({
+    id: idString.nullish().transform((v) => v ?? undefined),
+    projectId: idString.nullish().transform((v) => v ?? undefined),
+    externalStatusId: DublabExternalStatusId,
+    externalErrorMessage: looseText.transform((v) => v ?? null),
+  }),
+);
 export type DublabDub = z.infer<typeof DublabDub>;
 
-/** GET /dubs answers `{ dubs: [...] }`; `{ data: [...] }` and a bare array are accepted too. */
+/** GET /dubs answers `{ dubs: [...] }` (assumed key); `{ data: [...] }` and a bare array are accepted too. */
 export const DublabDubList = z.preprocess(
   (v) => (Array.isArray(v) ? v : isRecord(v) ? (v.dubs ?? v.data ?? v) : v),
   z.array(DublabDub, { error: 'expected a list of dubs as { dubs: [...] }, { data: [...] } or [...]' }),
 );
 export type DublabDubList = z.infer<typeof DublabDubList>;
 
-/** `{ url, downloadUrl }`, both presigned and expiring after `expiresIn` seconds. */
+/**
+ * `{ url, downloadUrl }`, both presigned (docs). Either may be missing or null: the client downloads
+ * `downloadUrl`, else `url`; an entry with neither is not offered.
+ */
 export const DublabOutputLink = z.object({
-  url: httpUrl,
-  downloadUrl: httpUrl.optional(),
+  url: httpUrl.nullish().transform((v) => v ?? undefined),
+  downloadUrl: httpUrl.nullish().transform((v) => v ?? undefined),
 });
 export type DublabOutputLink = z.infer<typeof DublabOutputLink>;
 
 /**
- * `{ <type>: { url, downloadUrl } }`, empty until the dub completes; types outside
- * DUBLAB_OUTPUT_TYPES are kept (a new output kind must not fail the poll).
+ * "outputs is a map of { <type>: { url, downloadUrl } } … The map is empty until the dub completes"
+ * (docs). Types outside DUBLAB_OUTPUT_TYPES are kept (a new output kind must not fail the call).
  */
 export const DublabOutputs = z
-  .record(z.string(), DublabOutputLink)
-  .nullish()
-  .transform((v): Partial<Record<DublabOutputType, DublabOutputLink>> & Record<string, DublabOutputLink> => v ?? {});
+  .record(z.string(), DublabOutputLink, { error: 'expected the outputs map { <type>: { url, downloadUrl } }' })
+  .transform((v): Partial<Record<DublabOutputType, DublabOutputLink>> & Record<string, DublabOutputLink> => v);
 export type DublabOutputs = z.infer<typeof DublabOutputs>;
 
-/** Seconds the presigned URLs live; 3600 by default (docs). */
-const expiresIn = z
-  .number()
-  .positive()
-  .nullish()
-  .transform((v) => v ?? 3600);
-
-/** GET /dubs/{fileId}/outputs (assumed shape). */
-export const DublabDubOutputs = z.object({
-  fileId: idString.optional(),
-  externalStatusId: DublabExternalStatusId,
-  expiresIn,
-  outputs: DublabOutputs,
-});
+/**
+ * GET /dubs/{fileId}/outputs: the docs give it the `outputs` map only. No status is read here: whether a
+ * dub is done comes from GET /dubs, the endpoint the docs say to poll.
+ */
+export const DublabDubOutputs = z.object({ outputs: DublabOutputs });
 export type DublabDubOutputs = z.infer<typeof DublabDubOutputs>;
-
-/** GET /projects/{projectId}/outputs (assumed shape): one entry per language of the project. */
-export const DublabProjectFile = z.preprocess(
-  aliasField('targetLang', ['dest_lang', 'lang']),
-  z.object({
-    fileId: idString,
-    targetLang: z.string(),
-    externalStatusId: DublabExternalStatusId,
-    externalErrorMessage: z.string().nullish().transform((v) => v ?? null),
-    outputs: DublabOutputs,
-  }),
-);
-export type DublabProjectFile = z.infer<typeof DublabProjectFile>;
-
-export const DublabProjectOutputs = z.object({
-  projectId: idString,
-  expiresIn,
-  files: z.array(DublabProjectFile),
-});
-export type DublabProjectOutputs = z.infer<typeof DublabProjectOutputs>;
 
 // ── Creating and starting dubs ─────────────────────────────────────────────────────────────────
 
@@ -129,9 +130,13 @@ const dubSource = {
 export const DublabInitDubRequest = z.object({ ...dubSource, dest_lang: z.string().min(1) });
 export type DublabInitDubRequest = z.input<typeof DublabInitDubRequest>;
 
+/**
+ * "Create one file (one language) and get an upload URL" (docs): the file's id and the URL, named as
+ * init-dub-group names them. `projectId` is not shown for init-dub: read when present.
+ */
 export const DublabInitDub = z.object({
   fileId: idString,
-  projectId: idString,
+  projectId: idString.nullish().transform((v) => v ?? undefined),
   uploadUrl: httpUrl,
 });
 export type DublabInitDub = z.infer<typeof DublabInitDub>;
@@ -140,30 +145,45 @@ export type DublabInitDub = z.infer<typeof DublabInitDub>;
 export const DublabInitDubGroupRequest = z.object({ ...dubSource, dest_langs: z.array(z.string().min(1)).min(1) });
 export type DublabInitDubGroupRequest = z.input<typeof DublabInitDubGroupRequest>;
 
-/** The per-file language arrives as `dest_lang`, `targetLang` or `lang` (assumptions doc). */
+/**
+ * The docs' flow reads `.files[].fileId` only. A file's language, when sent, is read as `dest_lang`,
+ * `targetLang` or `lang` (assumed); the client gives a file without one the requested languages left
+ * over, in request order (DublabClient.initDubGroup).
+ */
 const DublabGroupFile = z.preprocess(
   aliasField('dest_lang', ['targetLang', 'lang']),
   z
     .object({
       fileId: idString,
-      dest_lang: z.string({ error: 'expected the language as dest_lang, targetLang or lang' }).min(1),
+      dest_lang: z
+        .unknown()
+        .optional()
+        .transform((v) => (typeof v === 'string' && v !== '' ? v : undefined)),
     })
     .transform((f) => ({ fileId: f.fileId, destLang: f.dest_lang })),
 );
 
-export const DublabInitDubGroup = z.object({
+/** POST /init-dub-group as the docs' flow reads it: `.uploadUrl`, `.projectId`, `.files[].fileId`. */
+export const DublabInitDubGroupResponse = z.object({
   projectId: idString,
   uploadUrl: httpUrl,
   files: z.array(DublabGroupFile).min(1),
 });
-export type DublabInitDubGroup = z.infer<typeof DublabInitDubGroup>;
+/** The group with every file's language settled (by the client). */
+export interface DublabInitDubGroup {
+  projectId: string;
+  uploadUrl: string;
+  files: Array<{ fileId: string; destLang: string }>;
+}
 
 export const DublabStartDubRequest = z.object({ fileId: z.string().min(1) });
 export type DublabStartDubRequest = z.input<typeof DublabStartDubRequest>;
 
-/** POST /start-dub (assumed answer `{ fileId, externalStatusId: 2 }`); the client fills a missing fileId. */
-export const DublabStartDubResponse = z.object({
-  fileId: idString.optional(),
-  externalStatusId: DublabExternalStatusId.optional(),
+/**
+ * POST /start-dub: the docs show no answer body. Any JSON object is read; a `fileId` in it is kept
+ * (assumed), else the client fills the one it started.
+ */
+export const DublabStartDubResponse = z.looseObject({
+  fileId: idString.nullish().transform((v) => v ?? undefined),
 });
 export type DublabStartDub = Omit<z.infer<typeof DublabStartDubResponse>, 'fileId'> & { fileId: string };
