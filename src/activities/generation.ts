@@ -1,9 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AistudioClient } from '../providers/aistudio/client';
-import type { AistudioVideoJob } from '../providers/aistudio/schemas';
+import type { AistudioListedJob } from '../providers/aistudio/schemas';
 import { BadRequestError, NotFoundError, RateLimitError } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 import { Text2videoClient } from '../providers/text2video/client';
+import type { Text2videoJobStatus } from '../providers/text2video/schemas';
 import { VividflowClient } from '../providers/vividflow/client';
 import { parseEstimatedWait } from '../providers/vividflow/schemas';
 import type { DeliveredFile } from '../workflows/inputs/common';
@@ -56,10 +57,14 @@ export function createGenerationActivities(deps: ActivityDeps) {
       });
     },
 
-    /** `found: false` when the server no longer knows the job (it restarted): the workflow resubmits. */
+    /**
+     * `found: false` when the server no longer knows the job (it restarted): the workflow resubmits. A
+     * status the docs do not list comes back as it came (the workflow keeps waiting); `progress` is
+     * absent when the answer has none.
+     */
     async text2videoGetStatus(args: { jobId: string }): Promise<
       | { found: false }
-      | { found: true; status: 'queued' | 'processing' | 'completed' | 'failed'; progress: number; message: string; logs: string[]; error?: string }
+      | { found: true; status: Text2videoJobStatus; progress?: number; message: string; logs: string[]; error?: string }
     > {
       try {
         const s = await text2video().status(args.jobId, { signal: signal() });
@@ -162,7 +167,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
         reconcile: async (sinceMs) => {
           // Newest first: read pages until one reaches back before the call was sent (at most 10).
           const limit = 50;
-          const jobs: AistudioVideoJob[] = [];
+          const jobs: AistudioListedJob[] = [];
           let reachedBack = false;
           for (let page = 0; page < 10 && !reachedBack; page++) {
             const list = await aistudio().listJobs({ limit, offset: page * limit }, { signal: signal() });

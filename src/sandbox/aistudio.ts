@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AISTUDIO_DEFAULT_TOKENS, AISTUDIO_TOKEN_COST } from './config';
+import { AISTUDIO_DEFAULT_TOKENS, AISTUDIO_TOKEN_COST, downloadTtlSeconds } from './config';
 import { AISTUDIO_OUTPUT_CONTENT_TYPE, aistudioOutputFromHashes, type AistudioFiles } from './derive';
 import { HttpError, Router, drain, sendJson, type RequestContext } from './http';
 import { formKind, lastField, readForm } from './multipart';
@@ -149,9 +149,17 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     job.logs.push({ timestamp: isoSeconds(at), level, message });
   }
 
+  const outputKey = (job: Job) => `aistudio/videos/${job.id}.mp4`;
+
+  /** Faithful: one URL for 30 days. Docs-minimal: signed afresh on every answer, expiring after downloadTtlSeconds. */
+  function videoUrl(job: Job): string {
+    if (config.profile !== 'docs-minimal') return job.cloudinaryUrl!;
+    return store.signedUrl('GET', outputKey(job), AISTUDIO_OUTPUT_CONTENT_TYPE, downloadTtlSeconds(config));
+  }
+
   function produceOutput(job: Job): Promise<string> {
     if (!job.output) {
-      const key = `aistudio/videos/${job.id}.mp4`;
+      const key = outputKey(job);
       job.cloudinaryUrl = store.signedUrl('GET', key, AISTUDIO_OUTPUT_CONTENT_TYPE, VIDEO_URL_TTL_SECONDS);
       job.output = deps.track(store.compose(key, AISTUDIO_OUTPUT_CONTENT_TYPE, [aistudioOutputFromHashes(job.fields, job.files)]).then((o) => o.key));
       job.output.catch(() => undefined);
@@ -178,7 +186,54 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     return job;
   }
 
+  /**
+   * Docs-minimal VideoJob, as the docs show it on create and in lists: the create example's fields, none
+   * of them null (a job without a prompt or a duration has none), then `cloudinaryUrl` and `completedAt`
+   * once SUCCEEDED (Quick Start 3) and `errorMessage` once FAILED (the frontend example).
+   */
+  async function docsMinimalJobJson(job: Job) {
+    if (job.status === 'SUCCEEDED') await produceOutput(job);
+    return {
+      id: job.id,
+      userId: job.userId,
+      ...(job.prompt !== null ? { prompt: job.prompt } : {}),
+      model: job.model,
+      resolution: job.resolution,
+      aspectRatio: job.aspectRatio,
+      ...(job.fields.durationSeconds !== undefined ? { durationSeconds: job.durationSeconds } : {}),
+      status: job.status,
+      statusMessage: job.statusMessage,
+      progressPercentage: job.progressPercentage,
+      logs: job.logs.map((l) => ({ ...l })),
+      tokensConsumed: AISTUDIO_TOKEN_COST,
+      createdAt: isoSeconds(job.createdAt),
+      ...(job.status === 'SUCCEEDED' ? { cloudinaryUrl: videoUrl(job), completedAt: isoSeconds(job.completedAt!) } : {}),
+      ...(job.status === 'FAILED' ? { errorMessage: job.errorMessage } : {}),
+    };
+  }
+
+  /**
+   * Docs-minimal GET /video-jobs/{id}: the fields of the docs' poll examples for the job's state
+   * (Quick Start 2 while PENDING or RUNNING, 3 once SUCCEEDED, `errorMessage` once FAILED).
+   */
+  async function docsMinimalPollJson(job: Job) {
+    const base = { id: job.id, status: job.status, statusMessage: job.statusMessage };
+    switch (job.status) {
+      case 'PENDING':
+      case 'RUNNING':
+        return { ...base, progressPercentage: job.progressPercentage, logs: job.logs.map((l) => ({ ...l })) };
+      case 'SUCCEEDED':
+        await produceOutput(job);
+        return { ...base, progressPercentage: job.progressPercentage, cloudinaryUrl: videoUrl(job), completedAt: isoSeconds(job.completedAt!) };
+      case 'FAILED':
+        return { ...base, errorMessage: job.errorMessage };
+      case 'CANCELLED':
+        return base;
+    }
+  }
+
   async function jobJson(job: Job) {
+    if (config.profile === 'docs-minimal') return docsMinimalJobJson(job);
     if (job.status === 'SUCCEEDED') await produceOutput(job);
     return {
       id: job.id,
@@ -329,7 +384,8 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
   });
 
   route('GET', '/api/v1/video-jobs/:jobId', async (ctx, token) => {
-    sendJson(ctx.res, 200, await jobJson(findJob(ctx.params.jobId!, token)));
+    const job = findJob(ctx.params.jobId!, token);
+    sendJson(ctx.res, 200, config.profile === 'docs-minimal' ? await docsMinimalPollJson(job) : await jobJson(job));
   });
 
   route('GET', '/api/v1/video-jobs/:jobId/download', async (ctx, token) => {
@@ -337,7 +393,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     if (job.status === 'FAILED') throw bad('Video generation failed; there is no video');
     if (job.status !== 'SUCCEEDED') throw bad('Video not ready yet');
     await produceOutput(job);
-    ctx.res.writeHead(302, { location: job.cloudinaryUrl!, 'content-length': '0' });
+    ctx.res.writeHead(302, { location: videoUrl(job), 'content-length': '0' });
     ctx.res.end();
   });
 

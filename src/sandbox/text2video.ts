@@ -107,6 +107,7 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
     return job.output;
   }
 
+  /** The docs' status answer; the faithful profile adds a failed job's `error` (assumed), docs-minimal does not. */
   function statusJson(job: Job) {
     return {
       status: job.status,
@@ -114,7 +115,7 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
       message: job.message,
       created_at: Math.floor(job.createdAt / 1000),
       logs: [...job.logs],
-      ...(job.error !== null ? { error: job.error } : {}),
+      ...(job.error !== null && config.profile !== 'docs-minimal' ? { error: job.error } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
+import { downloadTtlSeconds } from './config';
 import { VIVIDFLOW_OUTPUT_CONTENT_TYPE, vividflowOutputFromHash } from './derive';
 import { HttpError, Router, drain, isLoopbackHost, readJsonBody, sendJson, type RequestContext } from './http';
 import { firstField, formKind, readForm } from './multipart';
@@ -142,9 +143,17 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     void produceOutput(job);
   }
 
+  const outputKey = (job: Job) => `vividflow/videos/${job.id}.mp4`;
+
+  /** Faithful: one URL for 30 days. Docs-minimal: signed afresh on every answer, expiring after downloadTtlSeconds. */
+  function resultUrl(job: Job): string | null {
+    if (config.profile !== 'docs-minimal') return job.resultUrl;
+    return store.signedUrl('GET', outputKey(job), VIVIDFLOW_OUTPUT_CONTENT_TYPE, downloadTtlSeconds(config));
+  }
+
   function produceOutput(job: Job): Promise<string> {
     if (!job.output) {
-      const key = `vividflow/videos/${job.id}.mp4`;
+      const key = outputKey(job);
       job.resultUrl = store.signedUrl('GET', key, VIVIDFLOW_OUTPUT_CONTENT_TYPE, RESULT_URL_TTL_SECONDS);
       job.output = deps.track(
         store
@@ -164,6 +173,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
   }
 
   async function statusJson(job: Job) {
+    if (config.profile === 'docs-minimal') return docsMinimalStatusJson(job);
     const base = { job_id: job.id, status: job.status, created_at: isoSeconds(job.createdAt) };
     switch (job.status) {
       case 'queued':
@@ -189,6 +199,39 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
         return { ...base, updated_at: isoSeconds(job.finishedAt!), error_message: job.errorMessage, message: 'Job failed. Check error details.' };
       case 'cancelled':
         return { ...base, updated_at: isoSeconds(job.finishedAt!), message: 'Job was cancelled.' };
+    }
+  }
+
+  /**
+   * Exactly the fields of the docs' example for the job's state (docs § Check Job Status): no times on a
+   * completed or failed job, no `updated_at` but while processing; a cancelled job (no example) carries
+   * the fields every example shares.
+   */
+  async function docsMinimalStatusJson(job: Job) {
+    const base = { job_id: job.id, status: job.status };
+    switch (job.status) {
+      case 'queued':
+        return { ...base, created_at: isoSeconds(job.createdAt), message: 'Job is in queue. It will start processing shortly.' };
+      case 'processing':
+        return { ...base, created_at: isoSeconds(job.createdAt), updated_at: isoSeconds(job.startedAt!), message: 'Job is currently being processed.' };
+      case 'completed': {
+        await produceOutput(job);
+        const round = (ms: number) => Math.round(ms) / 1000;
+        return {
+          ...base,
+          result_url: resultUrl(job),
+          metrics: {
+            generation_time: round(job.processMs),
+            spin_up_time: round(job.startedAt! - job.createdAt),
+            total_time: round(job.finishedAt! - job.createdAt),
+          },
+          message: 'Job completed successfully.',
+        };
+      }
+      case 'failed':
+        return { ...base, error_message: job.errorMessage, message: 'Job failed. Check error details.' };
+      case 'cancelled':
+        return { ...base, message: 'Job was cancelled.' };
     }
   }
 
@@ -373,7 +416,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
         job_id: j.id,
         status: j.status,
         prompt: j.prompt,
-        ...(j.status === 'completed' ? { result_url: j.resultUrl } : {}),
+        ...(j.status === 'completed' ? { result_url: resultUrl(j) } : {}),
         created_at: isoSeconds(j.createdAt),
       });
     }

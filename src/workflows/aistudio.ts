@@ -6,6 +6,9 @@ import { DOCUMENTED_DURATIONS } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 import { withProviderSlot } from './shared/slots';
+import { providerReason, undocumentedStatusLine } from './shared/undocumented';
+import { AISTUDIO_STATUSES } from '../providers/aistudio/schemas';
+import { isDocumented } from '../providers/schemas';
 
 export function aistudioWorkflowId(key: string): string {
   return `aistudio-${key}`;
@@ -59,10 +62,15 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
           check: () => withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status`, { jobId: jobId! }),
           isDone: (s) => s.status === 'SUCCEEDED' || s.status === 'FAILED' || s.status === 'CANCELLED',
           onValue: (s) => {
+            const documented = isDocumented(AISTUDIO_STATUSES, s.status);
+            // A status the docs do not list is the provider's new state, not an error: keep the stage, say so once, wait on.
+            if (!documented && s.status !== lastStatus) progress.log(undocumentedStatusLine('AI Studio', `job ${jobId}`, s.status));
             lastStatus = s.status;
             for (const line of s.logs.slice(logsSeen)) progress.log(line);
             logsSeen = Math.max(logsSeen, s.logs.length);
-            progress.stage(s.status.toLowerCase(), 5 + (s.progressPercentage ?? 0) * 0.85);
+            const stage = documented ? s.status.toLowerCase() : progress.snapshot.stage;
+            // Without a percentage the bar stays where it was.
+            progress.stage(stage, s.progressPercentage !== undefined ? 5 + s.progressPercentage * 0.85 : undefined);
           },
           config: polling,
           expected: DOCUMENTED_DURATIONS.aistudioJob,
@@ -75,7 +83,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
     );
     if (final.status !== 'SUCCEEDED') {
       throw ApplicationFailure.nonRetryable(
-        `AI Studio job ${jobId} ${final.status}: ${final.errorMessage ?? final.statusMessage ?? 'no reason given'}`,
+        `AI Studio job ${jobId} ${final.status}: ${providerReason([final.errorMessage, final.statusMessage], 'no reason given (its answer has no errorMessage or statusMessage)')}`,
         'ProviderJobFailed',
       );
     }

@@ -4,6 +4,9 @@ import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivi
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
+import { providerReason, undocumentedStatusLine } from './shared/undocumented';
+import { isDocumented } from '../providers/schemas';
+import { TEXT2VIDEO_STATUSES } from '../providers/text2video/schemas';
 
 export function text2videoWorkflowId(key: string): string {
   return `text2video-${key}`;
@@ -32,6 +35,7 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
       progress.providerId('jobId', jobId);
       progress.stage('generating', 5, `Job ${jobId} accepted`);
       let logsSeen = 0;
+      let undocumented: string | undefined;
       const final = await pollUntil({
         check: () => withSummary(STATUS_CALL, statusActivities.text2videoGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
         isDone: (s) => !s.found || s.status === 'completed' || s.status === 'failed',
@@ -39,15 +43,25 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
           if (!s.found) return;
           for (const line of s.logs.slice(logsSeen)) progress.log(line);
           logsSeen = Math.max(logsSeen, s.logs.length);
-          progress.stage(s.status === 'queued' ? 'queued' : 'generating', 5 + s.progress * 0.85);
+          const documented = isDocumented(TEXT2VIDEO_STATUSES, s.status);
+          // A status the docs do not list is the server's new state, not an error: keep the stage, say so once, wait on.
+          if (!documented && s.status !== undocumented) progress.log(undocumentedStatusLine('text2video', `job ${jobId}`, s.status));
+          undocumented = documented ? undefined : s.status;
+          const stage = !documented ? progress.snapshot.stage : s.status === 'queued' ? 'queued' : 'generating';
+          progress.stage(stage, s.progress !== undefined ? 5 + s.progress * 0.85 : undefined);
         },
         config: polling,
-        progressOf: (s) => (s.found && s.status === 'processing' ? s.progress / 100 : undefined),
+        progressOf: (s) => (s.found && s.status === 'processing' && s.progress !== undefined ? s.progress / 100 : undefined),
         deadline,
         waitingFor: `text2video job ${jobId}`,
       });
       if (final.found && final.status === 'failed') {
-        throw ApplicationFailure.nonRetryable(`text2video job ${jobId} failed: ${final.error ?? final.message}`, 'ProviderJobFailed');
+        const lastLog = final.logs.at(-1);
+        const reason = providerReason(
+          [final.error, final.message],
+          lastLog ? `no reason given; its last log line reads ${JSON.stringify(lastLog)}` : 'no reason given (its status answer has no message or logs)',
+        );
+        throw ApplicationFailure.nonRetryable(`text2video job ${jobId} failed: ${reason}`, 'ProviderJobFailed');
       }
       if (final.found) {
         progress.stage('downloading', 90, `Job ${jobId} completed; downloading`);

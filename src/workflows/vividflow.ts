@@ -7,6 +7,9 @@ import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 import { withProviderSlot } from './shared/slots';
 import { providerTaskQueue } from './shared/task-queues';
+import { providerReason, undocumentedStatusLine } from './shared/undocumented';
+import { isDocumented } from '../providers/schemas';
+import { VIVIDFLOW_STATUSES } from '../providers/vividflow/schemas';
 
 export function vividflowWorkflowId(key: string): string {
   return `vividflow-${key}`;
@@ -56,6 +59,11 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
           onValue: (s) => {
             if (s.status !== lastStatus) {
               lastStatus = s.status;
+              if (!isDocumented(VIVIDFLOW_STATUSES, s.status)) {
+                // The provider's new state, not an error: the stage stays, the deadline still applies.
+                progress.log(undocumentedStatusLine('Vivid Flow', `job ${jobId}`, s.status));
+                return;
+              }
               const stage = s.status === 'queued' ? 'queued' : s.status === 'processing' ? 'processing' : s.status;
               progress.stage(stage, s.status === 'processing' ? 30 : undefined, `Job ${jobId}: ${s.status}${s.message ? ` — ${s.message}` : ''}`);
             }
@@ -70,7 +78,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
     const createdId = jobId!;
     if (final.status !== 'completed') {
       throw ApplicationFailure.nonRetryable(
-        `Vivid Flow job ${createdId} ${final.status}: ${final.errorMessage ?? final.message ?? 'no reason given'}`,
+        `Vivid Flow job ${createdId} ${final.status}: ${providerReason([final.errorMessage, final.message], 'no reason given (its status answer has no error_message or message)')}`,
         'ProviderJobFailed',
       );
     }

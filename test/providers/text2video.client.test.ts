@@ -39,7 +39,7 @@ describe('Text2videoClient against the sandbox', () => {
     const done = await pollUntil(
       async () => {
         const s = await t2v.status(started.jobId);
-        seen.add(s.progress);
+        seen.add(s.progress!);
         return s;
       },
       finished,

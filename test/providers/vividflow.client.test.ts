@@ -96,7 +96,7 @@ describe('VividflowClient against the sandbox', () => {
     const u = await vivid.usage();
     expect(u).toMatchObject({ totalJobs: all.count, creditsRemaining: expect.any(Number), dailyLimit: expect.any(Number) });
     expect(u.completedJobs).toBeGreaterThan(0);
-    expect(u.creditsRemaining).toBeLessThan(u.dailyLimit);
+    expect(u.creditsRemaining).toBeLessThan(u.dailyLimit!);
   });
 
   it('answers 429 over the hourly limit with retry_after as retryAfterMs', async () => {

@@ -279,3 +279,78 @@ describe('AI Studio sandbox', () => {
     for (const id of [...ids.slice(1), fourth.body.id]) await settled(id, h);
   });
 });
+
+describe('AI Studio sandbox, docs-minimal profile', () => {
+  let sb: Sandbox;
+  let auth: Record<string, string>;
+  const url = (p: string) => `${sb.urls.aistudio}${p}`;
+  const fields = { model: 'veo-3.1-fast-generate-preview', resolution: '720p', aspectRatio: '9:16', mockMode: 'true' };
+  const create = (f: Record<string, string>) =>
+    api('POST', url('/video-jobs'), { headers: auth, multipart: Object.entries(f).map(([name, value]) => ({ name, value })) });
+  const job = (id: string) => api('GET', url(`/video-jobs/${id}`), { headers: auth });
+  const keys = (o: object) => Object.keys(o).sort();
+  const CREATED = ['aspectRatio', 'createdAt', 'id', 'logs', 'model', 'progressPercentage', 'resolution', 'status', 'statusMessage', 'tokensConsumed', 'userId'];
+
+  beforeAll(async () => {
+    sb = await startSandbox({ profile: 'docs-minimal', timings: { aistudio: { pendingMs: 60, runMs: 200, mockRunMs: 200 } } });
+    auth = { authorization: `Bearer ${sb.keys.aistudio}` };
+  });
+  afterAll(() => sb.close());
+
+  it('answers create, poll and list with the fields the docs show there, never a null', async () => {
+    const created = await create({ ...fields, prompt: 'docs only' });
+    expect(created.status).toBe(202);
+    // No durationSeconds was sent: a docs-only server has none to show.
+    expect(keys(created.body)).toEqual([...CREATED, 'prompt'].sort());
+    const id = created.body.id as string;
+    const seen = new Map<string, string[]>();
+    await pollUntil(
+      () => job(id),
+      (r) => {
+        seen.set(r.body.status, keys(r.body));
+        return r.body.status === 'SUCCEEDED';
+      },
+      10_000,
+    );
+    expect(seen.get('PENDING') ?? seen.get('RUNNING')).toEqual(['id', 'logs', 'progressPercentage', 'status', 'statusMessage']);
+    expect(seen.get('SUCCEEDED')).toEqual(['cloudinaryUrl', 'completedAt', 'id', 'progressPercentage', 'status', 'statusMessage']);
+
+    const listed = await api('GET', url('/video-jobs'), { headers: auth });
+    const entry = listed.body.jobs.find((j: { id: string }) => j.id === id);
+    expect(keys(entry)).toEqual([...CREATED, 'prompt', 'cloudinaryUrl', 'completedAt'].sort());
+    for (const j of listed.body.jobs) expect(Object.values(j)).not.toContain(null);
+
+    sb.configure({ aistudio: { failPrompts: ['doomed'] } });
+    try {
+      const failedId = (await create({ ...fields, prompt: 'a doomed shot', durationSeconds: '4' })).body.id as string;
+      const failed = await pollUntil(() => job(failedId), (r) => r.body.status === 'FAILED', 10_000);
+      expect(keys(failed.body)).toEqual(['errorMessage', 'id', 'status', 'statusMessage']);
+      expect(failed.body.errorMessage).toEqual(expect.any(String));
+    } finally {
+      sb.configure({ aistudio: { failPrompts: [] } });
+    }
+  });
+
+  it('signs cloudinaryUrl and the download Location afresh, expiring after downloadTtlSeconds', async () => {
+    const id = (await create({ ...fields, prompt: 'short-lived' })).body.id as string;
+    const done = await pollUntil(() => job(id), (r) => r.body.status === 'SUCCEEDED', 10_000);
+    const ttl = (u: string) => Number(new URL(u).searchParams.get('expires')) - Date.now() / 1000;
+    expect(ttl(done.body.cloudinaryUrl)).toBeGreaterThan(15);
+    expect(ttl(done.body.cloudinaryUrl)).toBeLessThanOrEqual(20);
+    const redirect = await request(url(`/video-jobs/${id}/download`), { headers: auth });
+    await redirect.body.dump();
+    expect(redirect.statusCode).toBe(302);
+    const location = String(redirect.headers.location);
+    expect(ttl(location)).toBeLessThanOrEqual(20);
+    expect((await download(location)).status).toBe(200);
+
+    sb.configure({ urlTtlSeconds: 1 });
+    try {
+      const shortUrl = (await job(id)).body.cloudinaryUrl as string;
+      await sleep(2100);
+      expect((await download(shortUrl)).status).toBe(403);
+    } finally {
+      sb.configure({ urlTtlSeconds: 3600 });
+    }
+  });
+});

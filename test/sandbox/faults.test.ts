@@ -407,17 +407,14 @@ describe('fault kinds through real requests and the provider clients', () => {
     expect(err.message).not.toMatch(/<[a-z/]/i);
   });
 
-  type StatusCase = [string, (sb: Sandbox) => Promise<unknown>, RegExp];
-  it.each<StatusCase>([
-    ['text2video', async () => text2video.status((await text2video.generate({ text: label('u') })).jobId), /status: expected one of .*got "paused"/],
-    ['vividflow', async () => vividflow.status((await vividflowJob(label('u'))).jobId), /status: expected one of .*got "paused"/],
-    ['aistudio', async () => aistudio.getJob((await aistudioJob(label('u'))).id), /status: expected one of .*got "PAUSED"/],
-  ])('unknownStatus at %s: the status field carries an undocumented value; the client says ProviderResponseInvalid naming it', async (service, poll, message) => {
-    sb.setFaults({ rules: [{ service: service as 'lipdub', faults: { unknownStatus: 1 } }] });
-    const err = await providerFailure(poll(sb));
-    expect(err).toBeInstanceOf(ResponseValidationError);
-    expect(err).toMatchObject({ type: 'ProviderResponseInvalid', retryable: true, ambiguous: false });
-    expect(err.message).toMatch(message);
+  type ReadCase = [string, () => Promise<{ status?: unknown }>, string];
+  it.each<ReadCase>([
+    ['text2video', async () => text2video.status((await text2video.generate({ text: label('u') })).jobId), 'paused'],
+    ['vividflow', async () => vividflow.status((await vividflowJob(label('u'))).jobId), 'paused'],
+    ['aistudio', async () => aistudio.getJob((await aistudioJob(label('u'))).id), 'PAUSED'],
+  ])('unknownStatus at %s: the client reads the undocumented status as it came (the pipeline keeps waiting on it)', async (service, poll, value) => {
+    sb.setFaults({ rules: [{ service: service as 'text2video', faults: { unknownStatus: 1 } }] });
+    await expect(poll()).resolves.toMatchObject({ status: value });
     expect(Object.values(sb.faultStats().byEndpoint)).toEqual([{ unknownStatus: 1 }]);
   });
 

@@ -173,3 +173,39 @@ describe('text2video sandbox', () => {
     expect(typeof unknown.body.error).toBe('string');
   });
 });
+
+describe('text2video sandbox, docs-minimal profile', () => {
+  let sb: Sandbox;
+  const url = (p: string) => `${sb.urls.text2video}${p}`;
+  const status = (id: string) => api('GET', url(`/status/${id}`));
+
+  beforeAll(async () => {
+    sb = await startSandbox({ profile: 'docs-minimal', timings: FAST });
+  });
+  afterAll(() => sb.close());
+
+  it('answers generate, status and jobs with exactly the fields the docs show', async () => {
+    const created = await api('POST', url('/generate'), { json: { text: 'docs only' } });
+    expect(Object.keys(created.body).sort()).toEqual(['job_id', 'message', 'status']);
+    const id = created.body.job_id as string;
+    const done = await pollUntil(() => status(id), (r) => r.body.status === 'completed');
+    expect(Object.keys(done.body).sort()).toEqual(['created_at', 'logs', 'message', 'progress', 'status']);
+    const jobs = await api('GET', url('/jobs'));
+    expect(Object.keys(jobs.body.jobs[id]).sort()).toEqual(['created_at', 'logs', 'message', 'output_file', 'progress', 'status']);
+  });
+
+  it('a failed job carries no `error` (the docs show none): its reason is in `message`, as the faithful profile also sends it', async () => {
+    sb.configure({ text2video: { failTexts: ['doomed'] } });
+    const id = (await api('POST', url('/generate'), { json: { text: 'a doomed story' } })).body.job_id as string;
+    const failed = await pollUntil(() => status(id), (r) => r.body.status === 'failed');
+    expect(Object.keys(failed.body).sort()).toEqual(['created_at', 'logs', 'message', 'progress', 'status']);
+    expect(failed.body.message).toMatch(/^Error: .*doomed/);
+
+    sb.configure({ profile: 'faithful' });
+    try {
+      expect((await status(id)).body.error).toMatch(/doomed/);
+    } finally {
+      sb.configure({ profile: 'docs-minimal' });
+    }
+  });
+});

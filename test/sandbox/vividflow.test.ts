@@ -304,3 +304,66 @@ describe('Vivid Flow sandbox', () => {
     expect((await api('GET', url('/usage'), { headers: h })).status).toBe(200);
   });
 });
+
+describe('Vivid Flow sandbox, docs-minimal profile', () => {
+  let sb: Sandbox;
+  let auth: Record<string, string>;
+  const url = (p: string) => `${sb.urls.vividflow}${p}`;
+  const status = (id: string) => api('GET', url(`/status/${id}`), { headers: auth });
+  const generate = (prompt: string) => api('POST', url('/generate'), { headers: auth, urlencoded: { prompt, image_url: 'gs://b/still.png' } });
+  const keys = (o: object) => Object.keys(o).sort();
+
+  beforeAll(async () => {
+    sb = await startSandbox({ profile: 'docs-minimal', timings: { vividflow: { processMs: 300, workers: 1 } } });
+    auth = { 'x-api-key': sb.keys.vividflow };
+  });
+  afterAll(() => sb.close());
+
+  it('answers each status with exactly the fields of the docs\' example for that state', async () => {
+    const created = await generate('docs only');
+    expect(keys(created.body)).toEqual(['estimated_wait_time', 'job_id', 'message', 'status']);
+    const id = created.body.job_id as string;
+    const seen = new Map<string, string[]>();
+    await pollUntil(
+      () => status(id),
+      (r) => {
+        seen.set(r.body.status, keys(r.body));
+        return r.body.status === 'completed';
+      },
+    );
+    const queuedFirst = seen.get('queued');
+    if (queuedFirst) expect(queuedFirst).toEqual(['created_at', 'job_id', 'message', 'status']);
+    expect(seen.get('processing')).toEqual(['created_at', 'job_id', 'message', 'status', 'updated_at']);
+    expect(seen.get('completed')).toEqual(['job_id', 'message', 'metrics', 'result_url', 'status']);
+
+    sb.configure({ vividflow: { failPrompts: ['doomed'] } });
+    try {
+      const failedId = (await generate('a doomed shot')).body.job_id as string;
+      const failed = await pollUntil(() => status(failedId), (r) => r.body.status === 'failed', 10_000);
+      expect(failed.body).toEqual({ job_id: failedId, status: 'failed', error_message: 'Video generation returned no results.', message: 'Job failed. Check error details.' });
+    } finally {
+      sb.configure({ vividflow: { failPrompts: [] } });
+    }
+  });
+
+  it('signs result_url afresh on every answer, expiring after downloadTtlSeconds (20 s, shorter if urlTtlSeconds is)', async () => {
+    const id = (await generate('short-lived')).body.job_id as string;
+    const done = await pollUntil(() => status(id), (r) => r.body.status === 'completed', 10_000);
+    const expires = Number(new URL(done.body.result_url).searchParams.get('expires'));
+    expect(expires - Date.now() / 1000).toBeGreaterThan(15);
+    expect(expires - Date.now() / 1000).toBeLessThanOrEqual(20);
+    expect((await download(done.body.result_url)).status).toBe(200);
+    const history = await api('GET', url('/history'), { headers: auth });
+    expect(keys(history.body.jobs.find((j: { job_id: string }) => j.job_id === id))).toEqual(['created_at', 'job_id', 'prompt', 'result_url', 'status']);
+
+    sb.configure({ urlTtlSeconds: 1 });
+    try {
+      const shortUrl = (await status(id)).body.result_url as string;
+      await sleep(2100);
+      expect((await download(shortUrl)).status).toBe(403);
+      expect((await download((await status(id)).body.result_url)).status).toBe(200);
+    } finally {
+      sb.configure({ urlTtlSeconds: 3600 });
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { openFilePart } from '../multipart';
 import { Acknowledgement } from '../schemas';
 import {
   AistudioCreateJobRequest,
+  AistudioCreatedJob,
   AistudioDownloadRedirect,
   AistudioJobList,
   AistudioListJobsRequest,
@@ -53,7 +54,7 @@ export class AistudioClient {
    * parts. 402 → InsufficientCreditsError (cost and availableTokens in message and details);
    * 429 (3 jobs PENDING/RUNNING) → RateLimitError without a retry delay.
    */
-  async createJob(params: AistudioCreateJobRequest, o: CallOptions = {}): Promise<AistudioVideoJob> {
+  async createJob(params: AistudioCreateJobRequest, o: CallOptions = {}): Promise<AistudioCreatedJob> {
     const p = validateRequest('aistudio', CREATE, AistudioCreateJobRequest, params);
     const form = new FormData();
     if (p.prompt !== undefined) form.append('prompt', p.prompt);
@@ -71,17 +72,19 @@ export class AistudioClient {
       const part = await openFilePart('aistudio', CREATE, param, path);
       form.append(field, part.blob, part.fileName);
     }
-    return this.#http.call({ method: 'POST', path: '/video-jobs', endpoint: CREATE, body: form, schema: AistudioVideoJob, signal: o.signal });
+    return this.#http.call({ method: 'POST', path: '/video-jobs', endpoint: CREATE, body: form, schema: AistudioCreatedJob, signal: o.signal });
   }
 
-  getJob(id: string, o: CallOptions = {}): Promise<AistudioVideoJob> {
-    return this.#http.call({
+  /** The job's status (the endpoint the docs poll); an answer without `id` keeps the id asked for. */
+  async getJob(id: string, o: CallOptions = {}): Promise<AistudioVideoJob> {
+    const job = await this.#http.call({
       method: 'GET',
       path: `/video-jobs/${pathSegment(id)}`,
       endpoint: 'GET /video-jobs/{id}',
       schema: AistudioVideoJob,
       signal: o.signal,
     });
+    return { ...job, id: job.id ?? id };
   }
 
   /** The user's jobs, newest first (assumed), with the total for paging. */

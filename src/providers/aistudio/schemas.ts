@@ -1,15 +1,22 @@
 /**
  * AI Studio video-job API shapes (shared/providers/aistudio.md). Where the docs are silent, see
  * docs/provider-assumptions.md § AI Studio; each schema below that encodes one says so.
- * The API is camelCase already; responses are parsed leniently (extra fields pass and are dropped,
- * fields other than `id` and `status` may be absent or null).
+ * The API is camelCase already; responses are read tolerantly (src/providers/aistudio/fields.ts: only
+ * what the pipeline needs is required, every other field falls back; extra fields pass and are dropped).
  */
 import { z } from 'zod';
-import { httpUrl, idString, optionalText } from '../schemas';
+import { lenientNumber, lenientPercent, lenientStatus, lenientText, lenientUrl } from '../lenient';
+import { httpUrl, idString, tolerantEnum, type Undocumented } from '../schemas';
 
-/** Closed union: an unknown value is a ResponseValidationError. */
-export const AistudioJobStatus = z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
-export type AistudioJobStatus = z.infer<typeof AistudioJobStatus>;
+/** The documented statuses (docs § GET /api/v1/video-jobs/{jobId}). */
+export const AISTUDIO_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+
+/** A documented status keeps its literal type; another non-empty text passes (the pipeline keeps waiting). */
+export const AistudioJobStatus = tolerantEnum(AISTUDIO_STATUSES);
+export type AistudioJobStatus = (typeof AISTUDIO_STATUSES)[number] | Undocumented;
+
+/** The statuses a request may filter by (the query parameter is Reelay's own input: closed). */
+export const AistudioStatusFilter = z.enum(AISTUDIO_STATUSES);
 
 export const AistudioResolution = z.enum(['720p', '1080p']);
 export const AistudioAspectRatio = z.enum(['16:9', '9:16']);
@@ -51,46 +58,62 @@ export const AistudioCreateJobRequest = z
   });
 export type AistudioCreateJobRequest = z.input<typeof AistudioCreateJobRequest>;
 
-const nullishString = optionalText;
-const nullishNumber = z
-  .number()
-  .nullish()
-  .transform((v) => v ?? undefined);
-
+/** One `logs` entry; an entry without a usable `message` is dropped. */
 export const AistudioJobLog = z.object({
-  timestamp: nullishString,
-  level: nullishString,
-  message: z.string(),
+  timestamp: lenientText,
+  level: lenientText,
+  message: lenientText,
 });
-export type AistudioJobLog = z.infer<typeof AistudioJobLog>;
+export type AistudioJobLog = { timestamp: string | undefined; level: string | undefined; message: string };
 
-/** VideoJob (docs); everything but `id` and `status` may be absent or null (assumptions doc). */
-export const AistudioVideoJob = z.object({
-  id: idString,
-  status: AistudioJobStatus,
-  userId: idString.nullish().transform((v) => v ?? undefined),
-  prompt: nullishString,
-  model: nullishString,
-  resolution: nullishString,
-  aspectRatio: nullishString,
-  durationSeconds: nullishNumber,
-  statusMessage: nullishString,
-  progressPercentage: nullishNumber,
-  logs: z
-    .array(AistudioJobLog)
-    .nullish()
-    .transform((v) => v ?? []),
-  tokensConsumed: nullishNumber,
-  cloudinaryUrl: httpUrl.nullish().transform((v) => v ?? undefined),
-  errorMessage: nullishString,
-  createdAt: nullishString,
-  completedAt: nullishString,
-});
-export type AistudioVideoJob = z.infer<typeof AistudioVideoJob>;
+const logs = z
+  .unknown()
+  .optional()
+  .transform((v) => (Array.isArray(v) ? v.filter((l) => l !== null && typeof l === 'object') : []))
+  .pipe(z.array(AistudioJobLog))
+  .transform((l) => l.filter((e): e is AistudioJobLog => e.message !== undefined));
+
+/** Every VideoJob field but `id` and `status`: optional, each read when usable (fields.ts says the fallbacks). */
+const videoJobFields = {
+  userId: lenientText,
+  prompt: lenientText,
+  model: lenientText,
+  resolution: lenientText,
+  aspectRatio: lenientText,
+  durationSeconds: lenientNumber,
+  statusMessage: lenientText,
+  progressPercentage: lenientPercent,
+  logs,
+  tokensConsumed: lenientNumber,
+  cloudinaryUrl: lenientUrl,
+  errorMessage: lenientText,
+  createdAt: lenientText,
+  completedAt: lenientText,
+};
+
+/**
+ * VideoJob (docs) as GET /video-jobs/{id} answers it: `status` is required (it decides the wait), `id`
+ * may be absent (the client fills in the id it asked for); everything else is optional.
+ */
+export const AistudioVideoJob = z.object({ id: idString.nullish().catch(undefined), status: AistudioJobStatus, ...videoJobFields });
+export type AistudioVideoJob = Omit<z.infer<typeof AistudioVideoJob>, 'id'> & { id: string };
+
+/**
+ * The 202 of POST /video-jobs: the fields of the docs' example, `id` required (the job to follow), its
+ * status not needed (the job is polled). `cloudinaryUrl`, `errorMessage` and `completedAt` are not read
+ * here: the docs do not show them on a new job.
+ */
+const { cloudinaryUrl: _url, errorMessage: _error, completedAt: _completed, ...createdJobFields } = videoJobFields;
+export const AistudioCreatedJob = z.object({ id: idString, status: lenientStatus(AISTUDIO_STATUSES), ...createdJobFields });
+export type AistudioCreatedJob = z.infer<typeof AistudioCreatedJob>;
+
+/** One VideoJob of GET /video-jobs: `id` required (it identifies our own job after a lost answer), the rest optional. */
+export const AistudioListedJob = z.object({ id: idString, status: lenientStatus(AISTUDIO_STATUSES), ...videoJobFields });
+export type AistudioListedJob = z.infer<typeof AistudioListedJob>;
 
 /** GET /video-jobs query: `status_filter`, `limit` (default 50), `offset` (default 0). */
 export const AistudioListJobsRequest = z.object({
-  statusFilter: AistudioJobStatus.optional(),
+  statusFilter: AistudioStatusFilter.optional(),
   limit: z.number().int().positive().optional(),
   offset: z.number().int().nonnegative().optional(),
 });
@@ -98,7 +121,7 @@ export type AistudioListJobsRequest = z.input<typeof AistudioListJobsRequest>;
 
 /** `{ jobs, total }`, newest first (assumed); a missing `total` reads `jobs.length`. */
 export const AistudioJobList = z
-  .object({ jobs: z.array(AistudioVideoJob), total: z.number().int().nonnegative().nullish() })
+  .object({ jobs: z.array(AistudioListedJob), total: lenientNumber })
   .transform((l) => ({ jobs: l.jobs, total: l.total ?? l.jobs.length }));
 export type AistudioJobList = z.infer<typeof AistudioJobList>;
 

@@ -1,15 +1,20 @@
 /**
  * Vivid Flow API shapes (shared/providers/vividflow.md). Where the docs are silent, see
  * docs/provider-assumptions.md § Vivid Flow; each schema below that encodes one says so.
- * Requests are camelCase parameters the client maps to the documented form fields; responses are
- * parsed leniently (extra fields pass and are dropped) and come back in camelCase.
+ * Requests are camelCase parameters the client maps to the documented form fields; responses are read
+ * tolerantly (src/providers/vividflow/fields.ts: only what the pipeline needs is required, every other
+ * field falls back; extra fields pass and are dropped) and come back in camelCase.
  */
 import { z } from 'zod';
-import { httpUrl, idString, optionalText } from '../schemas';
+import { lenientNumber, lenientStatus, lenientText, lenientUrl } from '../lenient';
+import { httpUrl, idString, tolerantEnum, type Undocumented } from '../schemas';
 
-/** Closed union: an unknown value is a ResponseValidationError. */
-export const VividflowJobStatus = z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']);
-export type VividflowJobStatus = z.infer<typeof VividflowJobStatus>;
+/** The documented statuses (docs § Check Job Status). */
+export const VIVIDFLOW_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
+
+/** A documented status keeps its literal type; another non-empty text passes (the pipeline keeps waiting). */
+export const VividflowJobStatus = tolerantEnum(VIVIDFLOW_STATUSES);
+export type VividflowJobStatus = (typeof VIVIDFLOW_STATUSES)[number] | Undocumented;
 
 export const VividflowModel = z.enum(['wan2.1', 'veo3.1']);
 export type VividflowModel = z.infer<typeof VividflowModel>;
@@ -126,13 +131,13 @@ export function vividflowFormFields(p: z.output<typeof VividflowGenerateRequest>
   return out;
 }
 
-/** 202 `{ message, job_id, status: "queued", estimated_wait_time }`. */
+/** 202 `{ message, job_id, status: "queued", estimated_wait_time }`; only `job_id` is needed. */
 export const VividflowGenerate = z
   .object({
     job_id: idString,
-    status: VividflowJobStatus,
-    message: optionalText,
-    estimated_wait_time: optionalText,
+    status: lenientStatus(VIVIDFLOW_STATUSES),
+    message: lenientText,
+    estimated_wait_time: lenientText,
   })
   .transform((r) => ({
     jobId: r.job_id,
@@ -159,33 +164,34 @@ export function parseEstimatedWait(text: string | undefined): { minSeconds: numb
   return { minSeconds: low, maxSeconds: high };
 }
 
-const seconds = z
-  .number()
-  .nullish()
-  .transform((v) => v ?? undefined);
+const seconds = lenientNumber;
 
+/** `metrics` (completed jobs): each entry optional; not an object reads undefined. */
 const VividflowMetrics = z
-  .object({ generation_time: seconds, spin_up_time: seconds, total_time: seconds })
-  .nullish()
+  .unknown()
+  .optional()
+  .transform((m) => (m !== null && typeof m === 'object' && !Array.isArray(m) ? m : undefined))
+  .pipe(z.object({ generation_time: seconds, spin_up_time: seconds, total_time: seconds }).optional())
   .transform((m) =>
     m ? { generationTime: m.generation_time, spinUpTime: m.spin_up_time, totalTime: m.total_time } : undefined,
   );
 
 /**
  * GET /status/{job_id}: `{ job_id, status, created_at, updated_at?, message, result_url?, metrics?,
- * error_message? }`. The client fills a missing `job_id` with the one asked for. Times are the
- * provider's strings (docs: `2025-01-15T10:30:00`, no zone).
+ * error_message? }` (the docs' four examples). Only `status` is required, and `result_url` once it is
+ * `completed`. The client fills a missing `job_id` with the one asked for. Times are the provider's
+ * strings (docs: `2025-01-15T10:30:00`, no zone).
  */
 export const VividflowJobStatusResponse = z
   .object({
-    job_id: idString.optional(),
+    job_id: idString.nullish().catch(undefined),
     status: VividflowJobStatus,
-    message: optionalText,
+    message: lenientText,
     result_url: httpUrl.nullish().transform((v) => v ?? undefined),
     metrics: VividflowMetrics,
-    error_message: optionalText,
-    created_at: optionalText,
-    updated_at: optionalText,
+    error_message: lenientText,
+    created_at: lenientText,
+    updated_at: lenientText,
   })
   // The docs' client reads `result_url` as soon as the status is completed; without it there is nothing to fetch.
   .refine((r) => r.status !== 'completed' || r.result_url !== undefined, {
@@ -206,7 +212,7 @@ export type VividflowStatus = Omit<z.infer<typeof VividflowJobStatusResponse>, '
 
 /** POST /cancel/{job_id} → `{ message, job_id }`; the client fills a missing `job_id`. */
 export const VividflowCancelResponse = z
-  .object({ message: optionalText, job_id: idString.optional() })
+  .object({ message: lenientText, job_id: idString.nullish().catch(undefined) })
   .transform((r) => ({ message: r.message ?? '', jobId: r.job_id }));
 export type VividflowCancel = { message: string; jobId: string };
 
@@ -216,13 +222,14 @@ export const VividflowHistoryRequest = z.object({
 });
 export type VividflowHistoryRequest = z.input<typeof VividflowHistoryRequest>;
 
+/** One job of GET /history: `job_id` and `prompt` identify our own job after a lost answer; the rest is optional. */
 export const VividflowHistoryJob = z
   .object({
     job_id: idString,
-    status: VividflowJobStatus,
-    prompt: optionalText,
-    result_url: httpUrl.nullish().transform((v) => v ?? undefined),
-    created_at: optionalText,
+    status: lenientStatus(VIVIDFLOW_STATUSES),
+    prompt: z.string({ error: 'expected the prompt the job was submitted with' }),
+    result_url: lenientUrl,
+    created_at: lenientText,
   })
   .transform((j) => ({ jobId: j.job_id, status: j.status, prompt: j.prompt, resultUrl: j.result_url, createdAt: j.created_at }));
 export type VividflowHistoryJob = z.infer<typeof VividflowHistoryJob>;
@@ -230,23 +237,26 @@ export type VividflowHistoryJob = z.infer<typeof VividflowHistoryJob>;
 /** `{ count, jobs }`, newest first (assumed); a missing `count` reads `jobs.length`. */
 export const VividflowHistory = z
   .object({
-    count: z.number().int().nonnegative().nullish(),
+    count: lenientNumber,
     jobs: z.array(VividflowHistoryJob),
   })
   .transform((h) => ({ count: h.count ?? h.jobs.length, jobs: h.jobs }));
 export type VividflowHistory = z.infer<typeof VividflowHistory>;
 
-/** GET /usage. One credit per accepted generate; `credits_remaining = daily_limit − generates in 24 h` (assumed). */
+/**
+ * GET /usage. One credit per accepted generate; `credits_remaining = daily_limit − generates in 24 h`
+ * (assumed). Only `credits_remaining` is needed (a batch's balance check); digits are read as a number.
+ */
 export const VividflowUsage = z
   .object({
-    total_jobs: z.number(),
-    completed_jobs: z.number(),
-    failed_jobs: z.number(),
-    queued_jobs: z.number(),
-    recent_24h_jobs: z.number(),
-    credits_remaining: z.number(),
-    daily_limit: z.number(),
-    reset_time: optionalText,
+    total_jobs: lenientNumber,
+    completed_jobs: lenientNumber,
+    failed_jobs: lenientNumber,
+    queued_jobs: lenientNumber,
+    recent_24h_jobs: lenientNumber,
+    credits_remaining: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'expected a number of credits' }),
+    daily_limit: lenientNumber,
+    reset_time: lenientText,
   })
   .transform((u) => ({
     totalJobs: u.total_jobs,
