@@ -22,7 +22,6 @@ import {
   isProviderError,
 } from '../../src/providers/errors';
 import { MAX_RESPONSE_BYTES, createHttpClient, parseRetryAfter, pathSegment, redactUrl } from '../../src/providers/http';
-import { LipdubVideoStatus, lipdubEnvelope } from '../../src/providers/lipdub/schemas';
 
 const API_KEY = 'sk-test-SECRET-0123456789';
 const SIGNED_URL = 'https://storage.googleapis.com/bucket/video.mp4?X-Goog-Signature=deadbeefcafe&X-Goog-Expires=3600';
@@ -395,13 +394,14 @@ describe('secrets stay out of errors', () => {
   });
 
   it('redacts them from schema-violation messages', async () => {
-    handler = reply(200, { data: { shot_id: SIGNED_URL, upload_status: API_KEY, shot_status: 'running', ai_training_status: 'processing' } });
-    const err = await failure(
-      client().call({ method: 'GET', path: '/video/status/v', endpoint: 'GET /video/status/{video_id}', schema: lipdubEnvelope(LipdubVideoStatus) }),
-    );
+    // Both values are refused, so both would be quoted in the message were they not redacted.
+    handler = reply(200, { data: { shot_id: SIGNED_URL, upload_status: API_KEY } });
+    const strict = z.object({ data: z.object({ shot_id: z.number(), upload_status: z.enum(['uploading', 'completed']) }) });
+    const err = await failure(client().call({ method: 'GET', path: '/video/status/v', endpoint: 'GET /video/status/{video_id}', schema: strict }));
     const text = leaks(err);
     expect(text).not.toContain(API_KEY);
     expect(text).not.toContain('deadbeefcafe');
+    expect(err.message).toContain('data.shot_id');
     expect(err.message).toContain('data.upload_status');
   });
 
