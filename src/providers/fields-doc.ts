@@ -17,7 +17,8 @@ function otherForms(f: FieldAudit): string {
 function renderProvider(a: ProviderAudit): string[] {
   const lines = [`## ${PROVIDER_DISPLAY_NAMES[a.provider]} (\`shared/providers/${a.doc}\`)`, ''];
   const fields = a.endpoints.reduce((n, e) => n + e.fields.length, 0);
-  lines.push(`${fields} fields read on ${a.endpoints.length} endpoints; ${assumedFields(a)} of them are assumptions (not shown by the docs on that endpoint).`, '');
+  const assumed = assumedFields(a);
+  lines.push(`${fields} fields read on ${a.endpoints.length} endpoints; ${assumed} of them ${assumed === 1 ? 'is an assumption' : 'are assumptions'} (not shown by the docs on that endpoint).`, '');
   for (const e of a.endpoints) {
     lines.push(`### \`${e.endpoint}\``, '', `Docs: ${e.docs}.`, '');
     lines.push('| field | kind | the docs show it | required | missing or null | other forms |', '|---|---|---|---|---|---|');

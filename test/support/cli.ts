@@ -19,21 +19,25 @@ export interface CliRun {
 export function runCli(h: Harness, args: string[], { command = [process.execPath, BIN], env = {} }: { command?: string[]; env?: Record<string, string> } = {}): Promise<CliRun> {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of PAYLOAD_KEY_VARIABLES) delete base[name];
+  return runProcess([...command, ...args], {
+    ...base,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: 'default',
+    REELAY_TASK_QUEUE: h.taskQueue,
+    REELAY_OUTPUT_DIR: h.outputRoot,
+    NO_COLOR: '1',
+    REELAY_DEBUG: '',
+    ...env,
+  });
+}
+
+/**
+ * A child process in the repository root, its output captured. Asynchronous on purpose: a test's worker
+ * runs in the jest process and must go on while the child waits for it.
+ */
+export function runProcess(argv: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], {
-      cwd: ROOT,
-      env: {
-        ...base,
-        TEMPORAL_ADDRESS: temporalAddress(),
-        TEMPORAL_NAMESPACE: 'default',
-        REELAY_TASK_QUEUE: h.taskQueue,
-        REELAY_OUTPUT_DIR: h.outputRoot,
-        NO_COLOR: '1',
-        REELAY_DEBUG: '',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

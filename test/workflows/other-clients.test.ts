@@ -4,12 +4,11 @@
  * runs. Only places and pace differ: /data/ is a temp directory, the task queue and workflow ids are this
  * file's own (the dev server is shared with other tests), and each input polls at the sandbox's pace.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LocalizePipelineResult } from '../../src/client';
 import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
-import { ROOT } from '../support/cli';
+import { ROOT, runProcess } from '../support/cli';
 import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, temporalAddress, tempDir, type Harness } from '../support/harness';
 
 function readmeBlock(): string {
@@ -51,20 +50,13 @@ describe("the README's temporal CLI example for other clients", () => {
       .replaceAll('localize-keynote', `localize-keynote-${suffix}`)
       .replaceAll('batch-first', `batch-first-${suffix}`);
     const cli = process.env.REELAY_TEST_TEMPORAL_CLI!;
-    // Not spawnSync: the worker runs in this process and must go on while the script waits.
-    const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-        env: { ...process.env, PATH: `${path.dirname(cli)}:${process.env.PATH}`, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'default' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (status) => resolve({ status, stdout, stderr }));
+    const run = await runProcess(['bash', '-euo', 'pipefail', '-c', script], {
+      ...process.env,
+      PATH: `${path.dirname(cli)}:${process.env.PATH}`,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: 'default',
     });
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/"stage":/);
 
     const localize = (await h.client.workflow.getHandle(`localize-keynote-${suffix}`).result()) as LocalizePipelineResult;
