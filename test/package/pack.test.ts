@@ -118,10 +118,15 @@ describe('the packed package, installed into an empty project', () => {
     expect(JSON.parse(stdout)).toEqual({ worker: 'function', version: expect.any(String), internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED', dist: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   });
 
-  test('its declarations type-check a TypeScript consumer (module node16)', async () => {
+  test.each([
+    ['node16', 'node16'],
+    ['commonjs', 'node10'],
+  ])('its declarations type-check a TypeScript consumer (module %s, moduleResolution %s)', async (module, moduleResolution) => {
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', 'consumer.ts'];
-    const result = await timed('tsc consumer.ts', () => run(process.execPath, [tsc, ...args], { cwd: app, env: childEnv() }).catch((err: { stdout: string }) => err));
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--module', module, '--moduleResolution', moduleResolution, '--target', 'es2022', '--ignoreDeprecations', '5.0', 'consumer.ts'];
+    const result = await timed(`tsc consumer.ts (${moduleResolution})`, () =>
+      run(process.execPath, [tsc, ...args], { cwd: app, env: childEnv() }).catch((err: { stdout: string }) => err),
+    );
     expect(result.stdout).toBe('');
   });
 
