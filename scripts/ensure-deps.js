@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Install the npm dependencies when they are missing or older than package.json/package-lock.json, so the
 // README's commands work on a fresh clone. Plain JS: it runs before tsx or TypeScript exist.
-// `npm install`, not `npm ci`: npm 11 leaves other platforms' optional binaries (@swc/core-darwin-*, …)
-// out of the lock file, and `npm ci` then refuses the lock as out of sync.
+// A fresh clone (no node_modules) gets `npm ci`: exactly the lock file, as containers and CI install it. A
+// checkout whose package.json or lock changed since the last install gets `npm install`, which keeps what is
+// there and also accepts a package.json edited ahead of its lock.
 'use strict';
 const { execSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -20,7 +21,8 @@ const digest = () =>
 
 const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : '';
 if (have !== digest()) {
-  console.log('Installing npm dependencies…');
-  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  const fresh = !fs.existsSync(path.join(root, 'node_modules'));
+  console.log(`Installing npm dependencies (npm ${fresh ? 'ci' : 'install'})…`);
+  execSync(`npm ${fresh ? 'ci' : 'install'} --no-audit --no-fund`, { cwd: root, stdio: 'inherit' });
   fs.writeFileSync(stamp, digest() + '\n');
 }
