@@ -182,24 +182,23 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
         return { ...base, updated_at: isoSeconds(job.startedAt!), message: 'Job is currently being processed.' };
       case 'completed': {
         await produceOutput(job);
-        const round = (ms: number) => Math.round(ms) / 1000;
-        return {
-          ...base,
-          updated_at: isoSeconds(job.finishedAt!),
-          result_url: job.resultUrl,
-          metrics: {
-            generation_time: round(job.processMs),
-            spin_up_time: round(job.startedAt! - job.createdAt),
-            total_time: round(job.finishedAt! - job.createdAt),
-          },
-          message: 'Job completed successfully.',
-        };
+        return { ...base, updated_at: isoSeconds(job.finishedAt!), result_url: job.resultUrl, metrics: metricsJson(job), message: 'Job completed successfully.' };
       }
       case 'failed':
         return { ...base, updated_at: isoSeconds(job.finishedAt!), error_message: job.errorMessage, message: 'Job failed. Check error details.' };
       case 'cancelled':
         return { ...base, updated_at: isoSeconds(job.finishedAt!), message: 'Job was cancelled.' };
     }
+  }
+
+  /** A finished job's metrics in seconds (spin-up: the wait in the queue). */
+  function metricsJson(job: Job) {
+    const seconds = (ms: number) => Math.round(ms) / 1000;
+    return {
+      generation_time: seconds(job.processMs),
+      spin_up_time: seconds(job.startedAt! - job.createdAt),
+      total_time: seconds(job.finishedAt! - job.createdAt),
+    };
   }
 
   /**
@@ -216,17 +215,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
         return { ...base, created_at: isoSeconds(job.createdAt), updated_at: isoSeconds(job.startedAt!), message: 'Job is currently being processed.' };
       case 'completed': {
         await produceOutput(job);
-        const round = (ms: number) => Math.round(ms) / 1000;
-        return {
-          ...base,
-          result_url: resultUrl(job),
-          metrics: {
-            generation_time: round(job.processMs),
-            spin_up_time: round(job.startedAt! - job.createdAt),
-            total_time: round(job.finishedAt! - job.createdAt),
-          },
-          message: 'Job completed successfully.',
-        };
+        return { ...base, result_url: resultUrl(job), metrics: metricsJson(job), message: 'Job completed successfully.' };
       }
       case 'failed':
         return { ...base, error_message: job.errorMessage, message: 'Job failed. Check error details.' };
