@@ -125,7 +125,8 @@ export function createDublabActivities(deps: ActivityDeps) {
     /** Start one dub. DubLab answers 409 to a second start, so a retry after a lost answer is safe. */
     async dublabStartDub(args: { fileId: string }): Promise<{ alreadyStarted: boolean }> {
       try {
-        await dublab().startDub(args.fileId, { signal: Context.current().cancellationSignal });
+        // Not aborted by the run's cancellation: a started dub runs and is billed, the workflow must know it started.
+        await dublab().startDub(args.fileId, {});
         return { alreadyStarted: false };
       } catch (err) {
         if (err instanceof ConflictError) return { alreadyStarted: true };

@@ -34,6 +34,8 @@ export function createGenerationActivities(deps: ActivityDeps) {
   const vividflow = () => (vivid ??= VividflowClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
   const aistudio = () => (studio ??= AistudioClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
   const signal = () => Context.current().cancellationSignal;
+  // Billable creates and their reconciliation run to their end even when the run is cancelled: no signal (see createAtMostOnce).
+  const toEnd = {};
 
   return {
     /**
@@ -47,13 +49,13 @@ export function createGenerationActivities(deps: ActivityDeps) {
         check: 'Check GET /jobs on the text2video server for a job created around then.',
         retryUnknownOutcome: args.retryUnknownOutcome ?? true,
         reconcile: async (sinceMs) => {
-          const jobs = await text2video().listJobs({ signal: signal() });
+          const jobs = await text2video().listJobs(toEnd);
           return text2videoWindow(
             jobs.map((j) => ({ id: j.jobId, createdAt: j.createdAt })),
             sinceMs,
           );
         },
-        create: async () => ({ jobId: (await text2video().generate({ text: args.text }, { signal: signal() })).jobId }),
+        create: async () => ({ jobId: (await text2video().generate({ text: args.text }, toEnd)).jobId }),
       });
     },
 
@@ -99,7 +101,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
         retryUnknownOutcome,
         reconcile: async (sinceMs) => {
           const limit = 100;
-          const history = await vividflow().history({ limit }, { signal: signal() });
+          const history = await vividflow().history({ limit }, toEnd);
           const r = reconcileFromList({
             jobs: history.jobs.map((j) => ({ ...j, id: j.jobId })),
             matches: (j) => j.prompt === params.prompt,
@@ -110,7 +112,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
           return r.kind === 'found' ? { ...r, value: { jobId: r.value.jobId } } : r;
         },
         create: async () => {
-          const res = await vividflow().generate(params, { signal: signal() });
+          const res = await vividflow().generate(params, toEnd);
           // The job's own estimate places the first status call (src/workflows/shared/poll-schedule.ts).
           const estimatedWait = parseEstimatedWait(res.estimatedWaitTime);
           return { jobId: res.jobId, ...(estimatedWait ? { estimatedWait } : {}) };
@@ -123,8 +125,11 @@ export function createGenerationActivities(deps: ActivityDeps) {
       return { status: s.status, message: s.message, errorMessage: s.errorMessage, metrics: s.metrics };
     },
 
-    /** Cancel at Vivid Flow. It cancels only queued jobs; any other state is a 400 whose message we report. */
-    async vividflowCancel(args: { jobId: string }): Promise<{ cancelled: boolean; message: string }> {
+    /**
+     * Cancel at Vivid Flow. It cancels only queued jobs; any other state is a 400 whose message we report,
+     * with the job's status now (a job that ended meanwhile is not left running).
+     */
+    async vividflowCancel(args: { jobId: string }): Promise<{ cancelled: boolean; message: string; status?: string }> {
       try {
         const r = await vividflow().cancel(args.jobId, { signal: signal() });
         return { cancelled: true, message: r.message };
@@ -132,7 +137,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
         if (err instanceof BadRequestError) {
           // Refused: the job is past the queue, or an earlier attempt whose answer was lost cancelled it.
           const now = await vividflow().status(args.jobId, { signal: signal() });
-          return { cancelled: now.status === 'cancelled', message: err.providerMessage };
+          return { cancelled: now.status === 'cancelled', message: err.providerMessage, status: now.status };
         }
         throw err;
       }
@@ -170,7 +175,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
           const jobs: AistudioListedJob[] = [];
           let reachedBack = false;
           for (let page = 0; page < 10 && !reachedBack; page++) {
-            const list = await aistudio().listJobs({ limit, offset: page * limit }, { signal: signal() });
+            const list = await aistudio().listJobs({ limit, offset: page * limit }, toEnd);
             jobs.push(...list.jobs);
             const oldest = createdAtMs(list.jobs.at(-1)?.createdAt ?? undefined);
             reachedBack = list.jobs.length < limit || jobs.length >= list.total || (oldest !== undefined && oldest < sinceMs);
@@ -191,7 +196,7 @@ export function createGenerationActivities(deps: ActivityDeps) {
         },
         create: async () => {
           try {
-            const job = await aistudio().createJob(params, { signal: signal() });
+            const job = await aistudio().createJob(params, toEnd);
             return { kind: 'created' as const, jobId: job.id, tokensConsumed: job.tokensConsumed };
           } catch (err) {
             if (err instanceof RateLimitError) return { kind: 'busy' as const, message: err.providerMessage };

@@ -91,12 +91,14 @@ export function createLipdubActivities(deps: ActivityDeps) {
         throw err;
       }
       markCreateSent({ videoId: init.video_id, bytes: uploaded.bytes, sha256: uploaded.sha256 });
-      const success = await lipdub().videoSuccess(init.video_id, { signal });
+      // From here on nothing is aborted by the run's cancellation: success makes the shot (it processes and
+      // trains at LipDub), so the workflow must get its id to report it.
+      const success = await lipdub().videoSuccess(init.video_id, {});
       let shotId = success.shot_id;
       if (shotId === undefined) {
         // One look, best effort: the workflow polls video status for the shot id anyway.
         shotId = await lipdub()
-          .videoStatus(init.video_id, { signal })
+          .videoStatus(init.video_id, {})
           .then((s) => s.shot_id ?? undefined)
           .catch((e: unknown) => {
             log.info('GET /video/status after the upload failed; the workflow will ask again', { error: String(e) });
@@ -189,7 +191,8 @@ export function createLipdubActivities(deps: ActivityDeps) {
               language: args.language,
               maintain_expression: args.maintainExpression,
             },
-            { signal: Context.current().cancellationSignal },
+            // Not aborted by the run's cancellation: a generation started is billed (see createAtMostOnce).
+            {},
           );
           return { generateId: res.generateId };
         },

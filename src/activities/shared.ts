@@ -55,6 +55,10 @@ export function withFailureTranslation<T extends Record<string, (...args: never[
       try {
         return await fn(...args);
       } catch (err) {
+        // A call cut by the run's cancellation (a transfer aborted mid-stream) ends as cancelled, whatever
+        // error the cut surfaced as, so the workflow sees a clean cancellation rather than a failure.
+        const { cancellationSignal } = Context.current();
+        if (cancellationSignal.aborted && cancellationSignal.reason instanceof CancelledFailure && !(err instanceof ApplicationFailure)) throw cancellationSignal.reason;
         throw toActivityFailure(err);
       }
     };
@@ -144,6 +148,10 @@ export interface BillableCreate<T> {
 
 /**
  * Make a billable create at most once across the attempts of its activity (DESIGN.md principle 2).
+ *
+ * `create` and `reconcile` must not pass the activity's cancellation signal to their HTTP calls: a POST
+ * aborted mid-flight may still have created the job, and its id would be lost. The call is bounded by the
+ * HTTP client's timeout; the workflow waits for it (WAIT_CANCELLATION_COMPLETED) and deals with the job.
  *
  * - Before creating, an attempt that follows one which may have sent the call reconciles through the
  *   provider's list: `found` is used as the result, `absent` creates, `unsure` (several candidates, a

@@ -420,5 +420,12 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
       }
       return { running, maxRunningSeen: seen, tokens: balances };
     },
+    running: () => {
+      const now = Date.now();
+      for (const j of jobs.values()) advance(j, now);
+      return [...jobs.values()]
+        .filter((j) => j.status === 'PENDING' || j.status === 'RUNNING')
+        .map((j) => ({ provider: 'aistudio' as const, kind: 'job' as const, id: j.id, status: j.status, key: j.prompt ?? '' }));
+    },
   };
 }

@@ -341,6 +341,13 @@ export function createDublab(deps: ProviderDeps): ProviderService {
   return {
     router,
     formatError: (ctx, err) => sendJson(ctx.res, err.status, { error: err.message }),
+    running: () => {
+      advanceAll();
+      // In queue (2) or processing (3): started, billed when it completes. Uploading (1) is not started yet.
+      return [...dubs.values()]
+        .filter((d) => d.status === 2 || d.status === 3)
+        .map((d) => ({ provider: 'dublab' as const, kind: 'dub' as const, id: d.id, status: String(d.status), key: d.project.name }));
+    },
   };
 }
 

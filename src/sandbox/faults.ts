@@ -23,6 +23,7 @@ export const FAULT_KINDS = [
   'serverError',
   'htmlError',
   'lostResponse',
+  'holdAnswerMs',
   'malformedJson',
   'unknownStatus',
   'jobFails',
@@ -62,6 +63,17 @@ export const FaultSettingsSchema = z.strictObject({
   htmlError: withRate({}).optional(),
   /** The request is processed (job created, billed), then the connection is destroyed before any answer byte. */
   lostResponse: withRate({}).optional(),
+  /**
+   * The request is processed at once (job created, billed, in the ledger), then its answer is held back
+   * `ms` before it is sent (`"holdAnswerMs": 3000` is short for that): a create the client is still
+   * waiting on, e.g. while the run that made it is cancelled. A client gone by then gets nothing.
+   */
+  holdAnswerMs: z
+    .preprocess(
+      (v) => (typeof v === 'number' ? { ms: v } : v),
+      z.strictObject({ ms: z.number().min(0), rate: Rate.default(1), first: z.int().min(1).optional() }),
+    )
+    .optional(),
   /** The request is processed, then its 2xx JSON answer is cut in half. */
   malformedJson: withRate({}).optional(),
   /** A status endpoint's status field carries a value the docs do not list (`value` overrides the default). */
@@ -319,6 +331,22 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
         // The handler's answer (an error this time) is lost all the same.
       }
       destroyConnection(ctx);
+      return;
+    }
+
+    if (f.holdAnswerMs && hit('holdAnswerMs', f.holdAnswerMs)) {
+      count(ctx, 'holdAnswerMs');
+      let answer: CapturedAnswer;
+      try {
+        answer = await captured(ctx, proceed, true);
+      } catch (err) {
+        await sleep(f.holdAnswerMs.ms);
+        throw err;
+      }
+      await sleep(f.holdAnswerMs.ms);
+      if (ctx.res.destroyed || ctx.res.writableEnded) return;
+      ctx.res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
+      ctx.res.end(answer.body);
       return;
     }
 

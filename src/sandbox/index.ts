@@ -10,7 +10,7 @@ import { Counters, HttpError, Router, createRequestListener, isLoopbackHost, rea
 import { createLipdub } from './lipdub';
 import { createText2video } from './text2video';
 import { createVividflow, type VividflowStats } from './vividflow';
-import type { ProviderDeps, ProviderService } from './provider';
+import type { ProviderDeps, ProviderService, RunningJob } from './provider';
 import { ObjectStore, xmlError, type ServedObject } from './store';
 
 export type { DeepPartial, SandboxConfig, SandboxProfile, SandboxTimings } from './config';
@@ -21,6 +21,7 @@ export type { FaultCounts, FaultKind, FaultProfile, FaultProfileInput, FaultRule
 export { FAULT_KINDS, FaultProfileError, FaultProfileSchema, parseFaultProfile } from './faults';
 export type { AistudioStats } from './aistudio';
 export type { VividflowStats } from './vividflow';
+export type { RunningJob } from './provider';
 
 export interface SandboxOptions {
   /** Loopback only; anything else is refused. */
@@ -81,6 +82,12 @@ export interface Sandbox {
   faultStats(): FaultStats;
   /** Every billable create the providers performed, whether or not the answer reached the client. */
   ledger(): LedgerEntry[];
+  /**
+   * Jobs still running at each provider now: Vivid Flow queued/processing, AI Studio PENDING/RUNNING,
+   * text2video queued/processing, LipDub shots being processed or trained and generations not finished,
+   * DubLab dubs in queue or processing. `provider` narrows it to one.
+   */
+  running(provider?: RunningJob['provider']): RunningJob[];
   /** Simulates a text2video server restart: every job is forgotten (its id answers 404). */
   restartText2video(): void;
   stats(): SandboxStats;
@@ -142,9 +149,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const text2video = createText2video(deps(''));
   const vividflow = createVividflow(deps(keys.vividflow));
   const aistudio = createAistudio(deps(keys.aistudio));
+  const lipdub = createLipdub(deps(keys.lipdub));
+  const dublab = createDublab(deps(keys.dublab));
+  const running = (provider?: RunningJob['provider']): RunningJob[] =>
+    [lipdub, dublab, text2video, vividflow, aistudio].flatMap((svc) => svc.running()).filter((j) => provider === undefined || j.provider === provider);
   const stats = (): SandboxStats => ({ aistudio: aistudio.stats(), vividflow: vividflow.stats(), text2video: text2video.stats() });
 
-  const listener = (service: ServiceName, svc: ProviderService, fallback?: Parameters<typeof createRequestListener>[0]['fallback']) =>
+  const listener = (service: ServiceName, svc: Pick<ProviderService, 'router' | 'formatError'>, fallback?: Parameters<typeof createRequestListener>[0]['fallback']) =>
     createRequestListener({ service, router: svc.router, formatError: svc.formatError, fallback, counters, interceptors, log });
 
   const storeListener = listener(
@@ -192,6 +203,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     })
     .get('/_sandbox/fault-stats', (ctx) => sendJson(ctx.res, 200, faults.stats()))
     .get('/_sandbox/ledger', (ctx) => sendJson(ctx.res, 200, faults.ledger()))
+    .get('/_sandbox/running', (ctx) => sendJson(ctx.res, 200, running()))
     .post('/_sandbox/text2video/restart', (ctx) => {
       text2video.restart();
       sendJson(ctx.res, 200, { ok: true });
@@ -232,8 +244,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       else storeListener(req, res);
     }, opts.ports?.store ?? 0);
     store.baseUrl = storeUrl;
-    const lipdubUrl = await serve(listener('lipdub', createLipdub(deps(keys.lipdub))), opts.ports?.lipdub ?? 0);
-    const dublabUrl = await serve(listener('dublab', createDublab(deps(keys.dublab))), opts.ports?.dublab ?? 0);
+    const lipdubUrl = await serve(listener('lipdub', lipdub), opts.ports?.lipdub ?? 0);
+    const dublabUrl = await serve(listener('dublab', dublab), opts.ports?.dublab ?? 0);
     const text2videoUrl = await serve(listener('text2video', text2video), opts.ports?.text2video ?? 0);
     const vividflowUrl = await serve(listener('vividflow', vividflow), opts.ports?.vividflow ?? 0);
     const aistudioUrl = await serve(listener('aistudio', aistudio), opts.ports?.aistudio ?? 0);
@@ -278,6 +290,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       faults: () => faults.profile(),
       faultStats: () => faults.stats(),
       ledger: () => faults.ledger(),
+      running,
       restartText2video: () => text2video.restart(),
       stats,
       close: () => (closed ??= shutdown()),
@@ -326,7 +339,7 @@ export function formatSandboxBanner(sb: Sandbox): string {
     `  text2video    ${sb.urls.text2video}   (no auth)`,
     `  vividflow     ${sb.urls.vividflow}   X-API-Key: ${sb.keys.vividflow}`,
     `  aistudio      ${sb.urls.aistudio}   Authorization: Bearer ${sb.keys.aistudio}`,
-    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config,served,stats,faults,fault-stats,ledger,text2video/restart}`,
+    `  admin         ${sb.urls.store}/_sandbox/{health,counters,reset-counters,config,served,stats,faults,fault-stats,ledger,running,text2video/restart}`,
     '',
     'Point Reelay at it:',
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),

@@ -13,7 +13,7 @@ import {
   type RequestContext,
 } from './http';
 import { downloadTtlSeconds } from './config';
-import type { ProviderDeps, ProviderService } from './provider';
+import type { ProviderDeps, ProviderService, RunningJob } from './provider';
 import { safeSegment } from './store';
 
 type UploadStatus = 'uploading' | 'completed' | 'failed';
@@ -487,5 +487,21 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
   return {
     router,
     formatError: (ctx, err) => sendJson(ctx.res, err.status, { message: err.message }),
+    running: () => {
+      const now = Date.now();
+      const out: RunningJob[] = [];
+      // A shot runs until it is processed and its AI training ended; a generation until it finished or failed.
+      for (const shot of shots.values()) {
+        advanceShot(shot, now);
+        const busy = shot.status === 'not_started' || shot.status === 'running' || shot.training === 'processing';
+        const status = shot.status === 'finished' ? `training ${shot.training}` : shot.status;
+        if (busy) out.push({ provider: 'lipdub', kind: 'shot', id: String(shot.id), status, key: shot.video.sceneName });
+      }
+      for (const g of generations.values()) {
+        advanceGeneration(g, now);
+        if (g.status !== 'finished' && g.status !== 'failed') out.push({ provider: 'lipdub', kind: 'generation', id: String(g.id), status: g.status, key: g.outputFilename });
+      }
+      return out;
+    },
   };
 }

@@ -15,7 +15,20 @@ export interface ProviderDeps {
   faults: ProviderFaultHooks;
 }
 
+/** A job still running at a simulated provider: what a run would be billed for if it finishes. */
+export interface RunningJob {
+  provider: 'lipdub' | 'dublab' | 'text2video' | 'vividflow' | 'aistudio';
+  kind: 'job' | 'shot' | 'generation' | 'dub';
+  id: string;
+  /** The provider's own status value (`queued`, `RUNNING`, `training`, `2`, …). */
+  status: string;
+  /** What ties it to a run, as the ledger keys it: prompt, text, scene name, output_filename, project name. */
+  key: string;
+}
+
 export interface ProviderService {
   router: Router;
   formatError: ErrorFormatter;
+  /** Jobs still running now (statuses advanced to this moment). */
+  running(): RunningJob[];
 }

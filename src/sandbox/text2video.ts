@@ -191,5 +191,12 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
       jobs = new Map();
     },
     stats: () => ({ jobs: jobs.size }),
+    running: () => {
+      const now = Date.now();
+      for (const j of jobs.values()) advance(j, now);
+      return [...jobs.values()]
+        .filter((j) => j.status === 'queued' || j.status === 'processing')
+        .map((j) => ({ provider: 'text2video' as const, kind: 'job' as const, id: j.id, status: j.status, key: j.text }));
+    },
   };
 }

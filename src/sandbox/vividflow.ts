@@ -440,5 +440,11 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
       pump(Date.now());
       return { processing: processing.size, queued: queue.length, maxProcessingSeen, rateLimited };
     },
+    running: () => {
+      pump(Date.now());
+      return [...jobs.values()]
+        .filter((j) => j.status === 'queued' || j.status === 'processing')
+        .map((j) => ({ provider: 'vividflow' as const, kind: 'job' as const, id: j.id, status: j.status, key: j.prompt }));
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /**
@@ -13,15 +13,25 @@ export const STATUS_CALL: ActivityOptions = {
 };
 
 /**
+ * Patch: create and transfer calls are awaited to their end when the run is cancelled
+ * (WAIT_CANCELLATION_COMPLETED), and each pipeline's cancellation handler reads what is still running at
+ * the provider. Runs recorded before it keep TRY_CANCEL and the old handlers, so their histories replay.
+ */
+export const CANCEL_WAITS_FOR_CREATES = 'cancel-waits-for-creates-and-transfers';
+
+/**
  * Create calls (start a job, start a generation). The activity itself decides when a retry would risk a
  * duplicate (it fails with the non-retryable OutcomeUnknown), so a few retries are safe here.
  * Heartbeat timeout: the activity heartbeats `sent` just before the call, so a worker that dies mid-call
  * is noticed quickly and the next attempt knows to reconcile.
+ * Cancellation waits for the call's end: a create cancelled mid-flight may still have made a billable
+ * job, and the workflow must see its id to cancel it or report it (the activity lets the HTTP call finish).
  */
 export const CREATE_CALL: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
 /**
@@ -32,6 +42,8 @@ export const TRANSFER_CALL: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8 },
+  // An upload also creates (a LipDub shot on success, a DubLab group): its end is awaited like a create's.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
 export const statusActivities = proxyActivities<Activities>(STATUS_CALL);
@@ -40,12 +52,17 @@ export const transferActivities = proxyActivities<Activities>(TRANSFER_CALL);
 
 type Fn = { executeWithOptions(options: ActivityOptions, args: never[]): Promise<unknown> };
 
-/** Call an activity with a one-line summary for the Temporal UI, keeping its proxy's options. */
+/**
+ * Call an activity with a one-line summary for the Temporal UI, keeping its proxy's options. A call that
+ * waits for its end on cancellation does so only in runs made since CANCEL_WAITS_FOR_CREATES.
+ */
 export function withSummary<F extends (...args: never[]) => Promise<unknown>>(
   options: ActivityOptions,
   fn: F,
   summary: string,
   ...args: Parameters<F>
 ): ReturnType<F> {
-  return (fn as unknown as Fn).executeWithOptions({ ...options, summary }, args as never[]) as ReturnType<F>;
+  const waits = options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+  const cancellationType = waits && !patched(CANCEL_WAITS_FOR_CREATES) ? ActivityCancellationType.TRY_CANCEL : options.cancellationType;
+  return (fn as unknown as Fn).executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args as never[]) as ReturnType<F>;
 }

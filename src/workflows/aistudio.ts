@@ -1,6 +1,6 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AistudioPipelineInput, type AistudioPipelineResult } from './inputs/aistudio';
-import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { parseInput } from './shared/input';
 import { DOCUMENTED_DURATIONS } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
@@ -31,6 +31,26 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
   let jobId: string | undefined;
   let lastStatus: string | undefined;
   let slotWaits = 0;
+  const ended = (s: string | undefined) => s === 'SUCCEEDED' || s === 'FAILED' || s === 'CANCELLED';
+
+  // Report the job still running at AI Studio (it has no cancel endpoint); once, before the slot is given back.
+  let cancelReport: Promise<void> | undefined;
+  const reportCancellation = (): Promise<void> =>
+    (cancelReport ??= CancellationScope.nonCancellable(async () => {
+      let status = lastStatus;
+      if (jobId && !ended(status) && patched(CANCEL_WAITS_FOR_CREATES)) {
+        // Its status now, not the last one polled: it may have ended, or not been polled yet.
+        status = await withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status after cancel`, { jobId }).then(
+          (s) => s.status,
+          () => status,
+        );
+      }
+      const running = jobId && !ended(status);
+      // AI Studio has no cancel endpoint; DELETE removes only the record, so the job is left to finish.
+      const left = running ? [`job ${jobId} (${status ?? 'PENDING'}; AI Studio has no cancel endpoint, its tokens are spent)`] : [];
+      progress.leftAtProvider(left);
+      progress.stage('cancelled', undefined, left.length ? `Cancelled; still at AI Studio: ${left[0]}` : 'Cancelled; nothing running at AI Studio');
+    }));
 
   try {
     const { outputName, outputSubdir: _subdir, polling: _polling, slotWait: _slotWait, ...params } = input;
@@ -80,6 +100,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
           waitingFor: `AI Studio job ${jobId}`,
         });
       },
+      reportCancellation,
     );
     if (final.status !== 'SUCCEEDED') {
       throw ApplicationFailure.nonRetryable(
@@ -94,13 +115,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
     return { jobId: createdId, output: file, tokensConsumed, slotWaits };
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        const running = jobId && lastStatus !== 'SUCCEEDED' && lastStatus !== 'FAILED' && lastStatus !== 'CANCELLED';
-        // AI Studio has no cancel endpoint; DELETE removes only the record, so the job is left to finish.
-        const left = running ? [`job ${jobId} (${lastStatus ?? 'PENDING'}; AI Studio has no cancel endpoint, its tokens are spent)`] : [];
-        progress.leftAtProvider(left);
-        progress.stage('cancelled', undefined, left.length ? `Cancelled; still at AI Studio: ${left[0]}` : 'Cancelled; nothing running at AI Studio');
-      });
+      await reportCancellation();
     } else if (progress.snapshot.stage !== 'failed') {
       progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
     }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   DUBLAB_POLLING_DEFAULTS,
   DublabPipelineInput,
@@ -6,7 +6,7 @@ import {
   type DublabPipelineParsed,
   type DublabPipelineResult,
 } from './inputs/dublab';
-import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { refLabel } from './inputs/common';
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
@@ -77,12 +77,18 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
     progress.log(`Uploaded ${group.bytes} bytes to project ${group.projectId}`);
 
     progress.stage('starting-dubs', 20);
-    await Promise.all(
-      group.files.map(async (f) => {
-        const r = await withSummary(CREATE_CALL, createActivities.dublabStartDub, `Start ${f.language} dub`, { fileId: f.fileId });
-        progress.log(`${r.alreadyStarted ? 'Already started' : 'Started'} ${f.language} dub ${f.fileId}`);
-      }),
-    );
+    const starts = group.files.map(async (f) => {
+      const r = await withSummary(CREATE_CALL, createActivities.dublabStartDub, `Start ${f.language} dub`, { fileId: f.fileId });
+      progress.log(`${r.alreadyStarted ? 'Already started' : 'Started'} ${f.language} dub ${f.fileId}`);
+    });
+    if (patched(CANCEL_WAITS_FOR_CREATES)) {
+      // A cancel waits for every start to end (each may have started a billed dub) before it reports.
+      const settled = await Promise.allSettled(starts);
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason)) ?? settled.find((r) => r.status === 'rejected');
+      if (rejected) throw (rejected as PromiseRejectedResult).reason;
+    } else {
+      await Promise.all(starts);
+    }
 
     progress.stage('dubbing', 25, `Waiting for ${group.files.length} dub(s)`);
     // The status of every dub comes from GET /dubs (docs: "Poll: Check GET /dubs until externalStatusId = 5"),
@@ -152,6 +158,18 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
+        if (projectId && dubStatus.size && patched(CANCEL_WAITS_FOR_CREATES)) {
+          // The dubs' status now: a start in flight when the cancel came has been waited for, and may have started one.
+          const id = projectId;
+          const now = await withSummary(STATUS_CALL, statusActivities.dublabGetProjectStatus, `Project ${id} status after cancel`, {
+            projectId: id,
+            fileIds: [...dubStatus.keys()],
+          }).catch(() => undefined);
+          for (const s of now ?? []) {
+            const known = dubStatus.get(s.fileId);
+            if (known) known.status = s.externalStatusId;
+          }
+        }
         const left = [...dubStatus.entries()]
           .filter(([, d]) => d.status === STATUS.IN_QUEUE || d.status === STATUS.PROCESSING || undocumented(d.status))
           .map(([fileId, d]) => `dub ${fileId} (${d.language}, ${undocumented(d.status) ? `status ${JSON.stringify(d.status)}` : STATUS_NAME[d.status as number]})`);

@@ -9,7 +9,7 @@ import {
   type LipdubPipelineParsed,
   type LipdubPipelineResult,
 } from './inputs/lipdub';
-import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { DOCUMENTED_DURATIONS } from './shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { failureInfo } from './shared/failure';
@@ -21,6 +21,15 @@ export function lipdubWorkflowId(key: string): string {
 }
 
 const SHOT_DONE = 'finished';
+const GENERATION_ENDED = new Set(['finished', 'failed']);
+
+/** Like Promise.all, but rejects only once every promise settled: no upload still in flight is forgotten. */
+async function allSettledOrThrow<T>(promises: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason)) ?? results.find((r) => r.status === 'rejected');
+  if (rejected) throw (rejected as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
 
 /**
  * Patch: when the upload's answers carry no shot id yet (the docs' flow reads it from GET /video/status),
@@ -45,6 +54,10 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
 
   let shotId: string | undefined = input.shotId !== undefined ? String(input.shotId) : undefined;
   let videoId: string | undefined;
+  /** The shot this run made (uploaded its video), not one it was given to reuse. */
+  let shotMadeHere = false;
+  /** The shot was seen processed and trained. */
+  let shotReady = false;
   const generations = new Map<number, { generateId: string; status: string }>();
   // A status the docs do not list is a new state at LipDub: keep waiting, and say so once per value.
   const undocumentedSeen = new Set<string>();
@@ -85,10 +98,15 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       progress.log(`Uploaded ${audio.language} audio (${up.bytes} bytes) as ${up.audioId}`);
       return up.audioId;
     });
-    const [video, audioIds] = await Promise.all([videoUpload, Promise.all(audioUploads)]);
+    // Since the patch, a cancel waits for every upload's end (one may have made the shot) before it reports.
+    const waitAll = patched(CANCEL_WAITS_FOR_CREATES);
+    const [video, audioIds] = waitAll
+      ? await allSettledOrThrow<unknown>([videoUpload, allSettledOrThrow(audioUploads)]).then(([v, a]) => [v as Awaited<typeof videoUpload>, a as string[]] as const)
+      : await Promise.all([videoUpload, Promise.all(audioUploads)]);
     if (video) {
       shotId = video.shotId;
       videoId = video.videoId;
+      shotMadeHere = true;
       progress.providerId('videoId', video.videoId);
       if (shotId === undefined && patched(LIPDUB_SHOT_ID_FROM_VIDEO_STATUS)) {
         // Docs' flow, step 3: the shot id comes from GET /video/status, maybe some polls after the upload.
@@ -140,6 +158,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       deadline,
       waitingFor: `shot ${shotId}`,
     });
+    shotReady = true;
     progress.stage('generating', 50, `Shot ${shotId} is ready; starting ${input.audios.length} generation(s)`);
 
     // 3. One generation per audio, each waited for and downloaded on its own.
@@ -210,9 +229,13 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         const left: string[] = [];
-        if (shotId && generations.size === 0) left.push(`shot ${shotId} (processing or trained; LipDub keeps it for reuse)`);
-        for (const g of generations.values()) {
-          if (g.status !== 'finished' && g.status !== 'failed') left.push(`generation ${g.generateId} (${g.status})`);
+        if (patched(CANCEL_WAITS_FOR_CREATES)) {
+          left.push(...(await stillRunning()));
+        } else {
+          if (shotId && generations.size === 0) left.push(`shot ${shotId} (processing or trained; LipDub keeps it for reuse)`);
+          for (const g of generations.values()) {
+            if (g.status !== 'finished' && g.status !== 'failed') left.push(`generation ${g.generateId} (${g.status})`);
+          }
         }
         progress.leftAtProvider(left);
         progress.stage(
@@ -225,5 +248,36 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
     }
     throw err;
+  }
+
+  /**
+   * What this run left running at LipDub, read now: its shot while it is processed or trained (a reused
+   * shot is not this run's), and each generation not finished or failed. A status that cannot be read
+   * keeps the item listed, with the last status known.
+   */
+  async function stillRunning(): Promise<string[]> {
+    const left: string[] = [];
+    if (shotMadeHere && shotId === undefined && videoId !== undefined) {
+      const vid = videoId;
+      const v = await withSummary(STATUS_CALL, statusActivities.lipdubGetVideoStatus, `Video ${vid} status after cancel`, { videoId: vid }).catch(() => undefined);
+      shotId = v?.shotId;
+      if (v === undefined) left.push(`video ${vid} (its shot could not be looked up; LipDub may be processing it)`);
+    }
+    if (shotMadeHere && shotId !== undefined && !shotReady) {
+      const id = shotId;
+      const s = await withSummary(STATUS_CALL, statusActivities.lipdubGetShotStatus, `Shot ${id} status after cancel`, { shotId: id }).catch(() => undefined);
+      const ended = s !== undefined && (s.shotStatus === 'failed' || (s.shotStatus === SHOT_DONE && GENERATION_ENDED.has(s.aiTrainingStatus)));
+      if (!ended) left.push(`shot ${id} (${s ? `shot ${s.shotStatus}, AI training ${s.aiTrainingStatus}` : 'status unknown'}; LipDub keeps it for reuse)`);
+    }
+    for (const g of generations.values()) {
+      if (GENERATION_ENDED.has(g.status)) continue;
+      const now = await withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${g.generateId} status after cancel`, {
+        shotId: shotId!,
+        generateId: g.generateId,
+      }).catch(() => undefined);
+      if (now) g.status = now.status;
+      if (!GENERATION_ENDED.has(g.status)) left.push(`generation ${g.generateId} (${g.status})`);
+    }
+    return left;
   }
 }

@@ -1,6 +1,6 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TEXT2VIDEO_POLLING_DEFAULTS, Text2videoPipelineInput, type Text2videoPipelineResult } from './inputs/text2video';
-import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
+import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from './activity-proxies';
 import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
@@ -84,9 +84,18 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        const left = jobId ? [`job ${jobId} (the server has no cancel endpoint; it runs to the end)`] : [];
+        let running = jobId !== undefined;
+        let state = '';
+        if (jobId && patched(CANCEL_WAITS_FOR_CREATES)) {
+          // Its status now: a job that completed (cancel during the download) or that the server forgot is not running.
+          const id = jobId;
+          const now = await withSummary(STATUS_CALL, statusActivities.text2videoGetStatus, `Job ${id} status after cancel`, { jobId: id }).catch(() => undefined);
+          if (now) running = now.found && now.status !== 'completed' && now.status !== 'failed';
+          if (now?.found) state = `${now.status}; `;
+        }
+        const left = running ? [`job ${jobId} (${state}the server has no cancel endpoint; it runs to the end)`] : [];
         progress.leftAtProvider(left);
-        progress.stage('cancelled', undefined, left.length ? `Cancelled; still at the server: ${left[0]}` : 'Cancelled before submitting');
+        progress.stage('cancelled', undefined, left.length ? `Cancelled; still at the server: ${left[0]}` : jobId ? `Cancelled; job ${jobId} is no longer running` : 'Cancelled before submitting');
       });
     } else if (progress.snapshot.stage !== 'failed') {
       progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);

@@ -25,7 +25,8 @@ function vivid(options: ActivityOptions): ActivityOptions {
 /**
  * Animate an image with Vivid Flow (Wan 2.1 or Veo 3.1): submit, wait through the queue and processing,
  * download the result. Cancelling while the job is still queued cancels it at Vivid Flow (in a
- * non-cancellable scope, so the call is made even though the workflow is being cancelled).
+ * non-cancellable scope, so the call is made even though the workflow is being cancelled); a submit in
+ * flight is waited for first, so a job created during the cancel is cancelled too.
  */
 export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promise<VividflowPipelineResult> {
   const input = parseInput(VividflowPipelineInput, rawInput);
@@ -37,6 +38,21 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
   const outputSubdir = input.outputSubdir ?? workflowId;
   let jobId: string | undefined;
   let lastStatus: string | undefined;
+
+  // Cancel the job at Vivid Flow while it is queued, else report it; once, before the slot is given back.
+  let cancelReport: Promise<void> | undefined;
+  const reportCancellation = (): Promise<void> =>
+    (cancelReport ??= CancellationScope.nonCancellable(async () => {
+      const left: string[] = [];
+      if (jobId && !TERMINAL.has(lastStatus ?? '')) {
+        const r = await withSummary(vivid(STATUS_CALL), statusActivities.vividflowCancel, `Cancel job ${jobId}`, { jobId });
+        if (r.cancelled) progress.log(`Cancelled job ${jobId} at Vivid Flow`);
+        else if (r.status !== undefined && TERMINAL.has(r.status)) progress.log(`Job ${jobId} had already ended (${r.status})`);
+        else left.push(`job ${jobId} could not be cancelled: ${r.message}`);
+      }
+      progress.leftAtProvider(left);
+      progress.stage('cancelled', undefined, left.length ? `Cancelled; ${left[0]}` : 'Cancelled; nothing left running at Vivid Flow');
+    }));
 
   try {
     const { outputName, outputSubdir: _subdir, polling: _polling, ...params } = input;
@@ -74,6 +90,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
           waitingFor: `Vivid Flow job ${jobId}`,
         });
       },
+      reportCancellation,
     );
     const createdId = jobId!;
     if (final.status !== 'completed') {
@@ -88,16 +105,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
     return { jobId: createdId, output: file, metrics: final.metrics };
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        const left: string[] = [];
-        if (jobId && !TERMINAL.has(lastStatus ?? '')) {
-          const r = await withSummary(vivid(STATUS_CALL), statusActivities.vividflowCancel, `Cancel job ${jobId}`, { jobId });
-          if (r.cancelled) progress.log(`Cancelled job ${jobId} at Vivid Flow`);
-          else left.push(`job ${jobId} could not be cancelled: ${r.message}`);
-        }
-        progress.leftAtProvider(left);
-        progress.stage('cancelled', undefined, left.length ? `Cancelled; ${left[0]}` : 'Cancelled; nothing left running at Vivid Flow');
-      });
+      await reportCancellation();
     } else if (progress.snapshot.stage !== 'failed') {
       progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
     }

@@ -1,12 +1,19 @@
-import { CancellationScope, condition, getExternalWorkflowHandle, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
-import { statusActivities } from '../activity-proxies';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { CANCEL_WAITS_FOR_CREATES, statusActivities } from '../activity-proxies';
 import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../limiter';
 
 /**
  * Run `fn` while holding one of the provider's job slots (see limiter.ts). Waiting for a slot is a
- * durable wait on a signal; the slot is given back however `fn` ends, cancellation included.
+ * durable wait on a signal; the slot is given back however `fn` ends, cancellation included. On
+ * cancellation `onCancelled` (the pipeline's cancel-and-report, which must be safe to call twice) runs
+ * first, so the slot is free only once the job holding it was cancelled at the provider or reported.
  */
-export async function withProviderSlot<T>(provider: string, onWait: (capacity: number) => void, fn: () => Promise<T>): Promise<T> {
+export async function withProviderSlot<T>(
+  provider: string,
+  onWait: (capacity: number) => void,
+  fn: () => Promise<T>,
+  onCancelled?: () => Promise<void>,
+): Promise<T> {
   const { workflowId, taskQueue } = workflowInfo();
   const requestId = uuid4();
   let granted = false;
@@ -21,6 +28,9 @@ export async function withProviderSlot<T>(provider: string, onWait: (capacity: n
       await condition(() => granted);
     }
     return await fn();
+  } catch (err) {
+    if (onCancelled && isCancellation(err) && patched(CANCEL_WAITS_FOR_CREATES)) await onCancelled();
+    throw err;
   } finally {
     await CancellationScope.nonCancellable(() =>
       getExternalWorkflowHandle(limiterWorkflowId(provider, taskQueue)).signal(releaseSlotSignal, { requesterId: workflowId, requestId }),
