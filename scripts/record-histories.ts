@@ -301,6 +301,27 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: 'vividflow-cancelled-during-create',
+    async run(ctx) {
+      // The create's answer is held back after the job was made: the cancel must wait for it (the patched
+      // branch 'cancel-waits-for-creates-and-transfers') and then cancel the queued job at Vivid Flow.
+      ctx.sandbox.configure({ timings: { vividflow: { processMs: 60_000, workers: 0 } } });
+      ctx.sandbox.setFaults({ rules: [{ key: 'vividflow POST /api/v1/generate', faults: { holdAnswerMs: { ms: 1500, first: 1 } } }] });
+      const prompt = 'cancelled while its create is held open';
+      const h = await start(ctx, 'vividflow', 'cancelled-during-create', { prompt, imageUrl: 'gs://reelay-record/still.png', polling: FAST_POLLING });
+      await until(async () => ctx.sandbox.ledger().some((e) => e.key === prompt), (made) => made, 'the job to be created');
+      await h.cancel();
+      const o = await outcome(h);
+      ctx.sandbox.setFaults({});
+      expectThat(o.error instanceof WorkflowFailedError && o.error.cause instanceof CancelledFailure, 'the run ends cancelled', o.error ?? o.result);
+      const p = await h.query(progressQuery);
+      expectThat(p.leftAtProvider?.length === 0 && p.providerIds.jobId !== undefined, 'the job created during the cancel was cancelled at Vivid Flow', p);
+      return [
+        pipelineRecording(h, 'vividflowPipeline', 'cancelled-during-create', 'Cancelled while its create is held open: the run waits for the create, then cancels the queued job at Vivid Flow.'),
+      ];
+    },
+  },
+  {
     id: 'aistudio-happy-path',
     async run(ctx) {
       const h = await start(ctx, 'aistudio', 'happy-path', { prompt: 'a mock veo job', mockMode: true, polling: FAST_POLLING });
