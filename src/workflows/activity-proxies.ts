@@ -1,4 +1,4 @@
-import { ActivityCancellationType, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, patched, proxyActivities, type ActivityFunction, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /**
@@ -50,19 +50,17 @@ export const statusActivities = proxyActivities<Activities>(STATUS_CALL);
 export const createActivities = proxyActivities<Activities>(CREATE_CALL);
 export const transferActivities = proxyActivities<Activities>(TRANSFER_CALL);
 
-type Fn = { executeWithOptions(options: ActivityOptions, args: never[]): Promise<unknown> };
-
 /**
  * Call an activity with a one-line summary for the Temporal UI, keeping its proxy's options. A call that
  * waits for its end on cancellation does so only in runs made since CANCEL_WAITS_FOR_CREATES.
  */
-export function withSummary<F extends (...args: never[]) => Promise<unknown>>(
+export function withSummary<F extends ActivityFunction>(
   options: ActivityOptions,
-  fn: F,
+  fn: ActivityFunctionWithOptions<F>,
   summary: string,
   ...args: Parameters<F>
-): ReturnType<F> {
+): Promise<Awaited<ReturnType<F>>> {
   const waits = options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
   const cancellationType = waits && !patched(CANCEL_WAITS_FOR_CREATES) ? ActivityCancellationType.TRY_CANCEL : options.cancellationType;
-  return (fn as unknown as Fn).executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args as never[]) as ReturnType<F>;
+  return fn.executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args);
 }
