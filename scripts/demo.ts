@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
-import { loadDotEnv, outputDir, stateDir, workflowUiLink } from '../src/config';
+import { loadConfig, loadDotEnv, workflowUiLink } from '../src/config';
 import {
   connectClient,
   startPipeline,
@@ -126,20 +126,21 @@ async function main(): Promise<number> {
     return 0;
   }
   loadDotEnv();
-  await installWorkerRuntime('WARN');
+  const config = loadConfig();
+  await installWorkerRuntime(config.logLevel ?? 'WARN');
   const signal = untilSignal();
 
   process.stdout.write(st.bold('Reelay demo: LipDub, DubLab, text2video, Vivid Flow and AI Studio pipelines on a local Temporal, against the sandbox providers\n\n'));
   const taskQueue = `reelay-demo-${randomUUID().slice(0, 8)}`;
-  const out = outputDir();
+  const out = config.outputDir;
   const stack: LocalStack = await Promise.race([
-    startLocalStack({ portBase: DEFAULT_PORT_BASE, timings: DEMO_TIMINGS, taskQueue, outputRoot: out, log: step, fallbackToFreePorts: true }),
+    startLocalStack({ config, portBase: DEFAULT_PORT_BASE, timings: DEMO_TIMINGS, taskQueue, outputRoot: out, log: step, fallbackToFreePorts: true }),
     signal.then(() => Promise.reject(new Error('interrupted while starting'))),
   ]);
 
   let code = 1;
   try {
-    const dir = path.join(stateDir(), 'demo-inputs');
+    const dir = path.join(config.stateDir, 'demo-inputs');
     const video = ensureFile(path.join(dir, 'talk.mp4'), VIDEO_BYTES);
     const es = ensureFile(path.join(dir, 'es-MX.mp3'), AUDIO_BYTES);
     const fr = ensureFile(path.join(dir, 'fr-FR.mp3'), AUDIO_BYTES + 7_000);

@@ -1,5 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { LogLevel } from '@temporalio/common';
+import { z } from 'zod';
+import { payloadKeysFromEnv, type PayloadKeys } from './codec/keys';
+import { PROVIDER_ENV, providerSettingsFromEnv, type ProviderSettings } from './providers/config';
+import type { ProviderId } from './providers/errors';
+import { loadTemporalSettings, type TemporalSettings } from './temporal-config';
+
+export type { TemporalSettings } from './temporal-config';
+export type { ProviderSettings } from './providers/config';
+
+/**
+ * Reelay's configuration, read from the environment once, when a worker or the CLI starts, into one typed
+ * object (`loadConfig`). Every bad value is reported at once, each naming its variable and what it
+ * accepts, in one ConfigError (the CLI prints it and exits 2), so a typo stops the worker at start rather
+ * than failing an activity twenty times. A missing provider API key is not a start-up error: a worker may
+ * serve only some providers, and the first call that needs the key fails with a ProviderConfigError.
+ */
 
 /** Read `.env` from the working directory once, without overriding what the environment already says. */
 let envLoaded = false;
@@ -9,53 +26,35 @@ export function loadDotEnv(file = path.resolve(process.cwd(), '.env')): void {
   if (fs.existsSync(file)) process.loadEnvFile(file);
 }
 
-export const DEFAULT_TASK_QUEUE = 'reelay';
-
-export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REELAY_TASK_QUEUE || DEFAULT_TASK_QUEUE;
-}
-
-export function outputDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.REELAY_OUTPUT_DIR || 'output');
-}
-
-/** Project-local state (dev server SQLite file, demo logs). */
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.REELAY_STATE_DIR || '.reelay');
-}
-
-export interface TemporalSettings {
-  address: string;
-  namespace: string;
-  apiKey?: string;
-  tls?: { serverName?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } } | true;
-  uiUrl: string;
-}
-
-/** Temporal connection settings from the standard variables; the dev server on loopback by default. */
-export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const address = env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
-  const namespace = env.TEMPORAL_NAMESPACE || 'default';
-  const apiKey = env.TEMPORAL_API_KEY || undefined;
-  const certPath = env.TEMPORAL_TLS_CLIENT_CERT_PATH;
-  const keyPath = env.TEMPORAL_TLS_CLIENT_KEY_PATH;
-  const caPath = env.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
-  const serverName = env.TEMPORAL_TLS_SERVER_NAME;
-  let tls: TemporalSettings['tls'];
-  if (certPath || keyPath || caPath || serverName) {
-    if (Boolean(certPath) !== Boolean(keyPath)) {
-      throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together');
-    }
-    tls = {
-      serverName,
-      serverRootCACertificate: caPath ? fs.readFileSync(caPath) : undefined,
-      clientCertPair: certPath && keyPath ? { crt: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) } : undefined,
-    };
-  } else if (apiKey || env.TEMPORAL_TLS === 'true') {
-    tls = true;
+/** Every bad configuration value at once, one line each; the CLI prints the message and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration (fix and start again):\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
-  const uiUrl = (env.REELAY_TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/$/, '');
-  return { address, namespace, apiKey, tls, uiUrl };
+}
+
+export const DEFAULT_TASK_QUEUE = 'reelay';
+export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
+
+/** `REELAY_TASK_QUEUE`, or `reelay`. */
+export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REELAY_TASK_QUEUE?.trim() || DEFAULT_TASK_QUEUE;
+}
+
+/** `REELAY_OUTPUT_DIR`, or `./output`, absolute. */
+export function outputDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.REELAY_OUTPUT_DIR?.trim() || 'output');
+}
+
+/** Project-local state (dev server SQLite file, demo logs): `REELAY_STATE_DIR`, or `./.reelay`. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.REELAY_STATE_DIR?.trim() || '.reelay');
+}
+
+/** Base of the Temporal UI links Reelay prints: `REELAY_TEMPORAL_UI_URL`, or the dev server's UI. */
+export function temporalUiUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.REELAY_TEMPORAL_UI_URL?.trim() || DEFAULT_TEMPORAL_UI_URL).replace(/\/+$/, '');
 }
 
 export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string): string {
@@ -67,69 +66,195 @@ export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'names
  * How many jobs of a provider may be in flight at once on a task queue, across every worker and batch
  * (`REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS`; 0 or unset = no cap). AI Studio allows 3 per user (docs).
  */
-export const DEFAULT_MAX_CONCURRENT_JOBS: Record<string, number> = { aistudio: 3 };
-
-export function maxConcurrentJobs(provider: string, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[`REELAY_${provider.toUpperCase()}_MAX_CONCURRENT_JOBS`];
-  if (raw === undefined || raw === '') return DEFAULT_MAX_CONCURRENT_JOBS[provider] ?? 0;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`REELAY_${provider.toUpperCase()}_MAX_CONCURRENT_JOBS must be a whole number ≥ 0, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
+export const DEFAULT_MAX_CONCURRENT_JOBS: Partial<Record<ProviderId, number>> = { aistudio: 3 };
 
 /**
  * Documented request limits per API key (Vivid Flow: 500 per hour and 2000 per day). Override with
  * `REELAY_<PROVIDER>_REQUESTS_PER_HOUR` / `_PER_DAY` (0 = no limit of that kind) or set the rate directly
  * with `REELAY_<PROVIDER>_REQUESTS_PER_SECOND`.
  */
-export const DEFAULT_REQUEST_LIMITS: Record<string, { perHour?: number; perDay?: number }> = {
+export const DEFAULT_REQUEST_LIMITS: Partial<Record<ProviderId, { perHour?: number; perDay?: number }>> = {
   vividflow: { perHour: 500, perDay: 2000 },
 };
 
 /** Providers whose activities run on a task queue of their own, so the server can pace them. */
-export const RATE_LIMITED_PROVIDERS = ['vividflow'] as const;
+export const RATE_LIMITED_PROVIDERS = ['vividflow'] as const satisfies readonly ProviderId[];
 
-function nonNegative(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number ≥ 0, got ${JSON.stringify(raw)}`);
-  return n;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
+
+/** What the Temporal client side needs: where Temporal is, the task queue starters use, the payload keys. */
+export interface ReelayClientConfig {
+  temporal: TemporalSettings;
+  taskQueue: string;
+  /** Keys for payload encryption (REELAY_PAYLOAD_KEY …, see src/codec/keys.ts); undefined = off. */
+  payloadKeys: PayloadKeys | undefined;
 }
 
-/**
- * Requests per second a provider's activities may start, across every worker: the server enforces it
- * on the provider's task queue. A daily limit is spread evenly over the day (2000/day = one request every
- * 43 s), which is what keeps a batch that runs for days under it. Undefined = unpaced.
- */
-export function providerRequestsPerSecond(provider: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const p = provider.toUpperCase();
-  const direct = nonNegative(env, `REELAY_${p}_REQUESTS_PER_SECOND`);
-  if (direct !== undefined) return direct > 0 ? direct : undefined;
-  const defaults = DEFAULT_REQUEST_LIMITS[provider] ?? {};
-  const perHour = nonNegative(env, `REELAY_${p}_REQUESTS_PER_HOUR`) ?? defaults.perHour ?? 0;
-  const perDay = nonNegative(env, `REELAY_${p}_REQUESTS_PER_DAY`) ?? defaults.perDay ?? 0;
-  const rates = [perHour > 0 ? perHour / 3600 : Infinity, perDay > 0 ? perDay / 86_400 : Infinity];
-  const rate = Math.min(...rates);
-  return Number.isFinite(rate) ? rate : undefined;
+/** Everything a worker and the CLI use, parsed once. */
+export interface ReelayConfig extends ReelayClientConfig {
+  outputDir: string;
+  stateDir: string;
+  /** REELAY_LOG_LEVEL; undefined = the command's default. */
+  logLevel: LogLevel | undefined;
+  /**
+   * Runs a worker keeps in memory between their workflow tasks (`REELAY_MAX_CACHED_WORKFLOWS`). A cached
+   * waiting pipeline costs about 1.5 MiB of worker memory; one that was evicted is replayed from its
+   * history at its next poll (tens of ms of CPU). Undefined: the SDK's default, from the heap limit (about
+   * 2,300 runs, 4 GiB of RSS, with Node's default heap on a 24 GiB machine): set it lower to bound a
+   * worker's memory when thousands of pipelines wait at once (docs/performance.md). 0 turns the cache off.
+   */
+  maxCachedWorkflows: number | undefined;
+  /** A prebuilt workflow bundle (REELAY_WORKFLOW_BUNDLE); otherwise the worker bundles at start. */
+  workflowBundlePath: string | undefined;
+  /** Bearer token `reelay codec-server` requires (REELAY_CODEC_TOKEN). */
+  codecToken: string | undefined;
+  providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
 }
 
-/**
- * How many workflow runs a worker keeps in memory between their workflow tasks
- * (`REELAY_MAX_CACHED_WORKFLOWS`). A cached waiting pipeline costs about 1.5 MiB of worker memory; one
- * that was evicted is replayed from its history at its next poll (tens of ms of CPU). Unset: the SDK's
- * default, from the heap limit (about 2,300 runs, 4 GiB of RSS, with Node's default heap on a 24 GiB
- * machine): set it lower to bound a worker's memory when thousands of pipelines wait at once
- * (docs/performance.md). 0 turns the cache off.
- */
-export function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env.REELAY_MAX_CACHED_WORKFLOWS;
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
-    throw new Error(`REELAY_MAX_CACHED_WORKFLOWS must be a whole number ≥ 0, got ${JSON.stringify(raw)}`);
+export interface ProviderLimits {
+  /** Jobs in flight at once across every worker of a task queue; 0 = no cap. */
+  maxConcurrentJobs: number;
+  /**
+   * Requests per second the provider's activities may start, across every worker (the server enforces it
+   * on the provider's task queue); only for RATE_LIMITED_PROVIDERS. A daily limit is spread evenly over the
+   * day (2000/day = one request every 43 s), which keeps a batch that runs for days under it. Undefined =
+   * unpaced.
+   */
+  requestsPerSecond: number | undefined;
+}
+
+/** Collects problems, one line each, naming the variable and what it accepts. */
+class Problems {
+  readonly lines: string[] = [];
+
+  /** The variable parsed by `schema`, or `undefined` when unset or empty; a bad value is recorded. */
+  read<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T>, accepts: string, { secret = false } = {}): T | undefined {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const parsed = schema.safeParse(raw.trim());
+    if (parsed.success) return parsed.data;
+    this.add(`${name}${secret ? '' : `=${JSON.stringify(raw)}`}: ${accepts}`);
+    return undefined;
   }
-  return n;
+
+  add(line: string): void {
+    this.lines.push(line);
+  }
+
+  throwIfAny(): void {
+    if (this.lines.length) throw new ConfigError(this.lines);
+  }
 }
+
+const WHOLE_NUMBER = z
+  .string()
+  .regex(/^\d+$/)
+  .transform(Number)
+  .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER));
+const NON_NEGATIVE_NUMBER = z
+  .string()
+  .regex(/^(\d+\.?\d*|\.\d+)$/)
+  .transform(Number)
+  .pipe(z.number().finite().nonnegative());
+export const HTTP_URL = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+});
+const LOG_LEVEL = z
+  .string()
+  .transform((v) => v.toUpperCase())
+  .pipe(z.enum(LOG_LEVELS));
+const NON_BLANK = z.string().min(1);
+
+function readPayloadKeys(env: NodeJS.ProcessEnv, problems: Problems): PayloadKeys | undefined {
+  try {
+    return payloadKeysFromEnv(env);
+  } catch (err) {
+    // The codec's parser names the variable and never echoes the key.
+    problems.add((err as Error).message);
+    return undefined;
+  }
+}
+
+function readClient(env: NodeJS.ProcessEnv, problems: Problems): ReelayClientConfig {
+  const uiUrl = problems.read(env, 'REELAY_TEMPORAL_UI_URL', HTTP_URL, 'must be an http(s) URL (the Temporal UI, e.g. http://localhost:8233)');
+  const temporal = loadTemporalSettings(env, problems, { uiUrl: uiUrl === undefined ? DEFAULT_TEMPORAL_UI_URL : temporalUiUrl(env) });
+  return { temporal, taskQueue: taskQueue(env), payloadKeys: readPayloadKeys(env, problems) };
+}
+
+/** Whether a caller passed a configuration already loaded rather than an environment to read. */
+export function isLoadedConfig(from: NodeJS.ProcessEnv | ReelayClientConfig): from is ReelayClientConfig {
+  return typeof from.temporal === 'object' && from.temporal !== null;
+}
+
+/** The client side of the configuration only (what a service starting pipelines needs); throws ConfigError. */
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ReelayClientConfig {
+  const problems = new Problems();
+  const config = readClient(env, problems);
+  problems.throwIfAny();
+  return config;
+}
+
+function readProvider<P extends ProviderId>(env: NodeJS.ProcessEnv, provider: P, problems: Problems): ProviderSettings & ProviderLimits {
+  const settings = providerSettingsFromEnv(provider, env);
+  const p = `REELAY_${provider.toUpperCase()}`;
+  const baseUrl = problems.read(env, settings.baseUrlVar, HTTP_URL, `must be an http(s) URL (default ${settings.defaultBaseUrl})`) ?? settings.defaultBaseUrl;
+  const maxConcurrentJobs =
+    problems.read(env, `${p}_MAX_CONCURRENT_JOBS`, WHOLE_NUMBER, 'must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)') ??
+    DEFAULT_MAX_CONCURRENT_JOBS[provider] ??
+    0;
+  let requestsPerSecond: number | undefined;
+  if ((RATE_LIMITED_PROVIDERS as readonly ProviderId[]).includes(provider)) {
+    const rate = (unit: string) => problems.read(env, `${p}_REQUESTS_PER_${unit}`, NON_NEGATIVE_NUMBER, `must be a number ≥ 0 (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`);
+    const direct = rate('SECOND');
+    const defaults: { perHour?: number; perDay?: number } = DEFAULT_REQUEST_LIMITS[provider] ?? {};
+    const perHour = rate('HOUR') ?? defaults.perHour ?? 0;
+    const perDay = rate('DAY') ?? defaults.perDay ?? 0;
+    if (direct !== undefined) requestsPerSecond = direct > 0 ? direct : undefined;
+    else {
+      const slowest = Math.min(perHour > 0 ? perHour / 3600 : Infinity, perDay > 0 ? perDay / 86_400 : Infinity);
+      requestsPerSecond = Number.isFinite(slowest) ? slowest : undefined;
+    }
+  }
+  return { ...settings, baseUrl, maxConcurrentJobs, requestsPerSecond };
+}
+
+/** Reads and checks every setting a worker and the CLI use; throws one ConfigError listing every bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
+  const problems = new Problems();
+  const client = readClient(env, problems);
+  problems.read(env, 'REELAY_TASK_QUEUE', NON_BLANK, 'must be a task queue name');
+  const logLevel = problems.read(env, 'REELAY_LOG_LEVEL', LOG_LEVEL, `must be one of ${LOG_LEVELS.join(', ')}`);
+  const maxCachedWorkflows = problems.read(env, 'REELAY_MAX_CACHED_WORKFLOWS', WHOLE_NUMBER, 'must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)');
+  const workflowBundlePath = problems.read(
+    env,
+    'REELAY_WORKFLOW_BUNDLE',
+    z.string().refine((f) => fs.existsSync(f) && fs.statSync(f).isFile()),
+    'must name an existing workflow bundle file (or be unset: the worker bundles at start)',
+  );
+  const providers = Object.fromEntries(
+    (Object.keys(PROVIDER_ENV) as ProviderId[]).map((id) => [id, readProvider(env, id, problems)]),
+  ) as ReelayConfig['providers'];
+  problems.throwIfAny();
+  return {
+    ...client,
+    outputDir: outputDir(env),
+    stateDir: stateDir(env),
+    logLevel,
+    maxCachedWorkflows,
+    workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
+    codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
+    providers,
+  };
+}
+
+/** The job-slot cap `REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS` sets for a provider (0 = none). */
+export function maxConcurrentJobs(config: Pick<ReelayConfig, 'providers'>, provider: string): number {
+  return Object.hasOwn(config.providers, provider) ? config.providers[provider as ProviderId].maxConcurrentJobs : 0;
+}
+
+export type { Problems };

@@ -10,6 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startPipeline, type PipelineName } from '../../src/client';
 import { createActivities } from '../../src/activities';
+import { loadConfig } from '../../src/config';
 import { startSandbox } from '../../src/sandbox';
 import { createReelayWorker } from '../../src/workers/worker';
 import { median, percentile, round, startBenchServer } from './support';
@@ -106,7 +107,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     activities: { noopStep: async () => undefined },
   });
   const running = Promise.all([reelay.run(), noop.run()]);
-  const activities = createActivities({ outputRoot, env });
+  const activities = createActivities({ outputRoot, config: loadConfig(env) });
   const languages = ['es', 'de'];
   const pipelines: Array<{ name: PipelineName; input: Record<string, unknown>; plain: (id: string) => Promise<void> }> = [
     {

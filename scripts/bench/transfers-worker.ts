@@ -32,7 +32,7 @@ export interface BenchWorkerConfig {
   outputRoot: string;
 }
 
-export function createBenchTransferActivities(deps: ActivityDeps) {
+export function createBenchTransferActivities(deps: Pick<ActivityDeps, 'outputRoot' | 'dispatcher'>) {
   return withFailureTranslation({
     async benchUpload(req: BenchTransferRequest): Promise<BenchTransferResult> {
       if (req.kind !== 'upload') throw new Error('benchUpload takes an upload request');

@@ -85,15 +85,14 @@ export function createBatchActivities(deps: ActivityDeps) {
         .filter((l) => l.trim())
         .map((l) => parseEntry(args.manifestPath, l));
       const est = estimateCost(entries);
-      const env = deps.env ?? process.env;
       const lines: BalanceLine[] = [];
       if (est.dublabCredits > 0) {
-        const { credits } = await DublabClient.fromEnv(env, { dispatcher: deps.dispatcher }).me();
+        const { credits } = await DublabClient.fromSettings(deps.config.providers.dublab, { dispatcher: deps.dispatcher }).me();
         // GET /me may show no balance (the docs name no field): then it is unknown, not short.
         lines.push({ provider: 'dublab', needed: est.dublabCredits, unit: 'credits', available: credits ?? null, short: credits !== undefined && credits < est.dublabCredits });
       }
       if (est.vividflowCredits > 0) {
-        const { creditsRemaining } = await VividflowClient.fromEnv(env, { dispatcher: deps.dispatcher }).usage();
+        const { creditsRemaining } = await VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher }).usage();
         lines.push({ provider: 'vividflow', needed: est.vividflowCredits, unit: 'credits', available: creditsRemaining, short: creditsRemaining < est.vividflowCredits });
       }
       if (est.aistudioTokens > 0) lines.push({ provider: 'aistudio', needed: est.aistudioTokens, unit: 'tokens', available: null, short: false });

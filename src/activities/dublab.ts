@@ -44,7 +44,7 @@ export interface DublabDubState {
 
 export function createDublabActivities(deps: ActivityDeps) {
   let client: DublabClient | undefined;
-  const dublab = () => (client ??= DublabClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
+  const dublab = () => (client ??= DublabClient.fromSettings(deps.config.providers.dublab, { dispatcher: deps.dispatcher }));
 
   /**
    * GET /dubs lists every dub of the account, so one answer serves every run polling at the same moment:

@@ -30,9 +30,9 @@ export function createGenerationActivities(deps: ActivityDeps) {
   let t2v: Text2videoClient | undefined;
   let vivid: VividflowClient | undefined;
   let studio: AistudioClient | undefined;
-  const text2video = () => (t2v ??= Text2videoClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
-  const vividflow = () => (vivid ??= VividflowClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
-  const aistudio = () => (studio ??= AistudioClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
+  const text2video = () => (t2v ??= Text2videoClient.fromSettings(deps.config.providers.text2video, { dispatcher: deps.dispatcher }));
+  const vividflow = () => (vivid ??= VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher }));
+  const aistudio = () => (studio ??= AistudioClient.fromSettings(deps.config.providers.aistudio, { dispatcher: deps.dispatcher }));
   const signal = () => Context.current().cancellationSignal;
   // Billable creates and their reconciliation run to their end even when the run is cancelled: no signal (see createAtMostOnce).
   const toEnd = {};

@@ -11,7 +11,7 @@ export function createLimiterActivities(deps: ActivityDeps) {
      * worker's configuration sets no cap for the provider: the pipeline goes ahead without a slot.
      */
     async limiterAcquire(args: { provider: string; requesterId: string; requestId: string }): Promise<{ limited: boolean; capacity: number }> {
-      const capacity = maxConcurrentJobs(args.provider, deps.env ?? process.env);
+      const capacity = maxConcurrentJobs(deps.config, args.provider);
       if (capacity === 0) return { limited: false, capacity };
       const ctx = Context.current();
       const taskQueue = ctx.info.taskQueue;

@@ -20,7 +20,7 @@ export function lipdubMarker(workflowId: string, role: string): string {
 
 export function createLipdubActivities(deps: ActivityDeps) {
   let client: LipdubClient | undefined;
-  const lipdub = () => (client ??= LipdubClient.fromEnv(deps.env, { dispatcher: deps.dispatcher }));
+  const lipdub = () => (client ??= LipdubClient.fromSettings(deps.config.providers.lipdub, { dispatcher: deps.dispatcher }));
 
   return {
     /**

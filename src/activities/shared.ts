@@ -2,6 +2,7 @@ import { Context, ApplicationFailure, CancelledFailure, log } from '@temporalio/
 import type { Dispatcher } from 'undici';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ReelayConfig } from '../config';
 import { ProviderConfigError, isProviderError } from '../providers/errors';
 import { SourceError, safeOutputPath, type TransferHooks } from './transfer';
 
@@ -9,7 +10,8 @@ export interface ActivityDeps {
   /** Root directory every output lands under; a pipeline writes to a subdirectory of it. */
   outputRoot: string;
   dispatcher?: Dispatcher;
-  env?: NodeJS.ProcessEnv;
+  /** The worker's configuration, loaded once at start: provider settings and limits. */
+  config: ReelayConfig;
 }
 
 /**
@@ -77,7 +79,7 @@ export function withFailureTranslation<T extends Record<string, (...args: never[
 export const TRANSFER_HEARTBEAT_INTERVAL_MS = 1000;
 
 /** Transfer hooks bound to the running activity: cancellation signal, heartbeat with bytes done. */
-export function activityTransferHooks(deps: ActivityDeps, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
+export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'>, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
   const ctx = Context.current();
   let lastBeatMs = -Infinity;
   return {

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { LogLevel } from '@temporalio/worker';
+import type { ReelayConfig } from '../config';
 import { CliError } from './args';
 
 /** Shared plumbing for the commands: a client with a clear error when Temporal is not there, signals, output. */
@@ -16,16 +17,32 @@ export function note(line: string): void {
   process.stderr.write(line + '\n');
 }
 
-export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
-  const { temporalSettings } = await import('../config');
+let loadedConfig: ReelayConfig | undefined;
+
+/**
+ * The configuration of this run of the CLI, read from the environment (and .env) once, when a command
+ * first needs it. A bad value throws ConfigError, which main.ts turns into exit 2 with every problem listed.
+ */
+export async function cliConfig(): Promise<ReelayConfig> {
+  const { loadConfig } = await import('../config');
+  return (loadedConfig ??= loadConfig(process.env));
+}
+
+/** Where the configuration points the CLI at Temporal, for messages. */
+export function describeTemporal(config: ReelayConfig): string {
+  const t = config.temporal;
+  return `${t.address} (namespace ${t.namespace}${t.profile ? `, profile "${t.profile.name}" of ${t.profile.file}` : ''})`;
+}
+
+export async function connect(): Promise<Client> {
+  const config = await cliConfig();
   const { connectClient } = await import('../client');
-  const s = temporalSettings(env);
   try {
-    return await connectClient(env);
+    return await connectClient(config);
   } catch (err) {
     throw new CliError(
-      `cannot reach Temporal at ${s.address} (namespace ${s.namespace}): ${(err as Error).message}. ` +
-        'Start a local one with `reelay dev`, or set TEMPORAL_ADDRESS.',
+      `cannot reach Temporal at ${describeTemporal(config)}: ${(err as Error).message}. ` +
+        'Start a local one with `reelay dev`, or set TEMPORAL_ADDRESS (or TEMPORAL_PROFILE).',
     );
   }
 }
@@ -46,13 +63,12 @@ let runtimeInstalled = false;
  * The Temporal worker runtime, installed once per process before any worker connection. We handle
  * signals ourselves (`untilSignal`) so the worker, the sandbox and the dev server stop in order.
  */
-export async function installWorkerRuntime(level?: LogLevel, opts: { handleSignals?: boolean } = {}): Promise<void> {
+export async function installWorkerRuntime(level: LogLevel = 'INFO', opts: { handleSignals?: boolean } = {}): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const { DefaultLogger, Runtime } = await import('@temporalio/worker');
-  const envLevel = process.env.REELAY_LOG_LEVEL?.toUpperCase() as LogLevel | undefined;
   Runtime.install({
-    logger: new DefaultLogger(envLevel ?? level ?? 'INFO'),
+    logger: new DefaultLogger(level),
     ...(opts.handleSignals ? {} : { shutdownSignals: [] }),
   });
 }

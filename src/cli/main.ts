@@ -35,8 +35,10 @@ function topHelp(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.spec.summary}`),
     '',
     'Configuration comes from the environment or a .env file: TEMPORAL_ADDRESS (default 127.0.0.1:7233),',
-    'TEMPORAL_NAMESPACE, REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN);',
-    'REELAY_PAYLOAD_KEY turns on payload encryption (docs/security.md).',
+    'TEMPORAL_NAMESPACE, or a profile of the Temporal config file (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE);',
+    'REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN);',
+    'REELAY_PAYLOAD_KEY turns on payload encryption (docs/security.md). It is checked when a command starts:',
+    'a bad value exits 2, naming each variable and what it accepts.',
     'Exit status: 0 success, 1 failed/cancelled pipeline or operational error, 2 bad usage or input.',
     'REELAY_DEBUG=1 prints stack traces.',
     '',
@@ -68,6 +70,8 @@ export function exitCodeForError(err: unknown): { code: number; message: string 
   const e = err as Error & { problems?: string[] };
   if (err instanceof UsageError) return { code: 2, message: err.message };
   if (e?.name === 'InputError' && Array.isArray(e.problems)) return { code: 2, message: `invalid input: ${e.problems.join('; ')}` };
+  // src/config.ts: every bad setting, one per line, already naming its variable.
+  if (e?.name === 'ConfigError' && Array.isArray(e.problems)) return { code: 2, message: e.message };
   if (err instanceof CliError) return { code: err.exitCode, message: err.message };
   return { code: 1, message: e?.message ?? String(err) };
 }

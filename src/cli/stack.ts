@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ReelayWorker } from '../workers/worker';
 import { DEFAULT_CODEC_PORT } from '../codec/defaults';
-import { stateDir, temporalSettings } from '../config';
+import { loadConfig, type ReelayConfig } from '../config';
 import type { DeepPartial, Sandbox, SandboxProfile, SandboxTimings } from '../sandbox';
 import { CliError } from './args';
 
@@ -69,16 +69,17 @@ function isLoopback(host: string): boolean {
  */
 export async function ensureTemporalServer(
   log: (line: string) => void,
-  env: NodeJS.ProcessEnv = process.env,
-  opts: { uiCodecEndpoint?: string } = {},
+  config: ReelayConfig,
+  opts: { uiCodecEndpoint?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TemporalEndpoint> {
   const { ensureTemporalCli, portOpen, startDevServer } = await import('../dev/temporal');
-  const settings = temporalSettings(env);
+  const env = opts.env ?? process.env;
+  const settings = config.temporal;
   const { host, port } = splitAddress(settings.address);
   if (await portOpen(host, port)) {
     log(`Temporal: reusing the server already listening on ${settings.address} (UI assumed at ${settings.uiUrl}).`);
     if (opts.uiCodecEndpoint) log(`Temporal UI: we did not start it, so point it at the codec server yourself (UI → Codec Server: ${opts.uiCodecEndpoint}).`);
-    await ensureSearchAttributes(log, env);
+    await ensureSearchAttributes(log, config);
     return { address: settings.address, uiUrl: settings.uiUrl, namespace: settings.namespace, reused: true, stop: async () => undefined };
   }
   if (!isLoopback(host)) throw new CliError(`cannot reach Temporal at ${settings.address}, and it is not a local address to start a dev server on`);
@@ -92,8 +93,8 @@ export async function ensureTemporalServer(
         ? 'found in the cache (built earlier)'
         : `from ${cli.source}`;
   log(`Temporal CLI: ${cli.path} — ${how}.`);
-  const dbFile = path.join(stateDir(env), 'temporal.db');
-  const logFile = path.join(stateDir(env), 'temporal.log');
+  const dbFile = path.join(config.stateDir, 'temporal.db');
+  const logFile = path.join(config.stateDir, 'temporal.log');
   const server = await startDevServer({
     cliPath: cli.path,
     dbFile,
@@ -109,14 +110,14 @@ export async function ensureTemporalServer(
 }
 
 /** A server we did not start may not know our search attributes; the pipelines set them on start. */
-async function ensureSearchAttributes(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
+async function ensureSearchAttributes(log: (line: string) => void, config: ReelayConfig): Promise<void> {
   const { connectClient } = await import('../client');
   const { REELAY_SEARCH_ATTRIBUTES } = await import('../workflows/shared/search-attributes');
   // temporal.api.enums.v1.IndexedValueType
   const INDEXED: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
-    client = await connectClient(env);
+    client = await connectClient(config);
     const namespace = client.options.namespace;
     const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
     const have = { ...(existing.customAttributes ?? {}), ...(existing.systemAttributes ?? {}) };
@@ -180,15 +181,24 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** A Reelay worker in this process whose activities talk to `providerEnv` (the sandbox's URLs and keys). */
-export async function startWorker(opts: { taskQueue: string; outputRoot: string; providerEnv?: Record<string, string>; env?: NodeJS.ProcessEnv }): Promise<RunningWorker> {
+/**
+ * A Reelay worker in this process, with the configuration loaded at start, or (with `providerEnv`, the
+ * sandbox's URLs and keys) one read from the environment with those on top.
+ */
+export async function startWorker(opts: {
+  taskQueue: string;
+  outputRoot: string;
+  config?: ReelayConfig;
+  providerEnv?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunningWorker> {
   const { connectWorkerConnection, createReelayWorker } = await import('../workers/worker');
   // Against the sandbox (providerEnv), pace Vivid Flow at 5 requests/s rather than its documented
   // 2000/day (one every 43 s), unless the caller chose a pace. A real worker keeps the documented pace.
   const sandboxPace = opts.providerEnv ? { REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '5' } : {};
-  const env = { ...sandboxPace, ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) };
-  const connection = await connectWorkerConnection(env);
-  const worker = await createReelayWorker({ connection, taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, env });
+  const config = opts.config && !opts.providerEnv ? opts.config : loadConfig({ ...sandboxPace, ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) });
+  const connection = await connectWorkerConnection(config);
+  const worker = await createReelayWorker({ connection, taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, config });
   const done = worker.run().finally(() => connection.close().catch(() => undefined));
   // A failure surfaces through `done`; keep it from being reported as unhandled before anyone awaits it.
   done.catch(() => undefined);
@@ -220,17 +230,17 @@ export interface LocalStack {
  * :8233), so the person running the stack, who holds the key, sees decoded payloads.
  */
 async function startStackCodecServer(
-  env: NodeJS.ProcessEnv,
+  config: ReelayConfig,
   opts: { port: number; fallbackToFreePorts?: boolean; log: (line: string) => void },
 ): Promise<{ url: string; keyId: string; close(): Promise<void> } | undefined> {
-  const { payloadCodecFromEnv } = await import('../codec');
-  const codec = payloadCodecFromEnv(env);
+  const { AesGcmPayloadCodec } = await import('../codec');
+  const codec = new AesGcmPayloadCodec(config.payloadKeys);
   if (!codec.encrypting) return undefined;
   const { startCodecServer } = await import('../codec/server');
-  const ui = new URL(temporalSettings(env).uiUrl);
+  const ui = new URL(config.temporal.uiUrl);
   const uiPort = ui.port || String(DEV_UI_PORT);
   const origins = [...new Set([ui.origin, `http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`])];
-  const start = (port: number) => startCodecServer({ codec, port, origins, token: env.REELAY_CODEC_TOKEN || undefined });
+  const start = (port: number) => startCodecServer({ codec, port, origins, token: config.codecToken });
   let server;
   try {
     server = await start(opts.port);
@@ -244,6 +254,8 @@ async function startStackCodecServer(
 }
 
 export async function startLocalStack(opts: {
+  /** The configuration loaded at start (default: read from the environment now). */
+  config?: ReelayConfig;
   portBase: number;
   timings: DeepPartial<SandboxTimings>;
   taskQueue: string;
@@ -252,10 +264,11 @@ export async function startLocalStack(opts: {
   fallbackToFreePorts?: boolean;
   codecPort?: number;
 }): Promise<LocalStack> {
-  const codec = await startStackCodecServer(process.env, { port: opts.codecPort ?? DEFAULT_CODEC_PORT, fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
+  const config = opts.config ?? loadConfig(process.env);
+  const codec = await startStackCodecServer(config, { port: opts.codecPort ?? DEFAULT_CODEC_PORT, fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
   let temporal: TemporalEndpoint;
   try {
-    temporal = await ensureTemporalServer(opts.log, process.env, { uiCodecEndpoint: codec?.url });
+    temporal = await ensureTemporalServer(opts.log, config, { uiCodecEndpoint: codec?.url });
   } catch (err) {
     await codec?.close();
     throw err;

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
-import { encryptingCodec, reelayDataConverter } from '../codec';
-import { taskQueue as defaultTaskQueue, temporalSettings, workflowUiLink } from '../config';
+import { dataConverterForKeys, encryptingCodec } from '../codec';
+import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
+import { connectionOptions } from '../temporal-config';
 import { WorkflowKey, describeZodError, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
@@ -181,16 +182,18 @@ export function validateKey(key: unknown): string {
 }
 
 /**
- * A client for the configured Temporal, with the payload codec the environment configures
- * (REELAY_PAYLOAD_KEY …, see src/codec): the same data converter as the workers'.
+ * A client for the configured Temporal (envconfig profiles and TEMPORAL_* variables, see
+ * src/temporal-config.ts), with the payload codec the configuration sets (REELAY_PAYLOAD_KEY …, see
+ * src/codec): the same data converter as the workers'. Takes the environment, read here (a bad value
+ * throws ConfigError before any connection attempt), or a configuration already loaded.
  */
-export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
-  const s = temporalSettings(env);
-  // Read the keys first: a bad key is a configuration error, reported before any connection attempt.
-  const dataConverter = reelayDataConverter(env);
-  const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
-  return new Client({ connection, namespace: s.namespace, dataConverter });
+export async function connectClient(from: NodeJS.ProcessEnv | ReelayClientConfig = process.env): Promise<Client> {
+  const config = isLoadedConfig(from) ? from : loadClientConfig(from);
+  const connection = await Connection.connect(connectionOptions(config.temporal));
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterForKeys(config.payloadKeys) });
 }
+
+export { ConfigError, loadClientConfig, type ReelayClientConfig } from '../config';
 
 function slug(text: string): string {
   return (
@@ -238,6 +241,5 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
     typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
   });
-  const settings = temporalSettings();
-  return { workflowId, runId: handle.firstExecutionRunId, uiUrl: workflowUiLink({ ...settings, namespace: client.options.namespace }, workflowId), handle };
+  return { workflowId, runId: handle.firstExecutionRunId, uiUrl: workflowUiLink({ uiUrl: temporalUiUrl(), namespace: client.options.namespace }, workflowId), handle };
 }

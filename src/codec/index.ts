@@ -1,7 +1,7 @@
 import type { DataConverter, LoadedDataConverter } from '@temporalio/common';
 import { AesGcmPayloadCodec } from './aes-gcm';
 import { ReelayEncodedFailureConverter } from './failure-converter';
-import { payloadKeysFromEnv } from './keys';
+import { payloadKeysFromEnv, type PayloadKeys } from './keys';
 
 export { AesGcmPayloadCodec, PayloadDecryptionError, ENCRYPTED_ENCODING, KEY_ID_METADATA } from './aes-gcm';
 export { PAYLOAD_KEY_ENV, PAYLOAD_KEY_ID_ENV, PAYLOAD_OLD_KEYS_ENV, PayloadKeyConfigError, deriveKeyId, payloadKeysFromEnv, type PayloadKeys } from './keys';
@@ -20,7 +20,12 @@ export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGc
  * set. With a current key, payloads are encrypted and failures' messages and stack traces too.
  */
 export function reelayDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter {
-  const codec = payloadCodecFromEnv(env);
+  return dataConverterForKeys(payloadKeysFromEnv(env));
+}
+
+/** The same, from keys already read (the `payloadKeys` of a loaded configuration, src/config.ts). */
+export function dataConverterForKeys(keys: PayloadKeys | undefined): DataConverter {
+  const codec = new AesGcmPayloadCodec(keys);
   return { payloadCodecs: [codec], ...(codec.encrypting ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}) };
 }
 

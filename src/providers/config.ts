@@ -17,34 +17,53 @@ export interface CallOptions {
 }
 
 export interface ProviderEnvSpec {
-  provider: ProviderId;
   baseUrlVar: string;
-  apiKeyVar: string;
+  /** Absent for a provider without authentication (text2video). */
+  apiKeyVar?: string;
   defaultBaseUrl: string;
 }
 
-/** Reads `<PROVIDER>_BASE_URL` (documented production URL by default) and `<PROVIDER>_API_KEY`. */
-export function providerOptionsFromEnv(
-  spec: ProviderEnvSpec,
-  env: NodeJS.ProcessEnv = process.env,
-  extra: { dispatcher?: Dispatcher } = {},
-): ProviderClientOptions {
-  const apiKey = env[spec.apiKeyVar]?.trim();
-  if (!apiKey) throw new ProviderConfigError(spec.provider, spec.apiKeyVar, 'is not set');
-  const baseUrl = env[spec.baseUrlVar]?.trim() || spec.defaultBaseUrl;
-  checkBaseUrl(spec.provider, spec.baseUrlVar, baseUrl);
-  return { baseUrl, apiKey, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
+/** The variables each provider is configured by, and its documented base URL. */
+export const PROVIDER_ENV = {
+  lipdub: { baseUrlVar: 'LIPDUB_BASE_URL', apiKeyVar: 'LIPDUB_API_KEY', defaultBaseUrl: 'https://api.lipdub.ai/v1' },
+  dublab: { baseUrlVar: 'DUBLAB_BASE_URL', apiKeyVar: 'DUBLAB_API_KEY', defaultBaseUrl: 'https://dublab.app/api/v1' },
+  text2video: { baseUrlVar: 'TEXT2VIDEO_BASE_URL', defaultBaseUrl: 'http://localhost:5000/api/v1' },
+  vividflow: { baseUrlVar: 'VIVIDFLOW_BASE_URL', apiKeyVar: 'VIVIDFLOW_API_KEY', defaultBaseUrl: 'https://vivid.studioionique.com/api/v1' },
+  aistudio: { baseUrlVar: 'AISTUDIO_BASE_URL', apiKeyVar: 'AISTUDIO_TOKEN', defaultBaseUrl: 'http://localhost:8000/api/v1' },
+} as const satisfies Record<ProviderId, ProviderEnvSpec>;
+
+/**
+ * One provider's settings as the worker's configuration holds them (src/config.ts): the base URL,
+ * checked at start, and the key, checked when first needed, since a worker may serve only some providers.
+ */
+export interface ProviderSettings extends ProviderEnvSpec {
+  provider: ProviderId;
+  baseUrl: string;
+  apiKey: string | undefined;
 }
 
-/** `<PROVIDER>_BASE_URL` (documented default otherwise) for a provider without authentication. */
-export function publicProviderOptionsFromEnv(
-  spec: Omit<ProviderEnvSpec, 'apiKeyVar'>,
-  env: NodeJS.ProcessEnv = process.env,
-  extra: { dispatcher?: Dispatcher } = {},
-): PublicProviderClientOptions {
-  const baseUrl = env[spec.baseUrlVar]?.trim() || spec.defaultBaseUrl;
-  checkBaseUrl(spec.provider, spec.baseUrlVar, baseUrl);
-  return { baseUrl, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
+/** The settings the environment gives a provider (`<PROVIDER>_BASE_URL`, `<PROVIDER>_API_KEY`), unchecked. */
+export function providerSettingsFromEnv(provider: ProviderId, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
+  const spec: ProviderEnvSpec = PROVIDER_ENV[provider];
+  return {
+    ...spec,
+    provider,
+    baseUrl: env[spec.baseUrlVar]?.trim() || spec.defaultBaseUrl,
+    apiKey: spec.apiKeyVar ? env[spec.apiKeyVar]?.trim() || undefined : undefined,
+  };
+}
+
+/** Client options from a provider's settings; a missing key fails here, naming its variable. */
+export function providerOptions(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): ProviderClientOptions {
+  const { provider, apiKey } = settings;
+  if (!apiKey) throw new ProviderConfigError(provider, settings.apiKeyVar ?? 'apiKey', 'is not set');
+  return { ...publicProviderOptions(settings, extra), apiKey };
+}
+
+/** Client options for a provider without authentication. */
+export function publicProviderOptions(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): PublicProviderClientOptions {
+  checkBaseUrl(settings.provider, settings.baseUrlVar, settings.baseUrl);
+  return { baseUrl: settings.baseUrl, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
 }
 
 /** Constructor-time checks, so a bad configuration fails before the first call, naming the setting. */

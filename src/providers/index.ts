@@ -11,8 +11,8 @@ export {
 } from './http';
 export type { HttpClient, HttpClientOptions, HttpMethod, HttpRequest, RedirectAnswer } from './http';
 export { redactText } from './redact';
-export { providerOptionsFromEnv, publicProviderOptionsFromEnv } from './config';
-export type { CallOptions, ProviderClientOptions, PublicProviderClientOptions } from './config';
+export { PROVIDER_ENV, providerOptions, providerSettingsFromEnv, publicProviderOptions } from './config';
+export type { CallOptions, ProviderClientOptions, ProviderEnvSpec, ProviderSettings, PublicProviderClientOptions } from './config';
 export { openFilePart } from './multipart';
 export { LipdubClient, LIPDUB_DEFAULT_BASE_URL } from './lipdub/client';
 export * from './lipdub/schemas';

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
-import { bundleEncodesFailures, reelayDataConverter } from '../codec';
-import { RATE_LIMITED_PROVIDERS, maxCachedWorkflows, outputDir, providerRequestsPerSecond, taskQueue, temporalSettings } from '../config';
+import { bundleEncodesFailures, dataConverterForKeys } from '../codec';
+import { RATE_LIMITED_PROVIDERS, isLoadedConfig, loadClientConfig, loadConfig, type ReelayClientConfig, type ReelayConfig } from '../config';
+import { connectionOptions } from '../temporal-config';
 import { providerTaskQueue } from '../workflows/shared/task-queues';
 
 export interface ReelayWorkerOptions {
@@ -11,6 +12,9 @@ export interface ReelayWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   outputRoot?: string;
+  /** The configuration, loaded once at start (`loadConfig`); otherwise loaded here from `env`. */
+  config?: ReelayConfig;
+  /** Where the configuration is read from when `config` is not given (default process.env). */
   env?: NodeJS.ProcessEnv;
   dispatcher?: Dispatcher;
   /**
@@ -26,9 +30,10 @@ export interface ReelayWorkerOptions {
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-export async function connectWorkerConnection(env: NodeJS.ProcessEnv = process.env): Promise<NativeConnection> {
-  const s = temporalSettings(env);
-  return NativeConnection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey });
+/** A worker connection to the configured Temporal (envconfig profiles and TEMPORAL_* variables). */
+export async function connectWorkerConnection(from: NodeJS.ProcessEnv | ReelayClientConfig = process.env): Promise<NativeConnection> {
+  const config = isLoadedConfig(from) ? from : loadClientConfig(from);
+  return NativeConnection.connect(connectionOptions(config.temporal));
 }
 
 /**
@@ -58,19 +63,20 @@ export interface ReelayWorker {
  * provider on that provider's task queue (`reelay-vividflow`), where `maxTaskQueueActivitiesPerSecond`
  * makes the Temporal server pace that provider's requests across every worker of the queue. Those
  * activities are never eagerly dispatched (they are on another queue than their workflow), so the
- * server's rate limit cannot be bypassed (temporalio/temporal#6800). Provider keys are read by the
- * activities from `env` when first needed, so a worker without a DubLab key still runs LipDub pipelines.
+ * server's rate limit cannot be bypassed (temporalio/temporal#6800). The configuration is read and
+ * checked before anything connects (a bad value throws ConfigError); provider keys are checked by the
+ * activities when first needed, so a worker without a DubLab key still runs LipDub pipelines.
  */
 export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<ReelayWorker> {
-  const env = opts.env ?? process.env;
-  const connection = opts.connection ?? (await connectWorkerConnection(env));
-  const namespace = opts.namespace ?? temporalSettings(env).namespace;
-  const queue = opts.taskQueue ?? taskQueue(env);
-  const workflowBundle = opts.workflowBundle ?? (env.REELAY_WORKFLOW_BUNDLE ? { codePath: env.REELAY_WORKFLOW_BUNDLE } : undefined);
-  const dataConverter = reelayDataConverter(env);
+  const config = opts.config ?? loadConfig(opts.env ?? process.env);
+  const connection = opts.connection ?? (await connectWorkerConnection(config));
+  const namespace = opts.namespace ?? config.temporal.namespace;
+  const queue = opts.taskQueue ?? config.taskQueue;
+  const workflowBundle = opts.workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined);
+  const dataConverter = dataConverterForKeys(config.payloadKeys);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
-  const cached = maxCachedWorkflows(env);
-  const activities = createActivities({ outputRoot: opts.outputRoot ?? outputDir(env), dispatcher: opts.dispatcher, env });
+  const cached = config.maxCachedWorkflows;
+  const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config });
   const main = await Worker.create({
     connection,
     namespace,
@@ -85,7 +91,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   });
   const paced = await Promise.all(
     RATE_LIMITED_PROVIDERS.map((provider) => {
-      const perSecond = providerRequestsPerSecond(provider, env);
+      const perSecond = config.providers[provider].requestsPerSecond;
       return Worker.create({
         connection,
         namespace,

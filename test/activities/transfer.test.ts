@@ -222,7 +222,7 @@ describe('activity transfer hooks', () => {
     const beats: Array<{ phase: string; bytesDone: number; bytesTotal: number | null; videoId: string }> = [];
     env.on('heartbeat', (d) => beats.push(d));
     await env.run(async () => {
-      const hooks = activityTransferHooks({ outputRoot: '/tmp' }, 'uploading-video', { videoId: 'v1' });
+      const hooks = activityTransferHooks({}, 'uploading-video', { videoId: 'v1' });
       for (let mib = 1; mib <= 100; mib++) hooks.onProgress!(mib * 1024 * 1024, 100 * 1024 * 1024);
     });
     // 100 reports well within one interval: the first and the last go out.
@@ -238,7 +238,7 @@ describe('activity transfer hooks', () => {
     const beats: number[] = [];
     env.on('heartbeat', (d: { bytesDone: number }) => beats.push(d.bytesDone));
     await env.run(async () => {
-      const hooks = activityTransferHooks({ outputRoot: '/tmp' }, 'downloading');
+      const hooks = activityTransferHooks({}, 'downloading');
       hooks.onProgress!(1, undefined);
       hooks.onProgress!(2, undefined);
       await new Promise((r) => setTimeout(r, TRANSFER_HEARTBEAT_INTERVAL_MS + 20));

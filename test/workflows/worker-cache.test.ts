@@ -1,6 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import { startPipeline } from '../../src/client';
-import { maxCachedWorkflows } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { FAST_POLLING, startHarness } from '../support/harness';
 
 const STICKY = temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
@@ -37,12 +37,13 @@ describe('REELAY_MAX_CACHED_WORKFLOWS', () => {
   }, 120_000);
 
   it('is read as a whole number, and anything else is refused naming the variable', () => {
+    const maxCachedWorkflows = (env: NodeJS.ProcessEnv) => loadConfig(env).maxCachedWorkflows;
     expect(maxCachedWorkflows({})).toBeUndefined();
     expect(maxCachedWorkflows({ REELAY_MAX_CACHED_WORKFLOWS: '' })).toBeUndefined();
     expect(maxCachedWorkflows({ REELAY_MAX_CACHED_WORKFLOWS: '500' })).toBe(500);
     expect(maxCachedWorkflows({ REELAY_MAX_CACHED_WORKFLOWS: '0' })).toBe(0);
     for (const bad of ['-1', '1.5', 'lots', '0x10', '1e3']) {
-      expect(() => maxCachedWorkflows({ REELAY_MAX_CACHED_WORKFLOWS: bad })).toThrow(/REELAY_MAX_CACHED_WORKFLOWS must be a whole number/);
+      expect(() => maxCachedWorkflows({ REELAY_MAX_CACHED_WORKFLOWS: bad })).toThrow(/REELAY_MAX_CACHED_WORKFLOWS="[^"]*": must be a whole number/);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { CliError, list, num, str, type CommandSpec, type Parsed } from '../args';
 import { DEFAULT_CODEC_PORT as DEFAULT_PORT } from '../../codec/defaults';
-import { note, print, untilSignal } from '../context';
+import { cliConfig, note, print, untilSignal } from '../context';
 
 export const spec: CommandSpec = {
   name: 'codec-server',
@@ -26,21 +26,21 @@ export const spec: CommandSpec = {
 export async function run({ values }: Parsed): Promise<number> {
   const port = num(values, 'port', { integer: true, min: 0 }) ?? DEFAULT_PORT;
   const host = str(values, 'host') ?? '127.0.0.1';
-  const { temporalSettings } = await import('../../config');
-  const { payloadCodecFromEnv, PAYLOAD_KEY_ENV } = await import('../../codec');
+  const config = await cliConfig();
+  const { AesGcmPayloadCodec, PAYLOAD_KEY_ENV } = await import('../../codec');
   const { normalizeOrigin, startCodecServer } = await import('../../codec/server');
   const { isLoopbackHost } = await import('../../sandbox/http');
   let origins: string[];
   try {
-    origins = (list(values, 'origin') ?? [temporalSettings().uiUrl]).map(normalizeOrigin);
+    origins = (list(values, 'origin') ?? [config.temporal.uiUrl]).map(normalizeOrigin);
   } catch (err) {
     throw new CliError(`--origin: ${(err as Error).message}`, 2);
   }
-  const codec = payloadCodecFromEnv();
+  const codec = new AesGcmPayloadCodec(config.payloadKeys);
   if (!codec.encrypting) {
     throw new CliError(`${PAYLOAD_KEY_ENV} is not set: the codec server decrypts with the same keys as the workers (see docs/security.md)`);
   }
-  const token = process.env.REELAY_CODEC_TOKEN || undefined;
+  const token = config.codecToken;
   if (!isLoopbackHost(host) && !token) note(`Warning: listening on ${host} without REELAY_CODEC_TOKEN: anyone who reaches it can decrypt every payload.`);
   let server;
   try {

@@ -1,5 +1,5 @@
 import { num, oneOf, str, type CommandSpec, type Parsed } from '../args';
-import { installWorkerRuntime, note, print, untilSignal } from '../context';
+import { cliConfig, installWorkerRuntime, note, print, untilSignal } from '../context';
 import { DEFAULT_PORT_BASE, SPEEDS, SPEED_TIMINGS } from '../stack';
 
 export const spec: CommandSpec = {
@@ -30,15 +30,15 @@ export async function run({ values }: Parsed): Promise<number> {
   const portBase = num(values, 'port-base', { integer: true, min: 1 }) ?? DEFAULT_PORT_BASE;
   const speed = oneOf(values, 'speed', SPEEDS) ?? 'fast';
   const path = await import('node:path');
-  const { outputDir, taskQueue } = await import('../../config');
-  const queue = str(values, 'task-queue') ?? taskQueue();
-  const out = path.resolve(str(values, 'output-dir') ?? outputDir());
-  await installWorkerRuntime('WARN');
+  const config = await cliConfig();
+  const queue = str(values, 'task-queue') ?? config.taskQueue;
+  const out = path.resolve(str(values, 'output-dir') ?? config.outputDir);
+  await installWorkerRuntime(config.logLevel ?? 'WARN');
   const { startLocalStack } = await import('../stack');
   const { formatSandboxBanner } = await import('../../sandbox');
   const signal = untilSignal();
   const codecPort = num(values, 'codec-port', { integer: true, min: 0 });
-  const stack = await startLocalStack({ portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note, codecPort });
+  const stack = await startLocalStack({ config, portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note, codecPort });
   print('');
   print(`Temporal UI:  ${stack.temporal.uiUrl}${stack.temporal.reused ? ' (a server that was already running)' : ''}`);
   if (stack.codec) {

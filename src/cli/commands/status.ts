@@ -82,7 +82,7 @@ export function retryingActivities(pending: PendingActivities): RetryingActivity
 /** Describe + progress query (+ the result or failure when closed). */
 export async function statusReport(client: Client, handle: WorkflowHandle): Promise<StatusReport> {
   const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../workflows/shared/search-attributes');
-  const { temporalSettings, workflowUiLink } = await import('../../config');
+  const { temporalUiUrl, workflowUiLink } = await import('../../config');
   const { awaitOutcome, queryProgress } = await import('../pipelines');
   const desc = await describeOrFail(client, handle);
   const status = desc.status.name as Outcome;
@@ -121,7 +121,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     summary,
     startTime: desc.startTime.toISOString(),
     closeTime: desc.closeTime?.toISOString(),
-    uiUrl: workflowUiLink({ ...temporalSettings(), namespace: client.options.namespace }, desc.workflowId, desc.runId),
+    uiUrl: workflowUiLink({ uiUrl: temporalUiUrl(), namespace: client.options.namespace }, desc.workflowId, desc.runId),
     progress,
     ...(fromServer && (fromServer.stage || fromServer.jobIds?.length) ? { fromServer } : {}),
     ...(outcome?.status === 'COMPLETED' ? { outputs: outputFiles(outcome.result), result: outcome.result } : {}),

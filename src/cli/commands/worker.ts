@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { str, type CommandSpec, type Parsed } from '../args';
-import { installWorkerRuntime, note, untilSignal } from '../context';
+import { cliConfig, describeTemporal, installWorkerRuntime, note, untilSignal } from '../context';
 
 export const spec: CommandSpec = {
   name: 'worker',
@@ -14,26 +14,28 @@ export const spec: CommandSpec = {
   details: [
     'Provider settings come from the environment (or .env): LIPDUB_API_KEY, LIPDUB_BASE_URL, DUBLAB_API_KEY,',
     'DUBLAB_BASE_URL, TEXT2VIDEO_BASE_URL (no key), VIVIDFLOW_API_KEY, VIVIDFLOW_BASE_URL, AISTUDIO_TOKEN,',
-    'AISTUDIO_BASE_URL; Temporal from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API-key variables.',
+    'AISTUDIO_BASE_URL; Temporal from a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) and TEMPORAL_ADDRESS,',
+    'TEMPORAL_NAMESPACE and the TLS/API-key variables. Every setting is checked before connecting: a bad value',
+    'stops the worker with exit status 2, naming each variable and what it accepts (a missing API key does not:',
+    'the pipelines of that provider fail, naming it).',
     'On SIGINT/SIGTERM it stops polling, lets running activities finish, then exits; a second signal exits at once.',
   ],
 };
 
 export async function run({ values }: Parsed): Promise<number> {
-  const { outputDir, taskQueue, temporalSettings } = await import('../../config');
-  const queue = str(values, 'task-queue') ?? taskQueue();
-  const out = path.resolve(str(values, 'output-dir') ?? outputDir());
-  await installWorkerRuntime('INFO');
+  const config = await cliConfig();
+  const queue = str(values, 'task-queue') ?? config.taskQueue;
+  const out = path.resolve(str(values, 'output-dir') ?? config.outputDir);
+  await installWorkerRuntime(config.logLevel ?? 'INFO');
   const { startWorker } = await import('../stack');
-  const s = temporalSettings();
   let worker;
   try {
-    worker = await startWorker({ taskQueue: queue, outputRoot: out });
+    worker = await startWorker({ taskQueue: queue, outputRoot: out, config });
   } catch (err) {
     const { CliError } = await import('../args');
-    throw new CliError(`cannot start the worker against Temporal at ${s.address} (namespace ${s.namespace}): ${(err as Error).message}`);
+    throw new CliError(`cannot start the worker against Temporal at ${describeTemporal(config)}: ${(err as Error).message}`);
   }
-  note(`Reelay worker polling task queue "${queue}" on ${s.address} (namespace ${s.namespace}); outputs to ${out}. Ctrl-C to stop.`);
+  note(`Reelay worker polling task queue "${queue}" on ${describeTemporal(config)}; outputs to ${out}. Ctrl-C to stop.`);
   const signal = untilSignal();
   let workerError: unknown;
   const stoppedBy = await Promise.race([signal, worker.done.then(() => undefined, (err: unknown) => void (workerError = err))]);

@@ -1,5 +1,13 @@
 import { FormData, type Dispatcher } from 'undici';
-import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import {
+  PROVIDER_ENV,
+  checkClientOptions,
+  providerOptions,
+  providerSettingsFromEnv,
+  type CallOptions,
+  type ProviderClientOptions,
+  type ProviderSettings,
+} from '../config';
 import { createHttpClient, pathSegment, queryString, validateRequest, type HttpClient } from '../http';
 import { openFilePart } from '../multipart';
 import { Acknowledgement } from '../schemas';
@@ -16,7 +24,7 @@ import {
 export { AISTUDIO_JOB_COST_TOKENS, AISTUDIO_MAX_REFERENCE_IMAGES } from './schemas';
 
 /** No production URL is documented; the docs' examples use this one (override with AISTUDIO_BASE_URL). */
-export const AISTUDIO_DEFAULT_BASE_URL = 'http://localhost:8000/api/v1';
+export const AISTUDIO_DEFAULT_BASE_URL = PROVIDER_ENV.aistudio.defaultBaseUrl;
 
 const CREATE = 'POST /video-jobs';
 
@@ -40,13 +48,12 @@ export class AistudioClient {
 
   /** AISTUDIO_BASE_URL (default `http://localhost:8000/api/v1`) and AISTUDIO_TOKEN (the bearer token). */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): AistudioClient {
-    return new AistudioClient(
-      providerOptionsFromEnv(
-        { provider: 'aistudio', baseUrlVar: 'AISTUDIO_BASE_URL', apiKeyVar: 'AISTUDIO_TOKEN', defaultBaseUrl: AISTUDIO_DEFAULT_BASE_URL },
-        env,
-        extra,
-      ),
-    );
+    return AistudioClient.fromSettings(providerSettingsFromEnv('aistudio', env), extra);
+  }
+
+  /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): AistudioClient {
+    return new AistudioClient(providerOptions(settings, extra));
   }
 
   /**

@@ -1,5 +1,13 @@
 import type { Dispatcher } from 'undici';
-import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import {
+  PROVIDER_ENV,
+  checkClientOptions,
+  providerOptions,
+  providerSettingsFromEnv,
+  type CallOptions,
+  type ProviderClientOptions,
+  type ProviderSettings,
+} from '../config';
 import { ResponseValidationError } from '../errors';
 import { createHttpClient, pathSegment, type HttpClient } from '../http';
 import {
@@ -19,7 +27,7 @@ import {
 
 export { DUBLAB_OUTPUT_TYPES, DUBLAB_STATUS, DUBLAB_STATUS_IDS, isDocumentedDublabStatus } from './schemas';
 
-export const DUBLAB_DEFAULT_BASE_URL = 'https://dublab.app/api/v1';
+export const DUBLAB_DEFAULT_BASE_URL = PROVIDER_ENV.dublab.defaultBaseUrl;
 
 /** One method per documented endpoint; every answer is validated (see schemas.ts). */
 export class DublabClient {
@@ -38,13 +46,12 @@ export class DublabClient {
 
   /** DUBLAB_BASE_URL (default the production URL) and DUBLAB_API_KEY. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): DublabClient {
-    return new DublabClient(
-      providerOptionsFromEnv(
-        { provider: 'dublab', baseUrlVar: 'DUBLAB_BASE_URL', apiKeyVar: 'DUBLAB_API_KEY', defaultBaseUrl: DUBLAB_DEFAULT_BASE_URL },
-        env,
-        extra,
-      ),
-    );
+    return DublabClient.fromSettings(providerSettingsFromEnv('dublab', env), extra);
+  }
+
+  /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): DublabClient {
+    return new DublabClient(providerOptions(settings, extra));
   }
 
   me(o: CallOptions = {}): Promise<DublabMe> {

@@ -1,5 +1,13 @@
 import type { Dispatcher } from 'undici';
-import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import {
+  PROVIDER_ENV,
+  checkClientOptions,
+  providerOptions,
+  providerSettingsFromEnv,
+  type CallOptions,
+  type ProviderClientOptions,
+  type ProviderSettings,
+} from '../config';
 import { createHttpClient, pathSegment, type HttpClient } from '../http';
 import { Acknowledgement } from '../schemas';
 import {
@@ -22,7 +30,7 @@ import {
   type LipdubGenerationState,
 } from './schemas';
 
-export const LIPDUB_DEFAULT_BASE_URL = 'https://api.lipdub.ai/v1';
+export const LIPDUB_DEFAULT_BASE_URL = PROVIDER_ENV.lipdub.defaultBaseUrl;
 
 /** Acknowledgement bodies (`{}` or `{ data: … }`): any JSON object, nothing in it relied on. */
 const Ack = Acknowledgement;
@@ -44,13 +52,12 @@ export class LipdubClient {
 
   /** LIPDUB_BASE_URL (default the production URL) and LIPDUB_API_KEY. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): LipdubClient {
-    return new LipdubClient(
-      providerOptionsFromEnv(
-        { provider: 'lipdub', baseUrlVar: 'LIPDUB_BASE_URL', apiKeyVar: 'LIPDUB_API_KEY', defaultBaseUrl: LIPDUB_DEFAULT_BASE_URL },
-        env,
-        extra,
-      ),
-    );
+    return LipdubClient.fromSettings(providerSettingsFromEnv('lipdub', env), extra);
+  }
+
+  /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): LipdubClient {
+    return new LipdubClient(providerOptions(settings, extra));
   }
 
   async initVideo(body: LipdubInitVideoRequest, o: CallOptions = {}): Promise<LipdubInitVideo> {

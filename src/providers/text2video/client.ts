@@ -1,5 +1,13 @@
 import type { Dispatcher } from 'undici';
-import { checkPublicClientOptions, publicProviderOptionsFromEnv, type CallOptions, type PublicProviderClientOptions } from '../config';
+import {
+  PROVIDER_ENV,
+  checkPublicClientOptions,
+  providerSettingsFromEnv,
+  publicProviderOptions,
+  type CallOptions,
+  type ProviderSettings,
+  type PublicProviderClientOptions,
+} from '../config';
 import { createHttpClient, pathSegment, type HttpClient } from '../http';
 import {
   Text2videoGenerate,
@@ -10,7 +18,7 @@ import {
   type Text2videoStatus,
 } from './schemas';
 
-export const TEXT2VIDEO_DEFAULT_BASE_URL = 'http://localhost:5000/api/v1';
+export const TEXT2VIDEO_DEFAULT_BASE_URL = PROVIDER_ENV.text2video.defaultBaseUrl;
 
 /**
  * `GET {base}/download/{job_id}`: the video itself (video/mp4 with Content-Length). The streaming
@@ -39,13 +47,12 @@ export class Text2videoClient {
 
   /** TEXT2VIDEO_BASE_URL (default `http://localhost:5000/api/v1`); there is no key. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): Text2videoClient {
-    return new Text2videoClient(
-      publicProviderOptionsFromEnv(
-        { provider: 'text2video', baseUrlVar: 'TEXT2VIDEO_BASE_URL', defaultBaseUrl: TEXT2VIDEO_DEFAULT_BASE_URL },
-        env,
-        extra,
-      ),
-    );
+    return Text2videoClient.fromSettings(providerSettingsFromEnv('text2video', env), extra);
+  }
+
+  /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): Text2videoClient {
+    return new Text2videoClient(publicProviderOptions(settings, extra));
   }
 
   generate(body: Text2videoGenerateRequest, o: CallOptions = {}): Promise<Text2videoGenerate> {

@@ -1,5 +1,13 @@
 import { FormData, type Dispatcher } from 'undici';
-import { checkClientOptions, providerOptionsFromEnv, type CallOptions, type ProviderClientOptions } from '../config';
+import {
+  PROVIDER_ENV,
+  checkClientOptions,
+  providerOptions,
+  providerSettingsFromEnv,
+  type CallOptions,
+  type ProviderClientOptions,
+  type ProviderSettings,
+} from '../config';
 import { createHttpClient, pathSegment, queryString, validateRequest, type HttpClient } from '../http';
 import { openFilePart } from '../multipart';
 import {
@@ -17,7 +25,7 @@ import {
 
 export { VIVIDFLOW_DEFAULTS } from './schemas';
 
-export const VIVIDFLOW_DEFAULT_BASE_URL = 'https://vivid.studioionique.com/api/v1';
+export const VIVIDFLOW_DEFAULT_BASE_URL = PROVIDER_ENV.vividflow.defaultBaseUrl;
 
 const GENERATE = 'POST /generate';
 
@@ -38,13 +46,12 @@ export class VividflowClient {
 
   /** VIVIDFLOW_BASE_URL (default the production URL) and VIVIDFLOW_API_KEY. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, extra: { dispatcher?: Dispatcher } = {}): VividflowClient {
-    return new VividflowClient(
-      providerOptionsFromEnv(
-        { provider: 'vividflow', baseUrlVar: 'VIVIDFLOW_BASE_URL', apiKeyVar: 'VIVIDFLOW_API_KEY', defaultBaseUrl: VIVIDFLOW_DEFAULT_BASE_URL },
-        env,
-        extra,
-      ),
-    );
+    return VividflowClient.fromSettings(providerSettingsFromEnv('vividflow', env), extra);
+  }
+
+  /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): VividflowClient {
+    return new VividflowClient(providerOptions(settings, extra));
   }
 
   /**
