@@ -147,7 +147,10 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
     });
 
     it('without the limiter, AI Studio\'s own 429 is not a failure: refused creates wait for a slot and try again', async () => {
+      // Configuration is read once, at worker start: a worker without the cap.
+      await h.stopWorker();
       h.env.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS = '0';
+      await h.startWorker();
       try {
         h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
         h.sandbox.resetCounters();
@@ -162,7 +165,9 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
         const log = (await waited.handle.query(progressQuery)).log.map((l) => l.message);
         expect(log.some((m) => m.startsWith('AI Studio is busy'))).toBe(true);
       } finally {
+        await h.stopWorker();
         delete h.env.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS;
+        await h.startWorker();
       }
     });
 
