@@ -31,10 +31,6 @@ import { parseInput } from './shared/input';
 import { progressQuery, type PipelineProgress } from './shared/progress';
 import { REELAY_PROVIDER, REELAY_STAGE } from './shared/search-attributes';
 
-export function batchWorkflowId(key: string): string {
-  return `batch-${key}`;
-}
-
 /** Child workflow id of one manifest line: `<batchId>-<line>` (or `<batchId>-<key>` when the line names one). */
 export function batchChildWorkflowId(batchId: string, item: { line: number; key?: string }): string {
   return `${batchId}-${item.key ?? item.line}`;

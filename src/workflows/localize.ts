@@ -7,10 +7,6 @@ import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
 import { ProgressTracker, progressQuery } from './shared/progress';
 
-export function localizeWorkflowId(key: string): string {
-  return `localize-${key}`;
-}
-
 /**
  * What a failed child pipeline says: its root cause read down the failure chain (a DubLab answer the
  * client could not use, not "Activity task failed"), and the details it attached (`delivered`, ids).
