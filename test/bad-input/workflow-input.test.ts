@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InputError, startPipeline, validatePipelineInput, type PipelineName, type Text2videoPipelineResult } from '../../src/client';
+import { InputError, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
 import { startBatch } from '../../src/batch/start';
 import { PIPELINES, PIPELINE_IDS, pipelineWorkflowId } from '../../src/pipelines/registry';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
@@ -95,7 +95,7 @@ describe('bad workflow inputs', () => {
 
   it('the worker is still serving after every refusal: a good run completes', async () => {
     const started = await startPipeline(h.client, 'text2video', { text: 'After the bad inputs, a good one.', polling: FAST_POLLING }, { taskQueue: h.taskQueue, key: 'good-after-bad' });
-    const result = (await started.handle.result()) as Text2videoPipelineResult;
+    const result = await started.handle.result();
     expect(fs.readFileSync(result.output.path, 'utf8')).toContain('After the bad inputs, a good one.');
     expect(path.relative(h.outputRoot, result.output.path).startsWith('..')).toBe(false);
     expect(h.sandbox.counters()['text2video POST /api/v1/generate']).toBe(1);
