@@ -16,7 +16,6 @@ import { startBatch } from '../src/batch/start';
 import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox } from '../src/sandbox';
 import { createReelayWorker } from '../src/workers/worker';
-import type { BatchPipelineResult } from '../src/workflows/inputs/batch';
 import { REELAY_SEARCH_ATTRIBUTES } from '../src/workflows/shared/search-attributes';
 
 async function main(): Promise<void> {
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(manifest, Array.from({ length: items }, (_, i) => JSON.stringify({ pipeline: 'text2video', input: { text: `bench story ${i}`, polling } })).join('\n'));
     const t0 = Date.now();
     const started = await startBatch(client, manifest, { taskQueue, outputRoot: path.join(dir, 'out'), window, itemsPerRun, key: 'bench' });
-    const result = (await started.handle.result()) as BatchPipelineResult;
+    const result = await started.handle.result();
     const wallMs = Date.now() - t0;
     const counts: number[] = [];
     for (let runId: string | undefined = started.runId; runId; ) {

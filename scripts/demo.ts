@@ -27,6 +27,7 @@ import {
 } from '../src/client';
 import { installWorkerRuntime, untilSignal } from '../src/cli/context';
 import { startBatch } from '../src/batch/start';
+import type { WorkflowHandle } from '@temporalio/client';
 import { outputFiles, watchWorkflows, type WatchResult } from '../src/cli/pipelines';
 import type { BatchPipelineResult } from '../src/workflows/inputs/batch';
 import { formatBytes, formatDuration, styler } from '../src/cli/render';
@@ -201,11 +202,13 @@ async function main(): Promise<number> {
         : { pipeline: 'text2video', input: { text: `Batch story ${i + 1}: the lighthouse keeper writes a letter.`, polling: DEMO_POLLING } },
     );
     fs.writeFileSync(batchManifest, batchLines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    const startDemoBatch = async (): Promise<Started> => {
+    /** A pipeline or the batch, as the watcher sees them: any workflow handle. */
+    type DemoRun = Omit<Started, 'handle'> & { handle: WorkflowHandle };
+    const startDemoBatch = async (): Promise<DemoRun> => {
       const b = await startBatch(client, batchManifest, { taskQueue, window: 4 });
       return { workflowId: b.batchId, runId: b.runId, uiUrl: '', handle: b.handle };
     };
-    const start = async (label: string, go: () => Promise<Started>) => ({ label, started: await go() });
+    const start = async (label: string, go: () => Promise<DemoRun>) => ({ label, started: await go() });
     const runs = await Promise.all([
       start('LipDub es-MX, fr-FR', () => startPipeline(client, 'lipdub', lipdubInput, { taskQueue })),
       start('DubLab es, de, ja', () => startPipeline(client, 'dublab', dublabInput, { taskQueue })),

@@ -42,7 +42,7 @@ import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox, type DeepPartial, type Sandbox, type SandboxConfig } from '../src/sandbox';
 import { createReelayWorker } from '../src/workers/worker';
 import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../src/workflows/batch';
-import type { BatchPipelineResult, BatchProgress } from '../src/workflows/inputs/batch';
+import type { BatchProgress } from '../src/workflows/inputs/batch';
 import { limiterWorkflowId } from '../src/workflows/limiter';
 import { REELAY_SEARCH_ATTRIBUTES } from '../src/workflows/shared/search-attributes';
 import {
@@ -432,7 +432,7 @@ const SCENARIOS: Scenario[] = [
       const items = [1, 2, 3, 4].map((n) => JSON.stringify({ pipeline: 'text2video', input: { text: `batch story ${n}`, polling: FAST_POLLING } }));
       fs.writeFileSync(manifest, items.join('\n') + '\n');
       const started = await startBatch(ctx.client, manifest, { key: `continue-as-new${ctx.idSuffix}`, taskQueue: ctx.taskQueue, outputRoot: ctx.outputRoot, window: 2, itemsPerRun: 2 });
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       expectThat(result.status === 'completed' && result.succeeded === 4 && result.runs === 2, 'the batch completes 4 items in 2 runs', result);
       const recordings: Recording[] = [];
       for (let runId: string | undefined = started.runId, n = 1; runId; n++) {
@@ -466,7 +466,7 @@ const SCENARIOS: Scenario[] = [
       const started = await startBatch(ctx.client, manifest, { key: `cancelled${ctx.idSuffix}`, taskQueue: ctx.taskQueue, outputRoot: ctx.outputRoot, window: 2 });
       await until(() => started.handle.query(batchProgressQuery) as Promise<BatchProgress | undefined>, (p) => p.running === 2, 'two running items');
       await started.handle.signal(cancelBatchSignal);
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       expectThat(result.status === 'cancelled' && result.cancelled === 2 && result.notStarted === 1, 'the batch ends cancelled with 2 items cancelled', result);
       return [
         {

@@ -12,7 +12,6 @@ import { readResults, startBatch } from '../../src/batch/start';
 import { startPipeline, type PipelineName } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
 import { createReelayWorker } from '../../src/workers/worker';
-import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
 import { round, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 
@@ -108,7 +107,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     const manifest = path.join(dir, 'batch.jsonl');
     fs.writeFileSync(manifest, Array.from({ length: batchItems }, (_, i) => JSON.stringify({ pipeline: 'text2video', input: { text: `story ${i}`, polling: POLLING } })).join('\n'));
     const batch = await startBatch(bs.client, manifest, { taskQueue, outputRoot, window: 50, itemsPerRun: 500 });
-    const result = (await batch.handle.result()) as BatchPipelineResult;
+    const result = await batch.handle.result();
     const runs: Size[] = [];
     for (let runId: string | undefined = batch.runId; runId; ) {
       const s = await sizeOf(bs.client, batch.batchId, runId);

@@ -1,4 +1,5 @@
 import { AISTUDIO_JOB_COST_TOKENS } from '../providers/aistudio/schemas';
+import { PIPELINES, isPipelineId, type EstimatedPipelineId } from '../pipelines/registry';
 
 /** What a batch will spend where a provider says what things cost. Pure: the manifest's entries in, numbers out. */
 export interface CostEstimate {
@@ -11,6 +12,7 @@ export interface CostEstimate {
 }
 
 type Entry = { pipeline: string; input: Record<string, unknown> };
+type Estimator = (input: Record<string, unknown>, est: CostEstimate) => void;
 
 function localizeLanguagesToDub(input: Record<string, unknown>): number {
   const targets = Array.isArray(input.targetLanguages) ? input.targetLanguages.length : 0;
@@ -18,22 +20,38 @@ function localizeLanguagesToDub(input: Record<string, unknown>): number {
   return Math.max(0, targets - reused);
 }
 
+const seconds = (input: Record<string, unknown>) => (typeof input.durationSeconds === 'number' ? input.durationSeconds : 0);
+
+/**
+ * What one run of each priced pipeline spends. Keyed by the registry's `cost: 'estimated'` pipelines: one
+ * marked priced there without a rule here does not compile; the others say there why they are not counted.
+ */
+export const COST_ESTIMATORS: { readonly [P in EstimatedPipelineId]: Estimator } = {
+  dublab: (input, est) => {
+    est.dublabCredits += seconds(input) * (Array.isArray(input.targetLanguages) ? input.targetLanguages.length : 0);
+  },
+  vividflow: (_input, est) => {
+    est.vividflowCredits += 1;
+  },
+  aistudio: (_input, est) => {
+    est.aistudioTokens += AISTUDIO_JOB_COST_TOKENS;
+  },
+  localize: (input, est) => {
+    est.dublabCredits += seconds(input) * localizeLanguagesToDub(input);
+    const step = input.generate as { pipeline?: unknown; input?: Record<string, unknown> } | undefined;
+    if (step) estimateRun(step.pipeline, step.input ?? {}, est);
+  },
+};
+
+const isPriced = (pipeline: unknown): pipeline is EstimatedPipelineId => isPipelineId(pipeline) && PIPELINES[pipeline].cost === 'estimated';
+
+function estimateRun(pipeline: unknown, input: Record<string, unknown>, est: CostEstimate): void {
+  if (isPriced(pipeline)) COST_ESTIMATORS[pipeline](input, est);
+}
+
 export function estimateCost(entries: Iterable<Entry>): CostEstimate {
   const est: CostEstimate = { dublabCredits: 0, aistudioTokens: 0, vividflowCredits: 0 };
-  const generation = (pipeline: unknown) => {
-    if (pipeline === 'aistudio') est.aistudioTokens += AISTUDIO_JOB_COST_TOKENS;
-    if (pipeline === 'vividflow') est.vividflowCredits += 1;
-  };
-  for (const { pipeline, input } of entries) {
-    const seconds = typeof input.durationSeconds === 'number' ? input.durationSeconds : 0;
-    if (pipeline === 'dublab') est.dublabCredits += seconds * (Array.isArray(input.targetLanguages) ? input.targetLanguages.length : 0);
-    if (pipeline === 'localize') {
-      est.dublabCredits += seconds * localizeLanguagesToDub(input);
-      const step = input.generate as { pipeline?: unknown } | undefined;
-      if (step) generation(step.pipeline);
-    }
-    generation(pipeline);
-  }
+  for (const { pipeline, input } of entries) estimateRun(pipeline, input, est);
   return est;
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputError, PIPELINES, PIPELINE_NAMES, validatePipelineInput, type PipelineName } from '../client';
+import { InputError, PIPELINE_SPECS, validatePipelineInput } from '../client';
+import { BATCH_ITEM_PIPELINES, isBatchItemPipeline } from '../pipelines/registry';
 import { decodeUtf8, invalidUtf8Lines } from '../client/text';
 import { BATCH_MAX_ITEMS, type ManifestEntry } from '../workflows/inputs/batch';
 import { WORKFLOW_KEY_PATTERN } from '../workflows/inputs/common';
@@ -184,8 +185,9 @@ export function parseManifest(text: string, format: ManifestFormat, opts: { base
       problems.push({ line: r.line, reason: `unknown field(s) ${extra.join(', ')} (fields: pipeline, input, key)` });
       continue;
     }
-    if (typeof v.pipeline !== 'string' || !(PIPELINE_NAMES as string[]).includes(v.pipeline)) {
-      problems.push({ line: r.line, reason: `pipeline: ${JSON.stringify(v.pipeline ?? null)} is not one of ${PIPELINE_NAMES.join(', ')}` });
+    const pipeline = v.pipeline;
+    if (!isBatchItemPipeline(pipeline)) {
+      problems.push({ line: r.line, reason: `pipeline: ${JSON.stringify(pipeline ?? null)} is not one of ${BATCH_ITEM_PIPELINES.join(', ')}` });
       continue;
     }
     if (v.key !== undefined) {
@@ -209,7 +211,6 @@ export function parseManifest(text: string, format: ManifestFormat, opts: { base
       problems.push({ line: r.line, reason: 'input: must be an object' });
       continue;
     }
-    const pipeline = v.pipeline as PipelineName;
     let input: Record<string, unknown>;
     try {
       input = validatePipelineInput(pipeline, v.input, opts.baseDir) as Record<string, unknown>;
@@ -222,7 +223,7 @@ export function parseManifest(text: string, format: ManifestFormat, opts: { base
     }
     if (opts.outputSubdirFor && input.outputSubdir === undefined) {
       const withSubdir = { ...input, outputSubdir: opts.outputSubdirFor(r.line) };
-      if (PIPELINES[pipeline].schema.safeParse(withSubdir).success) input = withSubdir;
+      if (PIPELINE_SPECS[pipeline].schema.safeParse(withSubdir).success) input = withSubdir;
     }
     entries.push({ line: r.line, pipeline, input, ...(typeof v.key === 'string' ? { key: v.key } : {}) });
   }

@@ -5,8 +5,9 @@ import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@tempor
 import { InputError, validateKey } from '../client';
 import { outputDir, taskQueue as defaultTaskQueue } from '../config';
 import { describeZodError } from '../workflows/inputs/common';
-import { batchWorkflowId } from '../workflows/batch';
-import { BatchPipelineInput, type BatchPipelineResult, type BatchResultRecord } from '../workflows/inputs/batch';
+import { PIPELINES, pipelineWorkflowId } from '../pipelines/registry';
+import type { batchPipeline } from '../workflows/batch';
+import { BatchPipelineInput, type BatchResultRecord } from '../workflows/inputs/batch';
 import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
 import { loadManifest, writeNormalizedManifest } from './manifest';
 
@@ -27,7 +28,7 @@ export interface BatchStarted {
   runId: string;
   total: number;
   manifestPath: string;
-  handle: WorkflowHandle;
+  handle: WorkflowHandle<typeof batchPipeline>;
 }
 
 /** The batch's own settings a starter may choose, with the workflow input's limits. */
@@ -47,7 +48,7 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
   const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun });
   if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
   const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
-  const batchId = batchWorkflowId(key);
+  const batchId = pipelineWorkflowId('batch', key);
   const entries = loadManifest(manifestFile, { outputSubdirFor: (line) => `${batchId}/items/${line}` });
   const root = path.resolve(opts.outputRoot ?? outputDir());
   const manifestPath = path.join(root, batchId, 'manifest.jsonl');
@@ -59,12 +60,12 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
     ...(opts.itemsPerRun !== undefined ? { itemsPerRun: opts.itemsPerRun } : {}),
     ...(opts.allowOverBudget ? { allowOverBudget: true } : {}),
   });
-  const handle = await client.workflow.start('batchPipeline', {
+  const handle = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
     workflowId: batchId,
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
     args: [input],
     staticSummary: `Batch: ${path.basename(manifestFile)} (${entries.length} items)`,
-    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: 'batch' }],
+    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: PIPELINES.batch.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   });
   return { batchId, runId: handle.firstExecutionRunId, total: entries.length, manifestPath, handle };
@@ -79,10 +80,10 @@ export async function retryFailed(
   batchId: string,
   opts: Pick<BatchStartOptions, 'window' | 'taskQueue'> = {},
 ): Promise<BatchStarted | { batchId: string; total: 0 }> {
-  const handle = client.workflow.getHandle(batchId);
+  const handle = client.workflow.getHandle<typeof batchPipeline>(batchId);
   const desc = await handle.describe();
   if (desc.status.name === 'RUNNING') throw new Error(`batch ${batchId} is still running; retry its failed lines once it has finished`);
-  const result = (await handle.result()) as BatchPipelineResult;
+  const result = await handle.result();
   if (!result.failedLines.length) return { batchId, total: 0 };
   const original = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
   const { defaultPayloadConverter } = await import('@temporalio/common');
@@ -107,12 +108,12 @@ export async function retryFailed(
     ...(opts.window !== undefined ? { window: opts.window } : firstInput?.window ? { window: firstInput.window } : {}),
     ...(firstInput?.itemsPerRun ? { itemsPerRun: firstInput.itemsPerRun } : {}),
   };
-  const started = await client.workflow.start('batchPipeline', {
+  const started = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
     workflowId: retryId,
     taskQueue: opts.taskQueue ?? desc.taskQueue,
     args: [input],
     staticSummary: `Retry of the ${result.failedLines.length} failed line(s) of ${batchId}`,
-    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: 'batch' }],
+    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: PIPELINES.batch.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   });
   return { batchId: retryId, runId: started.firstExecutionRunId, total: result.failedLines.length, manifestPath: result.manifestPath, handle: started };

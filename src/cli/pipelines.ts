@@ -1,4 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import type { PipelineProgress } from '../workflows/shared/progress';
 import { ProgressView, type Outcome, type WatchedState } from './render';
 
@@ -19,16 +20,17 @@ export async function queryProgress(client: Client, handle: WorkflowHandle, time
   }
 }
 
-export interface OutcomeInfo {
+export interface OutcomeInfo<R = unknown> {
   status: Outcome;
-  result?: unknown;
+  /** The workflow's result, typed by its handle. */
+  result?: R;
   failure?: string;
   /** The ApplicationFailure type at the root of the failure, e.g. `Unauthorized`. */
   failureType?: string;
 }
 
 /** Waits for the workflow to close (following continue-as-new) and says how it ended. */
-export async function awaitOutcome(handle: WorkflowHandle): Promise<OutcomeInfo> {
+export async function awaitOutcome<T extends Workflow>(handle: WorkflowHandle<T>): Promise<OutcomeInfo<WorkflowResultType<T>>> {
   const { WorkflowFailedError } = await import('@temporalio/client');
   const { CancelledFailure, TerminatedFailure, TimeoutFailure, ApplicationFailure } = await import('@temporalio/common');
   try {

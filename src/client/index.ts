@@ -14,6 +14,14 @@ import { LocalizePipelineInput, LocalizePipelineResult } from '../workflows/inpu
 import { Text2videoPipelineInput, Text2videoPipelineResult } from '../workflows/inputs/text2video';
 import { VividflowPipelineInput, VividflowPipelineResult } from '../workflows/inputs/vividflow';
 import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
+import {
+  PIPELINES as REGISTRY,
+  STARTABLE_PIPELINES,
+  pipelineWorkflowId,
+  type PipelineWorkflowType,
+  type StartablePipelineId,
+} from '../pipelines/registry';
+import type * as Workflows from '../workflows';
 
 export * from '../workflows/inputs/common';
 export * from '../workflows/inputs/lipdub';
@@ -24,25 +32,20 @@ export * from '../workflows/inputs/aistudio';
 export * from '../workflows/inputs/localize';
 export { progressQuery, type PipelineProgress } from '../workflows/shared/progress';
 
-interface PipelineSpec<S extends z.ZodType> {
-  workflowType: string;
-  provider: string;
+/** What the edge needs of a pipeline beside its registry entry: the schemas it validates with, and how it names a run. */
+interface EdgeSpec<S extends z.ZodType> {
   schema: S;
   resultSchema: z.ZodType;
-  idPrefix: string;
   /** Local file fields, resolved to absolute paths and checked for existence at the edge. */
   files(input: z.output<S>): Array<{ field: string; ref: string | undefined; set(abs: string): void }>;
   summary(input: z.output<S>): string;
   keyHint(input: z.output<S>): string;
 }
 
-export const PIPELINES = {
+const EDGE = {
   lipdub: {
-    workflowType: 'lipdubPipeline',
-    provider: 'lipdub',
     schema: LipdubPipelineInput,
     resultSchema: LipdubPipelineResult,
-    idPrefix: 'lipdub',
     files: (i) => [
       { field: 'video', ref: i.video, set: (v: string) => (i.video = v) },
       ...i.audios.map((a, n) => ({ field: `audios.${n}.source`, ref: a.source, set: (v: string) => (a.source = v) })),
@@ -50,43 +53,31 @@ export const PIPELINES = {
     summary: (i) =>
       `LipDub: ${i.video ? refName(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
     keyHint: (i) => (i.video ? refName(i.video) : `shot-${i.shotId}`),
-  } satisfies PipelineSpec<typeof LipdubPipelineInput>,
+  } satisfies EdgeSpec<typeof LipdubPipelineInput>,
   dublab: {
-    workflowType: 'dublabPipeline',
-    provider: 'dublab',
     schema: DublabPipelineInput,
     resultSchema: DublabPipelineResult,
-    idPrefix: 'dublab',
     files: (i) => [{ field: 'source', ref: i.source, set: (v: string) => (i.source = v) }],
     summary: (i) => `DubLab: ${refName(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
     keyHint: (i) => refName(i.source),
-  } satisfies PipelineSpec<typeof DublabPipelineInput>,
+  } satisfies EdgeSpec<typeof DublabPipelineInput>,
   text2video: {
-    workflowType: 'text2videoPipeline',
-    provider: 'text2video',
     schema: Text2videoPipelineInput,
     resultSchema: Text2videoPipelineResult,
-    idPrefix: 'text2video',
     files: () => [],
     summary: (i) => `text2video: ${oneLine(i.text, 70)}`,
     keyHint: (i) => i.text.slice(0, 30),
-  } satisfies PipelineSpec<typeof Text2videoPipelineInput>,
+  } satisfies EdgeSpec<typeof Text2videoPipelineInput>,
   vividflow: {
-    workflowType: 'vividflowPipeline',
-    provider: 'vividflow',
     schema: VividflowPipelineInput,
     resultSchema: VividflowPipelineResult,
-    idPrefix: 'vividflow',
     files: (i) => [{ field: 'imagePath', ref: i.imagePath, set: (v: string) => (i.imagePath = v) }],
     summary: (i) => `Vivid Flow ${i.model ?? 'wan2.1'}: ${oneLine(i.prompt, 60)}`,
     keyHint: (i) => i.prompt.slice(0, 30),
-  } satisfies PipelineSpec<typeof VividflowPipelineInput>,
+  } satisfies EdgeSpec<typeof VividflowPipelineInput>,
   aistudio: {
-    workflowType: 'aistudioPipeline',
-    provider: 'aistudio',
     schema: AistudioPipelineInput,
     resultSchema: AistudioPipelineResult,
-    idPrefix: 'aistudio',
     files: (i) => [
       { field: 'initialImage', ref: i.initialImage, set: (v: string) => (i.initialImage = v) },
       { field: 'endFrame', ref: i.endFrame, set: (v: string) => (i.endFrame = v) },
@@ -94,13 +85,10 @@ export const PIPELINES = {
     ],
     summary: (i) => `AI Studio ${i.model}: ${i.prompt ? oneLine(i.prompt, 60) : 'from an image'}`,
     keyHint: (i) => (i.prompt ?? 'image').slice(0, 30),
-  } satisfies PipelineSpec<typeof AistudioPipelineInput>,
+  } satisfies EdgeSpec<typeof AistudioPipelineInput>,
   localize: {
-    workflowType: 'localizePipeline',
-    provider: 'localize',
     schema: LocalizePipelineInput,
     resultSchema: LocalizePipelineResult,
-    idPrefix: 'localize',
     files: (i) => [
       { field: 'source', ref: i.source, set: (v: string) => (i.source = v) },
       ...Object.entries(i.dubbedAudio ?? {}).map(([lang, ref]) => ({ field: `dubbedAudio.${lang}`, ref, set: (v: string) => (i.dubbedAudio![lang] = v) })),
@@ -108,14 +96,34 @@ export const PIPELINES = {
     ],
     summary: (i) => `Localize ${i.source ? refName(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
     keyHint: (i) => (i.source ? refName(i.source) : i.generate!.pipeline),
-  } satisfies PipelineSpec<typeof LocalizePipelineInput>,
-} as const;
+  } satisfies EdgeSpec<typeof LocalizePipelineInput>,
+} as const satisfies Record<StartablePipelineId, unknown>;
+
+type Edge = typeof EDGE;
+type Registry = typeof REGISTRY;
+/** A startable pipeline's registry entry and the edge's schemas, summary and file fields, in one. */
+export type PipelineSpec<P extends StartablePipelineId> = Registry[P] & Edge[P];
+
+/** Every pipeline a client can start, from the registry (the compiler refuses one without schemas here). */
+export const PIPELINE_SPECS = Object.fromEntries(STARTABLE_PIPELINES.map((id) => [id, { ...REGISTRY[id], ...EDGE[id] }])) as {
+  readonly [P in StartablePipelineId]: PipelineSpec<P>;
+};
+
+/** The workflow function a pipeline runs, for typed starts and handles (a type only: nothing of the workflows is loaded). */
+export type PipelineWorkflow<P extends StartablePipelineId> = (typeof Workflows)[PipelineWorkflowType<P>];
+/** What a pipeline's workflow returns. */
+export type PipelineResult<P extends StartablePipelineId> = Awaited<ReturnType<PipelineWorkflow<P>>>;
+
+/** Any startable pipeline's edge spec, for code that handles them alike. */
+function edgeSpec(pipeline: StartablePipelineId): EdgeSpec<z.ZodType> & Registry[StartablePipelineId] {
+  return PIPELINE_SPECS[pipeline] as EdgeSpec<z.ZodType> & Registry[StartablePipelineId];
+}
 
 /** Local files inside a localize run's generate step, checked like the generation pipeline's own. */
 function generateStepFiles(step: { pipeline: string; input: unknown } | undefined) {
   if (!step) return [];
-  const spec = (PIPELINES as Record<string, unknown>)[step.pipeline] as PipelineSpec<z.ZodType> | undefined;
-  return spec ? spec.files(step.input as never).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
+  const spec = (STARTABLE_PIPELINES as readonly string[]).includes(step.pipeline) ? edgeSpec(step.pipeline as StartablePipelineId) : undefined;
+  return spec ? spec.files(step.input).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
 }
 
 /**
@@ -136,8 +144,9 @@ function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export type PipelineName = keyof typeof PIPELINES;
-export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];
+/** The pipelines `startPipeline` takes (the batch has `startBatch`). */
+export type PipelineName = StartablePipelineId;
+export const PIPELINE_NAMES: readonly PipelineName[] = STARTABLE_PIPELINES;
 
 export class InputError extends Error {
   override name = 'InputError';
@@ -150,8 +159,8 @@ export class InputError extends Error {
  * Validate an input exactly as the workflow will, plus what only the edge can check: that local files
  * exist and are readable. Local paths become absolute, so the worker reads the file the caller meant.
  */
-export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: unknown, cwd = process.cwd()): z.input<(typeof PIPELINES)[P]['schema']> {
-  const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
+export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: unknown, cwd = process.cwd()): z.input<Edge[P]['schema']> {
+  const spec = edgeSpec(pipeline);
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) throw new InputError(describeZodError(parsed.error).split('; '));
   // Keep the caller's input (defaults are applied by the workflow), only with absolute file paths.
@@ -171,7 +180,7 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
     f.set(abs);
   }
   if (problems.length) throw new InputError(problems);
-  return input as z.input<(typeof PIPELINES)[P]['schema']>;
+  return input as z.input<Edge[P]['schema']>;
 }
 
 /** A caller's workflow id suffix: `<pipeline>-<key>` must stay a plain, readable id. */
@@ -217,26 +226,28 @@ export interface StartOptions {
   cwd?: string;
 }
 
-export interface Started {
+export interface Started<P extends PipelineName = PipelineName> {
   workflowId: string;
   runId: string;
   uiUrl: string;
-  handle: WorkflowHandle;
+  /** Typed by the pipeline: `await started.handle.result()` is its result. */
+  handle: WorkflowHandle<PipelineWorkflow<P>>;
 }
 
 /** Validate and start a pipeline. Starting the same key twice while one runs is refused by Temporal. */
-export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started> {
+export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started<P>> {
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
   if (opts.key !== undefined) validateKey(opts.key);
-  const spec = PIPELINES[pipeline] as unknown as PipelineSpec<z.ZodType>;
+  const spec = edgeSpec(pipeline);
   const parsed = spec.schema.parse(input);
   const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;
   const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`);
-  const workflowId = `${spec.idPrefix}-${key}`;
-  const handle = await client.workflow.start(spec.workflowType, {
+  const workflowId = pipelineWorkflowId(pipeline, key);
+  const handle = await client.workflow.start<PipelineWorkflow<P>>(REGISTRY[pipeline].workflowType, {
     workflowId,
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
-    args: [input],
+    // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
+    args: [input] as Parameters<PipelineWorkflow<P>>,
     staticSummary: spec.summary(parsed),
     typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

@@ -10,10 +10,6 @@ import { providerReason, undocumentedStatusLine } from './shared/undocumented';
 import { AISTUDIO_STATUSES } from '../providers/aistudio/schemas';
 import { isDocumented } from '../providers/schemas';
 
-export function aistudioWorkflowId(key: string): string {
-  return `aistudio-${key}`;
-}
-
 /**
  * Generate a video with Veo 3.1 through AI Studio. AI Studio runs at most 3 jobs per user and refuses a
  * 4th with 429: that is not a failure, the pipeline waits for a slot on a durable timer (visible in

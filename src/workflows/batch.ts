@@ -17,6 +17,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { PIPELINES, isBatchItemPipeline, type BatchItemPipelineId, type PipelineWorkflowType } from '../pipelines/registry';
+import type * as Workflows from './index';
 import {
   BatchPipelineInput,
   type BatchItemStatus,
@@ -31,9 +33,8 @@ import { parseInput } from './shared/input';
 import { progressQuery, type PipelineProgress } from './shared/progress';
 import { REELAY_PROVIDER, REELAY_STAGE } from './shared/search-attributes';
 
-export function batchWorkflowId(key: string): string {
-  return `batch-${key}`;
-}
+/** The workflow of any pipeline a manifest line may name, by type only (its module loads with its own run). */
+type BatchItemWorkflow = (typeof Workflows)[PipelineWorkflowType<BatchItemPipelineId>];
 
 /** Child workflow id of one manifest line: `<batchId>-<line>` (or `<batchId>-<key>` when the line names one). */
 export function batchChildWorkflowId(batchId: string, item: { line: number; key?: string }): string {
@@ -83,7 +84,7 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     runs: 0,
   };
   upsertSearchAttributes([
-    { key: REELAY_PROVIDER, value: 'batch' },
+    { key: REELAY_PROVIDER, value: PIPELINES.batch.provider },
     { key: REELAY_STAGE, value: state.paused ? 'paused' : 'running' },
   ]);
 
@@ -129,8 +130,8 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     const p = progress();
     const finishedAll = p.done + p.failed + p.cancelled;
     return {
-      pipeline: 'batchPipeline',
-      provider: 'batch',
+      pipeline: PIPELINES.batch.workflowType,
+      provider: PIPELINES.batch.provider,
       stage: p.status,
       percent: total ? Math.floor((finishedAll / total) * 100) : 100,
       providerIds: {},
@@ -212,11 +213,18 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     const workflowId = batchChildWorkflowId(batchId, item);
     running.set(item.line, workflowId);
     const input = { ...item.input };
+    const pipeline = item.pipeline;
+    if (!isBatchItemPipeline(pipeline)) {
+      // The starter validates every line against the registry; a line that names no batch pipeline never starts.
+      record(item, workflowId, 'failed', { error: { type: 'UnknownPipeline', message: `"${pipeline}" is not a pipeline a batch runs` } });
+      return;
+    }
     void children
       .run(async () => {
-        const child = await startChild(`${item.pipeline}Pipeline`, {
+        const child = await startChild<BatchItemWorkflow>(PIPELINES[pipeline].workflowType, {
           workflowId,
-          args: [input],
+          // Checked against the pipeline's own schema when the manifest was loaded (and again by the child).
+          args: [input] as Parameters<BatchItemWorkflow>,
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           staticSummary: `Batch ${batchId}, line ${item.line} (${item.pipeline})`,
         });

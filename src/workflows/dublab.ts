@@ -12,10 +12,6 @@ import { parseInput } from './shared/input';
 import { Deadline, pollUntil, pollingConfig } from './shared/polling';
 import { ProgressTracker, progressQuery } from './shared/progress';
 
-export function dublabWorkflowId(key: string): string {
-  return `dublab-${key}`;
-}
-
 /** DubLab's public status surface (docs, "Status Codes"). */
 const STATUS = { UPLOADING: 1, IN_QUEUE: 2, PROCESSING: 3, FAILED: 4, COMPLETED: 5 } as const;
 const STATUS_NAME: Record<number, string> = { 1: 'uploading', 2: 'in queue', 3: 'processing', 4: 'failed', 5: 'completed' };

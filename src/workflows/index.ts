@@ -5,7 +5,11 @@
 // a cost: 2.3 MB and ~60 ms of CPU per run when every run built every pipeline's schemas (a waiting
 // text2video run held LipDub's, DubLab's, … too). So each pipeline's module is required only when a run
 // of that pipeline starts or replays: a run holds its own schemas alone. Id builders, signals and
-// queries are imported from the pipeline's module (`./batch`, `./shared/progress`), not from here.
+// queries are imported from the registry and the pipeline's module (`../pipelines/registry`,
+// `./batch`, `./shared/progress`), not from here.
+//
+// The worker finds a workflow by its export name, and the bundler needs each `require` spelled out, so
+// the list is written here; the type check at the bottom refuses a registered pipeline left out of it.
 import type * as Aistudio from './aistudio';
 import type * as Batch from './batch';
 import type * as Dublab from './dublab';
@@ -13,36 +17,26 @@ import type * as Lipdub from './lipdub';
 import type * as Localize from './localize';
 import type * as Text2video from './text2video';
 import type * as Vividflow from './vividflow';
+import type { PipelineWorkflowType } from '../pipelines/registry';
 
-export function lipdubPipeline(input: Parameters<typeof Lipdub.lipdubPipeline>[0]): ReturnType<typeof Lipdub.lipdubPipeline> {
-  return (require('./lipdub') as typeof Lipdub).lipdubPipeline(input);
+/** A workflow whose module is required when a run first calls it. */
+function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return (input) => load()(input);
 }
 
-export function dublabPipeline(input: Parameters<typeof Dublab.dublabPipeline>[0]): ReturnType<typeof Dublab.dublabPipeline> {
-  return (require('./dublab') as typeof Dublab).dublabPipeline(input);
-}
-
-export function text2videoPipeline(input: Parameters<typeof Text2video.text2videoPipeline>[0]): ReturnType<typeof Text2video.text2videoPipeline> {
-  return (require('./text2video') as typeof Text2video).text2videoPipeline(input);
-}
-
-export function vividflowPipeline(input: Parameters<typeof Vividflow.vividflowPipeline>[0]): ReturnType<typeof Vividflow.vividflowPipeline> {
-  return (require('./vividflow') as typeof Vividflow).vividflowPipeline(input);
-}
-
-export function aistudioPipeline(input: Parameters<typeof Aistudio.aistudioPipeline>[0]): ReturnType<typeof Aistudio.aistudioPipeline> {
-  return (require('./aistudio') as typeof Aistudio).aistudioPipeline(input);
-}
-
-export function localizePipeline(input: Parameters<typeof Localize.localizePipeline>[0]): ReturnType<typeof Localize.localizePipeline> {
-  return (require('./localize') as typeof Localize).localizePipeline(input);
-}
-
-export function batchPipeline(input: Parameters<typeof Batch.batchPipeline>[0]): ReturnType<typeof Batch.batchPipeline> {
-  return (require('./batch') as typeof Batch).batchPipeline(input);
-}
+export const lipdubPipeline = lazy(() => (require('./lipdub') as typeof Lipdub).lipdubPipeline);
+export const dublabPipeline = lazy(() => (require('./dublab') as typeof Dublab).dublabPipeline);
+export const text2videoPipeline = lazy(() => (require('./text2video') as typeof Text2video).text2videoPipeline);
+export const vividflowPipeline = lazy(() => (require('./vividflow') as typeof Vividflow).vividflowPipeline);
+export const aistudioPipeline = lazy(() => (require('./aistudio') as typeof Aistudio).aistudioPipeline);
+export const localizePipeline = lazy(() => (require('./localize') as typeof Localize).localizePipeline);
+export const batchPipeline = lazy(() => (require('./batch') as typeof Batch).batchPipeline);
 
 // No schemas behind this one.
 export { providerLimiterWorkflow } from './limiter';
 export { progressQuery } from './shared/progress';
 export type { PipelineProgress } from './shared/progress';
+
+/** Fails to compile when a registered pipeline's workflow type is not exported above. */
+type ExportedWorkflow<T extends keyof typeof import('./index')> = T;
+export type RegisteredWorkflowTypes = ExportedWorkflow<PipelineWorkflowType>;

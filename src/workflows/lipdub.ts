@@ -16,10 +16,6 @@ import { failureInfo } from './shared/failure';
 import { parseInput } from './shared/input';
 import { ProgressTracker, progressQuery } from './shared/progress';
 
-export function lipdubWorkflowId(key: string): string {
-  return `lipdub-${key}`;
-}
-
 const SHOT_DONE = 'finished';
 const GENERATION_ENDED = new Set(['finished', 'failed']);
 

@@ -8,10 +8,6 @@ import { providerReason, undocumentedStatusLine } from './shared/undocumented';
 import { isDocumented } from '../providers/schemas';
 import { TEXT2VIDEO_STATUSES } from '../providers/text2video/schemas';
 
-export function text2videoWorkflowId(key: string): string {
-  return `text2video-${key}`;
-}
-
 /**
  * Turn a story into a video on the self-hosted text-to-video server: submit, mirror its progress and logs,
  * download. The server keeps jobs in memory, so after a restart it answers 404 for a job it accepted:

@@ -11,10 +11,6 @@ import { providerReason, undocumentedStatusLine } from './shared/undocumented';
 import { isDocumented } from '../providers/schemas';
 import { VIVIDFLOW_STATUSES } from '../providers/vividflow/schemas';
 
-export function vividflowWorkflowId(key: string): string {
-  return `vividflow-${key}`;
-}
-
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /** Every Vivid Flow call runs on the provider's own task queue, where the server paces requests. */

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InputError, PIPELINES, startPipeline, validatePipelineInput, type PipelineName, type Text2videoPipelineResult } from '../../src/client';
+import { InputError, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
 import { startBatch } from '../../src/batch/start';
+import { PIPELINES, PIPELINE_IDS, pipelineWorkflowId } from '../../src/pipelines/registry';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
 import { makeFixtures, workflowInputCases, type Fixtures, type WorkflowInputCase } from './catalogue';
 import { workflowsOnQueue } from './support';
@@ -38,7 +39,7 @@ describe('bad workflow inputs', () => {
   beforeEach(() => h.sandbox.resetCounters());
 
   it('catalogues every pipeline, localize and batch included', () => {
-    expect(new Set(workflowInputCases.map((c) => c.pipeline))).toEqual(new Set([...Object.keys(PIPELINES), 'batch']));
+    expect(new Set(workflowInputCases.map((c) => c.pipeline))).toEqual(new Set(PIPELINE_IDS));
   });
 
   it.each(pipelineCases.map((c) => [c.id, c] as const))('%s: refused before start, naming the field', async (_id, c) => {
@@ -58,7 +59,7 @@ describe('bad workflow inputs', () => {
 
     const key = `bad-${c.id}`;
     await expect(startPipeline(h.client, c.pipeline, c.input(f), { taskQueue: h.taskQueue, key })).rejects.toThrow(InputError);
-    await expect(h.client.workflow.getHandle(`${PIPELINES[c.pipeline].idPrefix}-${key}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(h.client.workflow.getHandle(pipelineWorkflowId(c.pipeline, key)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(h.sandbox.counters()).toEqual({});
   });
 
@@ -69,13 +70,13 @@ describe('bad workflow inputs', () => {
     const problem = (err as InputError).problems.find((p) => p.startsWith(`${c.expectField}: `));
     expect(problem).toMatch(c.expectReason);
     expect(fs.readdirSync(h.outputRoot)).toEqual([]);
-    if (/^[\w.-]+$/.test(opts.key)) await expect(h.client.workflow.getHandle(`batch-${opts.key}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    if (/^[\w.-]+$/.test(opts.key)) await expect(h.client.workflow.getHandle(pipelineWorkflowId('batch', opts.key)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(h.sandbox.counters()).toEqual({});
   });
 
   it.each(rawCases.map((c) => [c.id, c] as const))('%s: started around the client, the workflow fails with a non-retryable InvalidInput', async (_id, c) => {
     const input = c.aroundClient === true ? c.input(f) : c.aroundClient!(f);
-    const workflowType = c.pipeline === 'batch' ? 'batchPipeline' : PIPELINES[c.pipeline].workflowType;
+    const workflowType = PIPELINES[c.pipeline].workflowType;
     const workflowId = `raw-${c.id}`;
     const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [input] });
     rawStarted.push(workflowId);
@@ -94,7 +95,7 @@ describe('bad workflow inputs', () => {
 
   it('the worker is still serving after every refusal: a good run completes', async () => {
     const started = await startPipeline(h.client, 'text2video', { text: 'After the bad inputs, a good one.', polling: FAST_POLLING }, { taskQueue: h.taskQueue, key: 'good-after-bad' });
-    const result = (await started.handle.result()) as Text2videoPipelineResult;
+    const result = await started.handle.result();
     expect(fs.readFileSync(result.output.path, 'utf8')).toContain('After the bad inputs, a good one.');
     expect(path.relative(h.outputRoot, result.output.path).startsWith('..')).toBe(false);
     expect(h.sandbox.counters()['text2video POST /api/v1/generate']).toBe(1);

@@ -567,7 +567,7 @@ describe('secrets audit with payload encryption on', () => {
       await stopped(keyless);
       expect(log).not.toContain(prompt);
       keyed = await spawnWorker({ ...base, REELAY_TEST_WORKFLOW_BUNDLE: await encryptingWorkflowBundle() });
-      const result = (await s.handle.result()) as { output: { sha256: string } };
+      const result = await s.handle.result();
       expect(result.output.sha256).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       await stopped(keyless);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { startPipeline, type AistudioPipelineResult, type LipdubPipelineResult, type VividflowPipelineResult } from '../../src/client';
+import { startPipeline, type PipelineName } from '../../src/client';
 import { failureMessage } from '../../src/cli/pipelines';
 import { LipdubClient } from '../../src/providers/lipdub/client';
 import type { FaultSettings } from '../../src/sandbox/faults';
@@ -56,7 +56,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
     h.sandbox.setFaults({ rules: [{ service, method: 'POST', route, faults }] });
   const loseOnce = { lostResponse: { rate: 1, first: 1 } };
   const performed = (endpoint: string, match: (key: string) => boolean) => h.sandbox.ledger().filter((e) => e.endpoint === endpoint && match(e.key));
-  const start = (pipeline: Parameters<typeof startPipeline>[1], input: Record<string, unknown>) =>
+  const start = <P extends PipelineName>(pipeline: P, input: Record<string, unknown>) =>
     startPipeline(h.client, pipeline, { ...input, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
 
   it('Vivid Flow: the retry finds the job in GET /history by its prompt and does not generate again', async () => {
@@ -64,7 +64,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
     faultOnce('vividflow', '/api/v1/generate', loseOnce);
     const before = h.sandbox.counters()['vividflow GET /api/v1/history'] ?? 0;
     const started = await start('vividflow', { prompt, imagePath: image, model: 'wan2.1' });
-    const result = (await started.handle.result()) as VividflowPipelineResult;
+    const result = await started.handle.result();
     const creates = performed('POST /api/v1/generate', (k) => k === prompt);
     expect(creates).toHaveLength(1);
     expect(result.jobId).toBe(creates[0]!.id);
@@ -76,7 +76,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
     const prompt = unique('a paper boat');
     faultOnce('aistudio', '/api/v1/video-jobs', loseOnce);
     const started = await start('aistudio', { prompt, mockMode: true, durationSeconds: 4 });
-    const result = (await started.handle.result()) as AistudioPipelineResult;
+    const result = await started.handle.result();
     const creates = performed('POST /api/v1/video-jobs', (k) => k === prompt);
     expect(creates).toHaveLength(1);
     expect(result.jobId).toBe(creates[0]!.id);
@@ -95,7 +95,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
   it('LipDub generate with retryUnknownOutcome: the caller accepts a second generation, and gets a finished pipeline', async () => {
     faultOnce('lipdub', '/v1/shots/:shotId/generate', loseOnce);
     const started = await start('lipdub', { video, audios: [{ source: audio, language: 'fr-FR' }], retryUnknownOutcome: true });
-    const result = (await started.handle.result()) as LipdubPipelineResult;
+    const result = await started.handle.result();
     expect(result.outputs).toHaveLength(1);
     expect(performed('POST /v1/shots/:shotId/generate', (k) => k === `${started.workflowId}-fr-FR.mp4`)).toHaveLength(2);
   });
@@ -106,7 +106,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
   ])('LipDub generate refused with %s is simply retried: nothing was created, and one generation runs', async (_label, faults) => {
     faultOnce('lipdub', '/v1/shots/:shotId/generate', faults);
     const started = await start('lipdub', { video, audios: [{ source: audio, language: 'de-DE' }] });
-    const result = (await started.handle.result()) as LipdubPipelineResult;
+    const result = await started.handle.result();
     expect(result.outputs).toHaveLength(1);
     expect(performed('POST /v1/shots/:shotId/generate', (k) => k === `${started.workflowId}-de-DE.mp4`)).toHaveLength(1);
     expect(Object.values(h.sandbox.faultStats().total).reduce((a, b) => a + b, 0)).toBe(1);
@@ -115,7 +115,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
   it('LipDub video: a lost answer to POST /video/success is found again in GET /shots by the scene marker; one shot', async () => {
     faultOnce('lipdub', '/v1/video/success/:videoId', loseOnce);
     const started = await start('lipdub', { video, audios: [{ source: audio, language: 'it-IT' }] });
-    const result = (await started.handle.result()) as LipdubPipelineResult;
+    const result = await started.handle.result();
     const shots = (await LipdubClient.fromEnv(h.sandbox.env()).listShots()).data.filter((s) => s.shot_scene_name?.includes(started.workflowId));
     expect(shots.map((s) => String(s.shot_id))).toEqual([result.shotId]);
   });
@@ -123,7 +123,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
   it('DubLab: a lost answer to start-dub is settled by the 409 of a second start; each dub starts once', async () => {
     faultOnce('dublab', '/api/v1/start-dub', loseOnce);
     const started = await start('dublab', { source: video, sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 3, outputTypes: ['translated_mp4'] });
-    const result = (await started.handle.result()) as { dubs: Array<{ fileId: string }> };
+    const result = await started.handle.result();
     for (const dub of result.dubs) expect(performed('POST /api/v1/start-dub', (k) => k === dub.fileId)).toHaveLength(1);
     expect(h.sandbox.faultStats().total.lostResponse).toBe(1);
   });
@@ -132,7 +132,7 @@ describe('nothing billable twice: a create whose answer is lost, against the san
     h.sandbox.setFaults({ rules: [{ service: 'store', method: 'PUT', faults: { serverError: { rate: 1, first: 1, statuses: [502] } } }] });
     const name = unique('upload cut short');
     const started = await start('dublab', { source: video, sourceLanguage: 'en', targetLanguages: ['es'], durationSeconds: 3, outputTypes: ['translated_mp4'], name });
-    const result = (await started.handle.result()) as { projectId: string; dubs: Array<{ fileId: string }> };
+    const result = await started.handle.result();
     const groups = performed('POST /api/v1/init-dub-group', (k) => k.startsWith(name));
     expect(groups).toHaveLength(2);
     expect(result.projectId).toBe(groups[1]!.id);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { readResults, startBatch } from '../../src/batch/start';
 import { batchProgressQuery } from '../../src/workflows/batch';
-import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
 import { killed, spawnWorker } from '../support/processes';
 
@@ -41,7 +40,7 @@ describe('a batch shared by two worker processes', () => {
     }
     await killed(workers[0]!);
 
-    const result = (await batch.handle.result()) as BatchPipelineResult;
+    const result = await batch.handle.result();
     expect(result).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0, cancelled: 0 });
     const records = readResults(result.resultsPath!);
     expect(records.map((r) => r.line).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));

@@ -5,7 +5,7 @@ import { ManifestError } from '../../src/batch/manifest';
 import { readResults, retryFailed, startBatch } from '../../src/batch/start';
 import { text2videoOutput } from '../../src/sandbox/derive';
 import { batchProgressQuery, cancelBatchSignal, pauseSignal, resumeSignal } from '../../src/workflows/batch';
-import type { BatchPipelineResult, BatchProgress } from '../../src/workflows/inputs/batch';
+import type { BatchProgress } from '../../src/workflows/inputs/batch';
 import { startHarness, tempDir, type Harness } from '../support/harness';
 
 const FAST = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.1 };
@@ -82,7 +82,7 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
       { pipeline: 'aistudio', input: { prompt: 'another mock', mockMode: true, polling: FAST, slotWait: { initialSeconds: 0.05, maxSeconds: 0.1 } }, key: 'studio-2' },
     ]);
     const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: 3 });
-    const result = (await started.handle.result()) as BatchPipelineResult;
+    const result = await started.handle.result();
     expect(result).toMatchObject({ status: 'completed', total: 4, succeeded: 4, failed: 0, failedLines: [] });
     const records = readResults(result.resultsPath!);
     expect(records.map((r) => [r.line, r.pipeline, r.status])).toEqual([
@@ -104,7 +104,7 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
     try {
       const file = writeJsonl(dir, 'fail.jsonl', [t2v('ok one'), t2v('this will FAIL'), t2v('ok two')]);
       const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot });
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       expect(result).toMatchObject({ status: 'completed', succeeded: 2, failed: 1, failedLines: [2] });
       const failed = readResults(result.resultsPath!).find((r) => r.line === 2)!;
       expect(failed.status).toBe('failed');
@@ -114,7 +114,8 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
       h.sandbox.resetCounters();
       const retry = await retryFailed(h.client, started.batchId);
       expect(retry.batchId).toBe(`${started.batchId}-retry-1`);
-      const retried = (await (retry as { handle: WorkflowHandle }).handle.result()) as BatchPipelineResult;
+      if (!('handle' in retry)) throw new Error('retryFailed started nothing');
+      const retried = await retry.handle.result();
       expect(retried).toMatchObject({ status: 'completed', total: 1, succeeded: 1, failed: 0 });
       expect(h.sandbox.counters()['text2video POST /api/v1/generate']).toBe(1);
       // The retry appends to the original's results: every line now completed.
@@ -140,7 +141,7 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
       expect(still.done).toBe(paused.done);
       expect(still.running).toBe(0);
       await started.handle.signal(resumeSignal);
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       expect(result).toMatchObject({ status: 'completed', succeeded: 8 });
     } finally {
       h.sandbox.configure({ timings: { text2video: { stageMs: 0 } } });
@@ -154,7 +155,7 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
       const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: 2 });
       await waitForBatch(started.handle, (p) => p.running === 2);
       await started.handle.signal(cancelBatchSignal);
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       expect(result).toMatchObject({ status: 'cancelled', succeeded: 0, failed: 0, cancelled: 2, notStarted: 4 });
       expect(readResults(result.resultsPath!).map((r) => r.status)).toEqual(['cancelled', 'cancelled']);
     } finally {
@@ -172,7 +173,7 @@ describe('batchPipeline on a real dev server against the sandbox', () => {
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
     try {
       const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: WINDOW, itemsPerRun: ITEMS_PER_RUN });
-      const result = (await started.handle.result()) as BatchPipelineResult;
+      const result = await started.handle.result();
       const wallMs = Date.now() - t0;
       expect(result).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0 });
       expect(readResults(result.resultsPath!)).toHaveLength(ITEMS);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { startPipeline, progressQuery, type DublabPipelineResult } from '../../src/client';
+import { startPipeline, progressQuery } from '../../src/client';
 import { dublabOutput, sha256Hex } from '../../src/sandbox/derive';
 import { historyText } from '../support/history';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
@@ -39,7 +39,7 @@ describe('dublabPipeline on a real dev server against the DubLab sandbox', () =>
       },
       { taskQueue: h.taskQueue },
     );
-    const result = (await started.handle.result()) as DublabPipelineResult;
+    const result = await started.handle.result();
 
     expect(result.dubs.map((d) => d.language).sort()).toEqual(['de', 'es', 'ja']);
     const sourceBytes = fs.readFileSync(source);
@@ -144,7 +144,7 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
       { source, sourceLanguage: 'en', targetLanguages: languages, durationSeconds: 12, outputTypes: [...types], checkCredits: true, polling: FAST_POLLING },
       { taskQueue: h.taskQueue },
     );
-    const result = (await started.handle.result()) as DublabPipelineResult;
+    const result = await started.handle.result();
 
     expect(result.dubs.map((d) => d.language).sort()).toEqual([...languages].sort());
     const sourceBytes = fs.readFileSync(source);
@@ -174,7 +174,7 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
         { source: makeFile(dir, 'paused.mp4', 10_000), sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 5, outputTypes: ['translated_mp4'], polling: FAST_POLLING },
         { taskQueue: h.taskQueue },
       );
-      const result = (await started.handle.result()) as DublabPipelineResult;
+      const result = await started.handle.result();
       expect(result.dubs.map((d) => d.language).sort()).toEqual(['de', 'es']);
       expect(h.sandbox.faultStats().total).toEqual({ unknownStatus: 2 });
       const log = (await started.handle.query(progressQuery)).log.map((l) => l.message);

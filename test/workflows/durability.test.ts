@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { progressQuery, startPipeline, type LipdubPipelineResult } from '../../src/client';
+import { progressQuery, startPipeline } from '../../src/client';
 import { lipdubOutput } from '../../src/sandbox/derive';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness, waitForProgress } from '../support/harness';
 import { killed, spawnWorker } from '../support/processes';
@@ -40,7 +40,7 @@ describe('durability and cancellation', () => {
       await new Promise((r) => setTimeout(r, 1000));
       worker = await spawnWorker(workerEnv);
 
-      const result = (await started.handle.result()) as LipdubPipelineResult;
+      const result = await started.handle.result();
       const counters = h.sandbox.counters();
       expect(counters['lipdub POST /v1/video']).toBe(1);
       expect(counters['lipdub POST /v1/video/success/:videoId']).toBe(1);

@@ -4,9 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   progressQuery,
   startPipeline,
-  type AistudioPipelineResult,
-  type Text2videoPipelineResult,
-  type VividflowPipelineResult,
 } from '../../src/client';
 import { sha256Hex, text2videoOutput } from '../../src/sandbox/derive';
 import { FAST_POLLING, startHarness, type Harness } from '../support/harness';
@@ -54,7 +51,7 @@ describe('generation pipelines against the docs-minimal sandbox', () => {
     it('turns a story into a video', async () => {
       const text = 'A story told to a server that says only what its docs say.';
       const started = await startPipeline(h.client, 'text2video', { text, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
-      const result = (await started.handle.result()) as Text2videoPipelineResult;
+      const result = await started.handle.result();
       expect(result.output.sha256).toBe(sha256Hex(text2videoOutput(text)));
       expect((await started.handle.query(progressQuery)).stage).toBe('completed');
     });
@@ -85,7 +82,7 @@ describe('generation pipelines against the docs-minimal sandbox', () => {
         { prompt: 'the sea starts to move, docs only', imageUrl: 'gs://reelay-test/still.png', polling: FAST_POLLING },
         { taskQueue: h.taskQueue },
       );
-      const result = (await started.handle.result()) as VividflowPipelineResult;
+      const result = await started.handle.result();
       expect(sha256Hex(fs.readFileSync(result.output.path))).toBe(result.output.sha256);
       expect(result.metrics?.totalTime).toEqual(expect.any(Number));
     });
@@ -110,7 +107,7 @@ describe('generation pipelines against the docs-minimal sandbox', () => {
   describe('aistudio', () => {
     it('generates a video from per-state poll answers without logs or nulls', async () => {
       const started = await startPipeline(h.client, 'aistudio', { prompt: 'a boat, docs only', mockMode: true, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
-      const result = (await started.handle.result()) as AistudioPipelineResult;
+      const result = await started.handle.result();
       expect(fs.statSync(result.output.path).size).toBe(result.output.bytes);
       expect(result.tokensConsumed).toBe(50);
       expect((await started.handle.query(progressQuery)).percent).toBe(100);

@@ -6,9 +6,6 @@ import {
   InputError,
   progressQuery,
   startPipeline,
-  type AistudioPipelineResult,
-  type Text2videoPipelineResult,
-  type VividflowPipelineResult,
 } from '../../src/client';
 import { sha256Hex, text2videoOutput } from '../../src/sandbox/derive';
 import { limiterStateQuery, limiterWorkflowId } from '../../src/workflows/limiter';
@@ -41,7 +38,7 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
     it('turns a story into a video, mirroring the server\'s progress logs', async () => {
       const text = 'Once upon a time, a durable workflow outlived three servers.';
       const started = await startPipeline(h.client, 'text2video', { text, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
-      const result = (await started.handle.result()) as Text2videoPipelineResult;
+      const result = await started.handle.result();
       const expected = text2videoOutput(text);
       expect(fs.readFileSync(result.output.path).equals(expected)).toBe(true);
       expect(result.output.sha256).toBe(sha256Hex(expected));
@@ -59,7 +56,7 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
         const started = await startPipeline(h.client, 'text2video', { text, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
         await waitForProgress(started.handle, (p) => p.stage === 'generating' && p.percent > 5);
         h.sandbox.restartText2video();
-        const result = (await started.handle.result()) as Text2videoPipelineResult;
+        const result = await started.handle.result();
         expect(result.resubmits).toBe(1);
         expect(fs.readFileSync(result.output.path).equals(text2videoOutput(text))).toBe(true);
         expect(h.sandbox.counters()['text2video POST /api/v1/generate']).toBe(2);
@@ -80,7 +77,7 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
         { prompt: 'the sea starts to move', imagePath: image, cfg: 9.5, steps: 20, polling: FAST_POLLING },
         { taskQueue: h.taskQueue },
       );
-      const result = (await started.handle.result()) as VividflowPipelineResult;
+      const result = await started.handle.result();
       const bytes = fs.readFileSync(result.output.path);
       expect(sha256Hex(bytes)).toBe(result.output.sha256);
       expect(h.sandbox.served().some((o) => o.sha256 === result.output.sha256 && o.bytes === bytes.length)).toBe(true);
@@ -132,7 +129,7 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
       h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
       h.sandbox.resetCounters();
       const runs = await fiveAtOnce();
-      const results = (await Promise.all(runs.map((r) => r.handle.result()))) as AistudioPipelineResult[];
+      const results = await Promise.all(runs.map((r) => r.handle.result()));
       expect(new Set(results.map((r) => r.jobId)).size).toBe(5);
       for (const r of results) expect(fs.statSync(r.output.path).size).toBe(r.output.bytes);
       expect(Math.max(...Object.values(h.sandbox.stats().aistudio.maxRunningSeen))).toBe(3);
@@ -155,7 +152,7 @@ describe('generation pipelines on a real dev server against the sandbox', () => 
         h.sandbox.configure({ timings: { aistudio: { pendingMs: 50, runMs: 800, mockRunMs: 800 } } });
         h.sandbox.resetCounters();
         const runs = await fiveAtOnce();
-        const results = (await Promise.all(runs.map((r) => r.handle.result()))) as AistudioPipelineResult[];
+        const results = await Promise.all(runs.map((r) => r.handle.result()));
         expect(new Set(results.map((r) => r.jobId)).size).toBe(5);
         expect(Math.max(...Object.values(h.sandbox.stats().aistudio.maxRunningSeen))).toBe(3);
         const refused = results.reduce((n, r) => n + r.slotWaits, 0);

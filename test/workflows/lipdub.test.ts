@@ -39,7 +39,7 @@ describe('lipdubPipeline on a real dev server against the LipDub sandbox', () =>
       },
       { taskQueue: h.taskQueue },
     );
-    const result = (await started.handle.result()) as import('../../src/client').LipdubPipelineResult;
+    const result = await started.handle.result();
 
     expect(result.outputs.map((o) => o.language).sort()).toEqual(['es-MX', 'fr-FR']);
     for (const out of result.outputs) {
@@ -113,7 +113,7 @@ describe('lipdubPipeline on a real dev server against the LipDub sandbox', () =>
       { video, audios: [{ source: makeFile(dir, 'pt.mp3', 800), language: 'pt-BR' }], polling: FAST_POLLING },
       { taskQueue: h.taskQueue },
     );
-    const firstResult = (await first.handle.result()) as import('../../src/client').LipdubPipelineResult;
+    const firstResult = await first.handle.result();
     const before = h.sandbox.counters();
     const second = await startPipeline(
       h.client,
@@ -121,7 +121,7 @@ describe('lipdubPipeline on a real dev server against the LipDub sandbox', () =>
       { shotId: firstResult.shotId, audios: [{ audioId: firstResult.outputs[0]!.audioId, language: 'pt-BR', outputName: 'again.mp4' }], polling: FAST_POLLING },
       { taskQueue: h.taskQueue },
     );
-    const secondResult = (await second.handle.result()) as import('../../src/client').LipdubPipelineResult;
+    const secondResult = await second.handle.result();
     const after = h.sandbox.counters();
     expect(after['lipdub POST /v1/video'] ?? 0).toBe(before['lipdub POST /v1/video'] ?? 0);
     expect(after['lipdub POST /v1/audio'] ?? 0).toBe(before['lipdub POST /v1/audio'] ?? 0);
@@ -179,7 +179,7 @@ describe('lipdubPipeline against the docs-minimal LipDub sandbox', () => {
 
   const run = async (input: Record<string, unknown>) => {
     const started = await startPipeline(h.client, 'lipdub', { ...input, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
-    const result = (await started.handle.result()) as import('../../src/client').LipdubPipelineResult;
+    const result = await started.handle.result();
     return { started, result };
   };
 

@@ -34,7 +34,7 @@ describe('localizePipeline: DubLab then LipDub, as child workflows', () => {
       { source, sourceLanguage: 'en', targetLanguages: ['es', 'de', 'ja'], durationSeconds: 20, polling: FAST_POLLING },
       { taskQueue: h.taskQueue },
     );
-    const result = (await started.handle.result()) as LocalizePipelineResult;
+    const result = await started.handle.result();
     const sourceBytes = fs.readFileSync(source);
     expect(result.languages.map((l) => [l.language, l.status])).toEqual([
       ['es', 'delivered'],
@@ -86,7 +86,7 @@ describe('localizePipeline: DubLab then LipDub, as child workflows', () => {
     h.sandbox.configure({ lipdub: { failGenerateLanguages: [] } });
     const before = h.sandbox.counters();
     const again = await startPipeline(h.client, 'localize', rerun, { taskQueue: h.taskQueue });
-    const fixed = (await again.handle.result()) as LocalizePipelineResult;
+    const fixed = await again.handle.result();
     expect(fixed.languages.map((l) => [l.language, l.status])).toEqual([['fr', 'delivered']]);
     const after = h.sandbox.counters();
     // Nothing redone but the one generation: no dub, no video upload.
@@ -110,7 +110,7 @@ describe('localizePipeline: DubLab then LipDub, as child workflows', () => {
       },
       { taskQueue: h.taskQueue },
     );
-    const result = (await started.handle.result()) as LocalizePipelineResult;
+    const result = await started.handle.result();
     expect(result.source).toContain(`${started.workflowId}/source`);
     expect(result.languages[0]!.status).toBe('delivered');
     expect((await h.client.workflow.getHandle(`${started.workflowId}-generate`).describe()).type).toBe('text2videoPipeline');

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LocalizePipelineResult } from '../../src/client';
-import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
+import type { PipelineWorkflow } from '../../src/client';
+import type { batchPipeline } from '../../src/workflows/batch';
 import { ROOT, runProcess } from '../support/cli';
 import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, temporalAddress, tempDir, type Harness } from '../support/harness';
 
@@ -59,12 +59,12 @@ describe("the README's temporal CLI example for other clients", () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/"stage":/);
 
-    const localize = (await h.client.workflow.getHandle(`localize-keynote-${suffix}`).result()) as LocalizePipelineResult;
+    const localize = await h.client.workflow.getHandle<PipelineWorkflow<'localize'>>(`localize-keynote-${suffix}`).result();
     expect(localize.languages.map((l) => [l.language, l.status])).toEqual([
       ['es', 'delivered'],
       ['de', 'delivered'],
     ]);
-    const batch = (await h.client.workflow.getHandle(`batch-first-${suffix}`).result()) as BatchPipelineResult;
+    const batch = await h.client.workflow.getHandle<typeof batchPipeline>(`batch-first-${suffix}`).result();
     expect(batch).toMatchObject({ status: 'completed', total: 2, succeeded: 2, failed: 0, cancelled: 0 });
   });
 });

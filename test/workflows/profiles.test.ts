@@ -12,7 +12,6 @@ import { readResults, startBatch } from '../../src/batch/start';
 import { SANDBOX_PROFILES } from '../../src/sandbox';
 import { sha256Hex } from '../../src/sandbox/derive';
 import { batchProgressQuery } from '../../src/workflows/batch';
-import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
 import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 interface Delivered {
@@ -92,7 +91,7 @@ describe.each(SANDBOX_PROFILES.map((p) => [p]))('every pipeline against the %s s
     ];
     fs.writeFileSync(manifest, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const batch = await startBatch(h.client, manifest, { window: 5, taskQueue: h.taskQueue, outputRoot: h.outputRoot });
-    const result = (await batch.handle.result()) as BatchPipelineResult;
+    const result = await batch.handle.result();
     const progress = await batch.handle.query(batchProgressQuery);
     expect({ total: progress.total, done: progress.done, failed: progress.failed }).toEqual({ total: 10, done: 10, failed: 0 });
     const results = readResults(result.resultsPath!);

@@ -20,7 +20,7 @@ async function runBatch(h: Harness, dir: string, name: string): Promise<BatchPip
   );
   fs.writeFileSync(manifest, lines.join('\n') + '\n');
   const batch = await startBatch(h.client, manifest, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: 6 });
-  return (await batch.handle.result()) as BatchPipelineResult;
+  return await batch.handle.result();
 }
 
 const vividRequests = (h: Harness) =>

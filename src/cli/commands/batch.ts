@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { BatchPipelineResult, BatchProgress } from '../../workflows/inputs/batch';
+import type { batchPipeline } from '../../workflows/batch';
 import { CliError, UsageError, bool, num, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
 import { describeOrFail } from './shared';
@@ -75,7 +76,9 @@ interface BatchReport {
   failure?: string;
 }
 
-async function report(client: Client, handle: WorkflowHandle): Promise<BatchReport> {
+type BatchHandle = WorkflowHandle<typeof batchPipeline>;
+
+async function report(client: Client, handle: BatchHandle): Promise<BatchReport> {
   const desc = await describeOrFail(client, handle, 'batch');
   const status = desc.status.name;
   const progress = await queryBatch(client, handle);
@@ -84,9 +87,9 @@ async function report(client: Client, handle: WorkflowHandle): Promise<BatchRepo
   const outcome = await awaitOutcome(handle);
   return {
     batchId: handle.workflowId,
-    status: outcome.status === 'COMPLETED' ? ((outcome.result as BatchPipelineResult).status === 'cancelled' ? 'CANCELLED' : 'COMPLETED') : outcome.status,
+    status: outcome.status === 'COMPLETED' ? (outcome.result?.status === 'cancelled' ? 'CANCELLED' : 'COMPLETED') : outcome.status,
     progress,
-    ...(outcome.status === 'COMPLETED' ? { result: outcome.result as BatchPipelineResult } : { failure: outcome.failure }),
+    ...(outcome.status === 'COMPLETED' ? { result: outcome.result } : { failure: outcome.failure }),
   };
 }
 
@@ -106,7 +109,7 @@ function printReport(r: BatchReport): void {
 }
 
 /** Query progress every interval until the batch closes; a TTY redraws one line, otherwise a line per change. */
-async function watch(client: Client, handle: WorkflowHandle, intervalMs: number, json: boolean): Promise<BatchReport> {
+async function watch(client: Client, handle: BatchHandle, intervalMs: number, json: boolean): Promise<BatchReport> {
   const out = json ? process.stderr : process.stdout;
   let last = '';
   for (;;) {
@@ -177,12 +180,12 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
         return 0;
       }
       if (!json) print(`Started ${started.batchId}: ${started.total} item(s)`);
-      const r = await watch(client, client.workflow.getHandle(started.batchId), intervalMs, json);
+      const r = await watch(client, client.workflow.getHandle<typeof batchPipeline>(started.batchId), intervalMs, json);
       if (json) printJson(r);
       else printReport(r);
       return exitFor(r);
     }
-    const handle = client.workflow.getHandle(target);
+    const handle = client.workflow.getHandle<typeof batchPipeline>(target);
     if (sub === 'status') {
       const r = await report(client, handle);
       if (json) printJson(r);

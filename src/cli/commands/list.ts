@@ -1,6 +1,7 @@
 import { UsageError, bool, num, oneOf, str, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
 import { colorStatus, formatTable, formatTime, styler } from '../render';
+import { PIPELINES, PIPELINE_IDS, WORKFLOW_TYPES } from '../../pipelines/registry';
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] as const;
 /** Visibility's names for them (ExecutionStatus). */
@@ -13,23 +14,16 @@ const EXECUTION_STATUS: Record<(typeof STATUSES)[number], string> = {
   'timed-out': 'TimedOut',
 };
 
-/** Every workflow type of the public contract (DESIGN.md), so pipelines added later are listed too. */
-export const REELAY_WORKFLOW_TYPES = [
-  'lipdubPipeline',
-  'dublabPipeline',
-  'text2videoPipeline',
-  'vividflowPipeline',
-  'aistudioPipeline',
-  'localizePipeline',
-  'batchPipeline',
-];
+/** Every registered pipeline's workflow type, so pipelines added later are listed too. */
+export const REELAY_WORKFLOW_TYPES: readonly string[] = WORKFLOW_TYPES;
+const PROVIDERS = [...new Set(PIPELINE_IDS.map((id) => PIPELINES[id].provider))];
 
 export const spec: CommandSpec = {
   name: 'list',
   summary: 'List Reelay pipelines, newest and running first.',
   usage: ['list [--provider P] [--status S] [--limit N] [--json]'],
   options: {
-    provider: { type: 'string', value: 'P', description: 'Only this provider (lipdub, dublab, text2video, vividflow, aistudio), by the ReelayProvider search attribute' },
+    provider: { type: 'string', value: 'P', description: `Only this provider (${PROVIDERS.join(', ')}), by the ReelayProvider search attribute` },
     status: { type: 'string', value: 'S', description: `Only this status: ${STATUSES.join(', ')}` },
     'task-queue': { type: 'string', value: 'QUEUE', description: 'Only workflows on this task queue' },
     limit: { type: 'string', value: 'N', description: 'At most N rows (default 20)' },

@@ -1,28 +1,33 @@
 import { UsageError, bool, list, num, pairs, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
 import { printOutcome, outcomeJson } from './shared';
-import type { PipelineName } from '../../client';
+import { PIPELINES, STARTABLE_PIPELINES, isStartablePipeline, type StartablePipelineId } from '../../pipelines/registry';
 import { WORKFLOW_KEY_PATTERN } from '../../workflows/inputs/common';
 import { readUtf8File, textFileProblem } from '../../client/text';
 
-/** The pipelines `reelay start` knows, in the order the help lists them. */
-export const START_PIPELINES = ['lipdub', 'dublab', 'text2video', 'vividflow', 'aistudio', 'localize'] as const satisfies readonly PipelineName[];
-export type StartPipeline = (typeof START_PIPELINES)[number];
+/** The pipelines `reelay start` knows: the registry's startable ones, in its order. */
+export const START_PIPELINES = STARTABLE_PIPELINES;
+export type StartPipeline = StartablePipelineId;
+
+/** How each pipeline is started from flags; the help lists them in the registry's order. */
+const PIPELINE_USAGE: Record<StartPipeline, readonly string[]> = {
+  lipdub: ['start lipdub --video PATH|URL --audio LANG=PATH|URL [--audio …] [options]', 'start lipdub --shot-id N --audio-id LANG=ID [options]'],
+  dublab: ['start dublab --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [options]'],
+  text2video: ['start text2video --text "…"|--text-file PATH [--max-resubmits N] [options]'],
+  vividflow: ['start vividflow --prompt "…" --image PATH|--image-url URL [--model wan2.1|veo3.1] [model parameters] [options]'],
+  aistudio: ['start aistudio --prompt "…"|--initial-image PATH [--model M] [--mock-mode] [--reference-image PATH …] [options]'],
+  localize: [
+    'start localize --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [--no-subtitles] [options]',
+    "start localize --input rerun.json   (a re-run input from a failed run's details, or one with a generate step)",
+  ],
+};
+
+const titles = START_PIPELINES.map((p) => PIPELINES[p].title);
 
 export const spec: CommandSpec = {
   name: 'start',
-  summary: 'Validate an input and start a LipDub, DubLab, text2video, Vivid Flow, AI Studio or localize pipeline.',
-  usage: [
-    'start lipdub --video PATH|URL --audio LANG=PATH|URL [--audio …] [options]',
-    'start lipdub --shot-id N --audio-id LANG=ID [options]',
-    'start dublab --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [options]',
-    'start text2video --text "…"|--text-file PATH [--max-resubmits N] [options]',
-    'start localize --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [--no-subtitles] [options]',
-    'start localize --input rerun.json   (a re-run input from a failed run\'s details, or one with a generate step)',
-    'start vividflow --prompt "…" --image PATH|--image-url URL [--model wan2.1|veo3.1] [model parameters] [options]',
-    'start aistudio --prompt "…"|--initial-image PATH [--model M] [--mock-mode] [--reference-image PATH …] [options]',
-    'start <pipeline> --input input.json [flags that override its fields]',
-  ],
+  summary: `Validate an input and start a ${titles.slice(0, -1).join(', ')} or ${titles[titles.length - 1]} pipeline.`,
+  usage: [...START_PIPELINES.flatMap((p) => PIPELINE_USAGE[p]), 'start <pipeline> --input input.json [flags that override its fields]'],
   options: {
     input: { type: 'string', value: 'FILE', description: 'Read the input from a JSON file; flags override its fields' },
     // lipdub
@@ -130,7 +135,7 @@ const PIPELINE_FLAGS: Record<StartPipeline, readonly string[]> = {
 const SPECIFIC_FLAGS = new Set(Object.values(PIPELINE_FLAGS).flat());
 
 export function isStartPipeline(name: string | undefined): name is StartPipeline {
-  return (START_PIPELINES as readonly string[]).includes(name ?? '');
+  return isStartablePipeline(name);
 }
 
 function readInputFile(file: string): Record<string, unknown> {
