@@ -12,11 +12,11 @@ import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startBatch } from '../src/batch/start';
+import { startBatch } from '../src/pipelines/batch/start';
 import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox } from '../src/sandbox';
 import { createReelayWorker } from '../src/workers/worker';
-import { REELAY_SEARCH_ATTRIBUTES } from '../src/workflows/shared/search-attributes';
+import { REELAY_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { items: { type: 'string' }, window: { type: 'string' }, 'items-per-run': { type: 'string' } } });

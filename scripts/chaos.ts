@@ -28,7 +28,7 @@ import { connectClient, startPipeline, type PipelineName } from '../src/client';
 import { workflowBundleOptions } from '../src/codec';
 import { failureMessage, outputFiles } from '../src/cli/pipelines';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../src/dev/temporal';
-import { LipdubClient } from '../src/providers/lipdub/client';
+import { LipdubClient } from '../src/pipelines/lipdub/client';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { sha256Hex, text2videoOutput } from '../src/sandbox/derive';
 import type { FaultProfileInput, LedgerEntry } from '../src/sandbox/faults';

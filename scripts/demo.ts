@@ -26,10 +26,10 @@ import {
   type VividflowPipelineInput,
 } from '../src/client';
 import { installWorkerRuntime, untilSignal } from '../src/cli/context';
-import { startBatch } from '../src/batch/start';
+import { startBatch } from '../src/pipelines/batch/start';
 import type { WorkflowHandle } from '@temporalio/client';
 import { outputFiles, watchWorkflows, type WatchResult } from '../src/cli/pipelines';
-import type { BatchPipelineResult } from '../src/workflows/inputs/batch';
+import type { BatchPipelineResult } from '../src/pipelines/batch/input';
 import { formatBytes, formatDuration, styler } from '../src/cli/render';
 import { DEFAULT_PORT_BASE, startLocalStack, type LocalStack } from '../src/cli/stack';
 

@@ -29,7 +29,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { startBatch } from '../src/batch/start';
+import { startBatch } from '../src/pipelines/batch/start';
 import {
   progressQuery,
   startPipeline,
@@ -41,10 +41,10 @@ import {
 import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox, type DeepPartial, type Sandbox, type SandboxConfig } from '../src/sandbox';
 import { createReelayWorker } from '../src/workers/worker';
-import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../src/workflows/batch';
-import type { BatchProgress } from '../src/workflows/inputs/batch';
-import { limiterWorkflowId } from '../src/workflows/limiter';
-import { REELAY_SEARCH_ATTRIBUTES } from '../src/workflows/shared/search-attributes';
+import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../src/pipelines/batch/signals';
+import type { BatchProgress } from '../src/pipelines/batch/input';
+import { limiterWorkflowId } from '../src/contract/limiter';
+import { REELAY_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 import {
   HISTORIES_DIR,
   historyFileName,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
-import { readResults, startBatch } from '../../src/batch/start';
+import { readResults, startBatch } from '../../src/pipelines/batch/start';
 import { startPipeline, type PipelineName } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
 import { createReelayWorker } from '../../src/workers/worker';

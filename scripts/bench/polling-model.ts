@@ -3,10 +3,10 @@
  * run in simulated time against the sandbox's timing model (src/sandbox/{lipdub,vividflow,aistudio}.ts),
  * with status calls that take no time. The real run (polling.ts) measures the same cases end to end.
  */
-import type { PollingConfig } from '../../src/workflows/inputs/common';
-import { AISTUDIO_POLLING_DEFAULTS } from '../../src/workflows/inputs/aistudio';
-import { LIPDUB_POLLING_DEFAULTS } from '../../src/workflows/inputs/lipdub';
-import { VIVIDFLOW_POLLING_DEFAULTS } from '../../src/workflows/inputs/vividflow';
+import type { PollingConfig } from '../../src/contract/common';
+import { AISTUDIO_POLLING_DEFAULTS } from '../../src/pipelines/aistudio/input';
+import { LIPDUB_POLLING_DEFAULTS } from '../../src/pipelines/lipdub/input';
+import { VIVIDFLOW_POLLING_DEFAULTS } from '../../src/pipelines/vividflow/input';
 import { DOCUMENTED_DURATIONS, nextPollDelay, type ExpectedDuration, type ProgressSample } from '../../src/workflows/shared/poll-schedule';
 
 export type ProviderCase = 'lipdub' | 'vividflow' | 'aistudio';

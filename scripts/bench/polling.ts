@@ -29,7 +29,7 @@ import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { startPipeline } from '../../src/client';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { WORKFLOWS_PATH, createReelayWorker } from '../../src/workers/worker';
-import type { PollingConfig } from '../../src/workflows/inputs/common';
+import type { PollingConfig } from '../../src/contract/common';
 import { PROVIDER_CASES, sandboxTimings, scaledConfig, simulate, strategyConfig, type ProviderCase, type Strategy } from './polling-model';
 import { median, round, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';

@@ -1,8 +1,8 @@
-import { createBatchActivities } from './batch';
-import { createDublabActivities } from './dublab';
-import { createGenerationActivities } from './generation';
+import { createBatchActivities } from '../pipelines/batch/activities';
+import { createDublabActivities } from '../pipelines/dublab/activities';
+import { createGenerationActivities } from '../pipelines/vividflow/activities';
 import { createLimiterActivities } from './limiter';
-import { createLipdubActivities } from './lipdub';
+import { createLipdubActivities } from '../pipelines/lipdub/activities';
 import { type ActivityDeps, withFailureTranslation } from './shared';
 
 export type { ActivityDeps } from './shared';

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { maxConcurrentJobs } from '../config';
-import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type LimiterState, type providerLimiterWorkflow } from '../workflows/limiter';
+import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type LimiterState } from '../contract/limiter';
+import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
 
 export function createLimiterActivities(deps: ActivityDeps) {

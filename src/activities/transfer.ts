@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
-import { isUrlRef } from '../workflows/inputs/common';
+import { isUrlRef } from '../contract/common';
 import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
 import { redactUrl } from '../providers/http';
 

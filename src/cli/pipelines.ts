@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
-import type { PipelineProgress } from '../workflows/shared/progress';
+import type { PipelineProgress } from '../contract/progress';
 import { ProgressView, type Outcome, type WatchedState } from './render';
 
 /**
@@ -12,7 +12,7 @@ const QUERY_TIMEOUT_MS = 4000;
 
 /** The `progress` query, or undefined when no worker answers in time (or the workflow has not started yet). */
 export async function queryProgress(client: Client, handle: WorkflowHandle, timeoutMs = QUERY_TIMEOUT_MS): Promise<PipelineProgress | undefined> {
-  const { progressQuery } = await import('../workflows/shared/progress');
+  const { progressQuery } = await import('../contract/progress');
   try {
     return await client.withDeadline(Date.now() + timeoutMs, () => handle.query(progressQuery));
   } catch {

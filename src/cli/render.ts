@@ -1,4 +1,4 @@
-import type { PipelineProgress } from '../workflows/shared/progress';
+import type { PipelineProgress } from '../contract/progress';
 
 /**
  * Terminal rendering with plain ANSI escapes: progress bars, tables, and a live area that redraws in

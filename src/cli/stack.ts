@@ -112,7 +112,7 @@ export async function ensureTemporalServer(
 /** A server we did not start may not know our search attributes; the pipelines set them on start. */
 async function ensureSearchAttributes(log: (line: string) => void, config: ReelayConfig): Promise<void> {
   const { connectClient } = await import('../client');
-  const { REELAY_SEARCH_ATTRIBUTES } = await import('../workflows/shared/search-attributes');
+  const { REELAY_SEARCH_ATTRIBUTES } = await import('../contract/search-attributes');
   // temporal.api.enums.v1.IndexedValueType
   const INDEXED: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;

@@ -6,14 +6,14 @@ import type { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
-import { WorkflowKey, describeZodError, isUrlRef } from '../workflows/inputs/common';
-import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
-import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
-import { AistudioPipelineInput, AistudioPipelineResult } from '../workflows/inputs/aistudio';
-import { LocalizePipelineInput, LocalizePipelineResult } from '../workflows/inputs/localize';
-import { Text2videoPipelineInput, Text2videoPipelineResult } from '../workflows/inputs/text2video';
-import { VividflowPipelineInput, VividflowPipelineResult } from '../workflows/inputs/vividflow';
-import { REELAY_PROVIDER } from '../workflows/shared/search-attributes';
+import { WorkflowKey, describeZodError, isUrlRef } from '../contract/common';
+import { DublabPipelineInput, DublabPipelineResult } from '../pipelines/dublab/input';
+import { LipdubPipelineInput, LipdubPipelineResult } from '../pipelines/lipdub/input';
+import { AistudioPipelineInput, AistudioPipelineResult } from '../pipelines/aistudio/input';
+import { LocalizePipelineInput, LocalizePipelineResult } from '../pipelines/localize/input';
+import { Text2videoPipelineInput, Text2videoPipelineResult } from '../pipelines/text2video/input';
+import { VividflowPipelineInput, VividflowPipelineResult } from '../pipelines/vividflow/input';
+import { REELAY_PROVIDER } from '../contract/search-attributes';
 import {
   PIPELINES as REGISTRY,
   STARTABLE_PIPELINES,
@@ -23,14 +23,14 @@ import {
 } from '../pipelines/registry';
 import type * as Workflows from '../workflows';
 
-export * from '../workflows/inputs/common';
-export * from '../workflows/inputs/lipdub';
-export * from '../workflows/inputs/dublab';
-export * from '../workflows/inputs/text2video';
-export * from '../workflows/inputs/vividflow';
-export * from '../workflows/inputs/aistudio';
-export * from '../workflows/inputs/localize';
-export { progressQuery, type PipelineProgress } from '../workflows/shared/progress';
+export * from '../contract/common';
+export * from '../pipelines/lipdub/input';
+export * from '../pipelines/dublab/input';
+export * from '../pipelines/text2video/input';
+export * from '../pipelines/vividflow/input';
+export * from '../pipelines/aistudio/input';
+export * from '../pipelines/localize/input';
+export { progressQuery, type PipelineProgress } from '../contract/progress';
 
 /** What the edge needs of a pipeline beside its registry entry: the schemas it validates with, and how it names a run. */
 interface EdgeSpec<S extends z.ZodType> {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { REELAY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+import { REELAY_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 /**
  * The Temporal CLI version we build when no `temporal` binary is at hand. Later tags carry a `replace`

@@ -5,7 +5,7 @@ import { createActivities } from '../activities';
 import { bundleEncodesFailures, dataConverterForKeys } from '../codec';
 import { RATE_LIMITED_PROVIDERS, isLoadedConfig, loadClientConfig, loadConfig, type ReelayClientConfig, type ReelayConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
-import { providerTaskQueue } from '../workflows/shared/task-queues';
+import { providerTaskQueue } from '../contract/task-queues';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;

@@ -10,13 +10,13 @@
 //
 // The worker finds a workflow by its export name, and the bundler needs each `require` spelled out, so
 // the list is written here; the type check at the bottom refuses a registered pipeline left out of it.
-import type * as Aistudio from './aistudio';
-import type * as Batch from './batch';
-import type * as Dublab from './dublab';
-import type * as Lipdub from './lipdub';
-import type * as Localize from './localize';
-import type * as Text2video from './text2video';
-import type * as Vividflow from './vividflow';
+import type * as Aistudio from '../pipelines/aistudio/workflow';
+import type * as Batch from '../pipelines/batch/workflow';
+import type * as Dublab from '../pipelines/dublab/workflow';
+import type * as Lipdub from '../pipelines/lipdub/workflow';
+import type * as Localize from '../pipelines/localize/workflow';
+import type * as Text2video from '../pipelines/text2video/workflow';
+import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
 
 /** A workflow whose module is required when a run first calls it. */
@@ -24,13 +24,13 @@ function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise
   return (input) => load()(input);
 }
 
-export const lipdubPipeline = lazy(() => (require('./lipdub') as typeof Lipdub).lipdubPipeline);
-export const dublabPipeline = lazy(() => (require('./dublab') as typeof Dublab).dublabPipeline);
-export const text2videoPipeline = lazy(() => (require('./text2video') as typeof Text2video).text2videoPipeline);
-export const vividflowPipeline = lazy(() => (require('./vividflow') as typeof Vividflow).vividflowPipeline);
-export const aistudioPipeline = lazy(() => (require('./aistudio') as typeof Aistudio).aistudioPipeline);
-export const localizePipeline = lazy(() => (require('./localize') as typeof Localize).localizePipeline);
-export const batchPipeline = lazy(() => (require('./batch') as typeof Batch).batchPipeline);
+export const lipdubPipeline = lazy(() => (require('../pipelines/lipdub/workflow') as typeof Lipdub).lipdubPipeline);
+export const dublabPipeline = lazy(() => (require('../pipelines/dublab/workflow') as typeof Dublab).dublabPipeline);
+export const text2videoPipeline = lazy(() => (require('../pipelines/text2video/workflow') as typeof Text2video).text2videoPipeline);
+export const vividflowPipeline = lazy(() => (require('../pipelines/vividflow/workflow') as typeof Vividflow).vividflowPipeline);
+export const aistudioPipeline = lazy(() => (require('../pipelines/aistudio/workflow') as typeof Aistudio).aistudioPipeline);
+export const localizePipeline = lazy(() => (require('../pipelines/localize/workflow') as typeof Localize).localizePipeline);
+export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
 
 // No schemas behind this one.
 export { providerLimiterWorkflow } from './limiter';

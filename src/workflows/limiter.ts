@@ -1,12 +1,5 @@
-import {
-  condition,
-  continueAsNew,
-  defineQuery,
-  defineSignal,
-  getExternalWorkflowHandle,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { acquireSlotSignal, limiterStateQuery, releaseSlotSignal, slotGrantedSignal, type LimiterState } from '../contract/limiter';
 
 /**
  * Job slots for one provider, shared by every worker and every batch on a task queue: a semaphore held in
@@ -14,33 +7,6 @@ import {
  * for a slot (acquire), is told when it has one (granted, a signal back), and gives it back when its job
  * at the provider has ended (release). First come, first served.
  */
-
-export interface SlotRequest {
-  requesterId: string;
-  requestId: string;
-}
-export interface AcquireRequest extends SlotRequest {
-  /** The limit, from the configuration of the worker that asks; the latest one wins. */
-  capacity: number;
-}
-
-export const acquireSlotSignal = defineSignal<[AcquireRequest]>('acquireSlot');
-export const releaseSlotSignal = defineSignal<[SlotRequest]>('releaseSlot');
-export const slotGrantedSignal = defineSignal<[{ requestId: string }]>('slotGranted');
-
-export interface LimiterState {
-  provider: string;
-  capacity: number;
-  holders: Array<SlotRequest & { since: number }>;
-  waiting: AcquireRequest[];
-  /** Slots dropped because their holder kept them past the lease (a requester that never released). */
-  expired: number;
-}
-export const limiterStateQuery = defineQuery<LimiterState>('limiterState');
-
-export function limiterWorkflowId(provider: string, taskQueue: string): string {
-  return `reelay-limiter-${provider}-${taskQueue}`;
-}
 
 /** A slot held this long without release is taken back: a pipeline's own deadline is shorter. */
 const LEASE_MS = 12 * 60 * 60 * 1000;

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { TRANSFER_HEARTBEAT_INTERVAL_MS, activityTransferHooks } from '../../src/activities/shared';
 import { downloadToFile, safeOutputPath, uploadToSignedUrl, SourceError } from '../../src/activities/transfer';
 import { APIConnectionError, PermissionDeniedError } from '../../src/providers/errors';
-import { LipdubClient } from '../../src/providers/lipdub/client';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { makeFile, tempDir } from '../support/harness';
 

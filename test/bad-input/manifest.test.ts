@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatProblem, loadManifest, ManifestError } from '../../src/batch/manifest';
+import { formatProblem, loadManifest, ManifestError } from '../../src/pipelines/batch/manifest';
 import { runCli, type CliRun } from '../support/cli';
 import { startHarness, tempDir, type Harness } from '../support/harness';
 import { makeFixtures, manifestCases, type Fixtures, type ManifestCase } from './catalogue';

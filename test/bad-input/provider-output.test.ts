@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { AistudioClient } from '../../src/providers/aistudio/client';
-import { DublabClient } from '../../src/providers/dublab/client';
+import { AistudioClient } from '../../src/pipelines/aistudio/client';
+import { DublabClient } from '../../src/pipelines/dublab/client';
 import { PROVIDER_DISPLAY_NAMES, ResponseValidationError, type ProviderId } from '../../src/providers/errors';
-import { LipdubClient } from '../../src/providers/lipdub/client';
-import { Text2videoClient } from '../../src/providers/text2video/client';
-import { VividflowClient } from '../../src/providers/vividflow/client';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
+import { Text2videoClient } from '../../src/pipelines/text2video/client';
+import { VividflowClient } from '../../src/pipelines/vividflow/client';
 import { makeFile, tempDir } from '../support/harness';
 import { startLoopback, type Loopback, type LoopbackAnswer } from '../providers/support';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
-import { startBatch } from '../../src/batch/start';
+import { startBatch } from '../../src/pipelines/batch/start';
 import { PIPELINES, PIPELINE_IDS, pipelineWorkflowId } from '../../src/pipelines/registry';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
 import { makeFixtures, workflowInputCases, type Fixtures, type WorkflowInputCase } from './catalogue';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { csvRows, loadManifest, ManifestError, parseManifest } from '../../src/batch/manifest';
-import { readLinesAt } from '../../src/activities/batch';
+import { csvRows, loadManifest, ManifestError, parseManifest } from '../../src/pipelines/batch/manifest';
+import { readLinesAt } from '../../src/pipelines/batch/activities';
 import { tempDir } from '../support/harness';
 
 describe('batch manifests', () => {

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { COST_ESTIMATORS, estimateCost } from '../../src/batch/cost';
-import { parseManifest } from '../../src/batch/manifest';
+import { COST_ESTIMATORS, estimateCost } from '../../src/pipelines/batch/cost';
+import { parseManifest } from '../../src/pipelines/batch/manifest';
 import { listQuery } from '../../src/cli/commands/list';
 import { PIPELINE_NAMES, PIPELINE_SPECS, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
 import { RATE_LIMITED_PROVIDERS } from '../../src/config';

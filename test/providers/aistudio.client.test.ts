@@ -2,8 +2,8 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { AistudioClient } from '../../src/providers/aistudio/client';
-import type { AistudioCreateJobRequest } from '../../src/providers/aistudio/schemas';
+import { AistudioClient } from '../../src/pipelines/aistudio/client';
+import type { AistudioCreateJobRequest } from '../../src/pipelines/aistudio/schemas';
 import {
   AuthenticationError,
   BadRequestError,

@@ -8,7 +8,7 @@ import {
   PreconditionFailedError,
   ProviderConfigError,
 } from '../../src/providers/errors';
-import { DUBLAB_STATUS, DublabClient } from '../../src/providers/dublab/client';
+import { DUBLAB_STATUS, DublabClient } from '../../src/pipelines/dublab/client';
 import { FAKE_MP4, getSigned, pollUntil, providerFailure, putSigned } from './support';
 
 let sb: Sandbox;

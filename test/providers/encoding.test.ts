@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AistudioClient } from '../../src/providers/aistudio/client';
+import { AistudioClient } from '../../src/pipelines/aistudio/client';
 import {
   BadRequestError,
   InsufficientCreditsError,
@@ -15,8 +15,8 @@ import {
   RequestValidationError,
   ResponseValidationError,
 } from '../../src/providers/errors';
-import { Text2videoClient, text2videoDownloadUrl } from '../../src/providers/text2video/client';
-import { VividflowClient } from '../../src/providers/vividflow/client';
+import { Text2videoClient, text2videoDownloadUrl } from '../../src/pipelines/text2video/client';
+import { VividflowClient } from '../../src/pipelines/vividflow/client';
 import { providerFailure } from './support';
 
 type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer };

@@ -6,7 +6,7 @@ import {
   ProviderConfigError,
   RequestValidationError,
 } from '../../src/providers/errors';
-import { LipdubClient } from '../../src/providers/lipdub/client';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
 import { FAKE_MP3, FAKE_MP4, getSigned, pollUntil, providerFailure, putSigned } from './support';
 
 let sb: Sandbox;

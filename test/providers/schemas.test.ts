@@ -1,16 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DublabClient } from '../../src/providers/dublab/client';
-import { DublabDubList, DublabInitDubGroupResponse } from '../../src/providers/dublab/schemas';
-import { AistudioClient } from '../../src/providers/aistudio/client';
-import { AistudioVideoJob } from '../../src/providers/aistudio/schemas';
+import { DublabClient } from '../../src/pipelines/dublab/client';
+import { DublabDubList, DublabInitDubGroupResponse } from '../../src/pipelines/dublab/schemas';
+import { AistudioClient } from '../../src/pipelines/aistudio/client';
+import { AistudioVideoJob } from '../../src/pipelines/aistudio/schemas';
 import { RequestValidationError, ResponseValidationError } from '../../src/providers/errors';
-import { LipdubClient } from '../../src/providers/lipdub/client';
-import { LipdubGenerate, LipdubGeneration, LipdubVideoStatus } from '../../src/providers/lipdub/schemas';
-import { Text2videoClient } from '../../src/providers/text2video/client';
-import { Text2videoJobStatusResponse } from '../../src/providers/text2video/schemas';
-import { VividflowClient } from '../../src/providers/vividflow/client';
-import { VividflowJobStatusResponse, VividflowUsage } from '../../src/providers/vividflow/schemas';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
+import { LipdubGenerate, LipdubGeneration, LipdubVideoStatus } from '../../src/pipelines/lipdub/schemas';
+import { Text2videoClient } from '../../src/pipelines/text2video/client';
+import { Text2videoJobStatusResponse } from '../../src/pipelines/text2video/schemas';
+import { VividflowClient } from '../../src/pipelines/vividflow/client';
+import { VividflowJobStatusResponse, VividflowUsage } from '../../src/pipelines/vividflow/schemas';
 import { providerFailure } from './support';
 
 const dub = { id: 7, projectId: 3, name: 'a.mp4', targetLang: 'es', externalStatusId: 5, externalErrorMessage: null };

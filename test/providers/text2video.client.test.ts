@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { BadRequestError, NotFoundError, RequestValidationError, errorFromResponse } from '../../src/providers/errors';
-import { TEXT2VIDEO_DEFAULT_BASE_URL, Text2videoClient } from '../../src/providers/text2video/client';
+import { TEXT2VIDEO_DEFAULT_BASE_URL, Text2videoClient } from '../../src/pipelines/text2video/client';
 import { pollUntil, providerFailure } from './support';
 
 let sb: Sandbox;

@@ -12,8 +12,8 @@ import {
   RequestValidationError,
 } from '../../src/providers/errors';
 import { createHttpClient } from '../../src/providers/http';
-import { VividflowClient } from '../../src/providers/vividflow/client';
-import type { VividflowGenerateRequest } from '../../src/providers/vividflow/schemas';
+import { VividflowClient } from '../../src/pipelines/vividflow/client';
+import type { VividflowGenerateRequest } from '../../src/pipelines/vividflow/schemas';
 import { z } from 'zod';
 import { getSigned, pollUntil, providerFailure } from './support';
 

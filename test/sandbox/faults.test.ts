@@ -2,11 +2,11 @@ import { request } from 'undici';
 import { sha256Hex } from '../../src/sandbox/derive';
 import { startSandbox, FaultProfileError, type FaultProfileInput, type Sandbox } from '../../src/sandbox';
 import { APIConnectionError, InternalServerError, RateLimitError, ResponseValidationError } from '../../src/providers/errors';
-import { AistudioClient } from '../../src/providers/aistudio/client';
-import { DublabClient } from '../../src/providers/dublab/client';
-import { LipdubClient } from '../../src/providers/lipdub/client';
-import { Text2videoClient } from '../../src/providers/text2video/client';
-import { VividflowClient } from '../../src/providers/vividflow/client';
+import { AistudioClient } from '../../src/pipelines/aistudio/client';
+import { DublabClient } from '../../src/pipelines/dublab/client';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
+import { Text2videoClient } from '../../src/pipelines/text2video/client';
+import { VividflowClient } from '../../src/pipelines/vividflow/client';
 import { providerFailure } from '../providers/support';
 import { api, bytesOf, pollUntil, put } from './helpers';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { dynamicConfigFlags, ensureTemporalCli } from '../../src/dev/temporal';
-import { REELAY_SEARCH_ATTRIBUTES } from '../../src/workflows/shared/search-attributes';
+import { REELAY_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 
 /**
  * One real Temporal dev server (the same `temporal` binary the demo uses, nothing downloaded) and one

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPipeline, type PipelineName } from '../../src/client';
 import { failureMessage } from '../../src/cli/pipelines';
-import { LipdubClient } from '../../src/providers/lipdub/client';
+import { LipdubClient } from '../../src/pipelines/lipdub/client';
 import type { FaultSettings } from '../../src/sandbox/faults';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { readResults, startBatch } from '../../src/batch/start';
-import { batchProgressQuery } from '../../src/workflows/batch';
+import { readResults, startBatch } from '../../src/pipelines/batch/start';
+import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
 import { killed, spawnWorker } from '../support/processes';
 

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ManifestError } from '../../src/batch/manifest';
-import { readResults, retryFailed, startBatch } from '../../src/batch/start';
+import { ManifestError } from '../../src/pipelines/batch/manifest';
+import { readResults, retryFailed, startBatch } from '../../src/pipelines/batch/start';
 import { text2videoOutput } from '../../src/sandbox/derive';
-import { batchProgressQuery, cancelBatchSignal, pauseSignal, resumeSignal } from '../../src/workflows/batch';
-import type { BatchProgress } from '../../src/workflows/inputs/batch';
+import { batchProgressQuery, cancelBatchSignal, pauseSignal, resumeSignal } from '../../src/pipelines/batch/signals';
+import type { BatchProgress } from '../../src/pipelines/batch/input';
 import { startHarness, tempDir, type Harness } from '../support/harness';
 
 const FAST = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.1 };

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { estimateCost } from '../../src/batch/cost';
-import { startBatch } from '../../src/batch/start';
+import { estimateCost } from '../../src/pipelines/batch/cost';
+import { startBatch } from '../../src/pipelines/batch/start';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 describe('the cost guard', () => {

@@ -8,7 +8,7 @@ import {
   startPipeline,
 } from '../../src/client';
 import { sha256Hex, text2videoOutput } from '../../src/sandbox/derive';
-import { limiterStateQuery, limiterWorkflowId } from '../../src/workflows/limiter';
+import { limiterStateQuery, limiterWorkflowId } from '../../src/contract/limiter';
 import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness, waitForProgress } from '../support/harness';
 
 

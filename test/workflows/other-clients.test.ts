@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PipelineWorkflow } from '../../src/client';
-import type { batchPipeline } from '../../src/workflows/batch';
+import type { batchPipeline } from '../../src/pipelines/batch/workflow';
 import { ROOT, runProcess } from '../support/cli';
 import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, temporalAddress, tempDir, type Harness } from '../support/harness';
 

@@ -1,5 +1,5 @@
-import { parseEstimatedWait } from '../../src/providers/vividflow/schemas';
-import type { PollingConfig } from '../../src/workflows/inputs/common';
+import { parseEstimatedWait } from '../../src/pipelines/vividflow/schemas';
+import type { PollingConfig } from '../../src/contract/common';
 import {
   DOCUMENTED_DURATIONS,
   LAG_FRACTION,

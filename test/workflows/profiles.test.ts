@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startPipeline, type PipelineName } from '../../src/client';
-import { readResults, startBatch } from '../../src/batch/start';
+import { readResults, startBatch } from '../../src/pipelines/batch/start';
 import { SANDBOX_PROFILES } from '../../src/sandbox';
 import { sha256Hex } from '../../src/sandbox/derive';
-import { batchProgressQuery } from '../../src/workflows/batch';
+import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { FAST_POLLING, FAST_TIMINGS, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 
 interface Delivered {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startBatch } from '../../src/batch/start';
-import type { BatchPipelineResult } from '../../src/workflows/inputs/batch';
+import { startBatch } from '../../src/pipelines/batch/start';
+import type { BatchPipelineResult } from '../../src/pipelines/batch/input';
 import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
 
 /**

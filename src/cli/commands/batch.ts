@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { BatchPipelineResult, BatchProgress } from '../../workflows/inputs/batch';
-import type { batchPipeline } from '../../workflows/batch';
+import type { BatchPipelineResult, BatchProgress } from '../../pipelines/batch/input';
+import type { batchPipeline } from '../../pipelines/batch/workflow';
 import { CliError, UsageError, bool, num, str, type CommandSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
 import { describeOrFail } from './shared';
@@ -60,7 +60,7 @@ export function progressLine(p: BatchProgress): string {
 }
 
 async function queryBatch(client: Client, handle: WorkflowHandle): Promise<BatchProgress | undefined> {
-  const { batchProgressQuery } = await import('../../workflows/batch');
+  const { batchProgressQuery } = await import('../../pipelines/batch/signals');
   try {
     return await client.withDeadline(Date.now() + 4000, () => handle.query(batchProgressQuery));
   } catch {
@@ -144,7 +144,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
 
   if (sub === 'run') {
     // Validate before connecting: a bad manifest is reported even when Temporal is down.
-    const { loadManifest, ManifestError, formatProblem } = await import('../../batch/manifest');
+    const { loadManifest, ManifestError, formatProblem } = await import('../../pipelines/batch/manifest');
     try {
       loadManifest(target);
     } catch (err) {
@@ -160,7 +160,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
   }
 
   return withClient(async (client) => {
-    const { startBatch, retryFailed } = await import('../../batch/start');
+    const { startBatch, retryFailed } = await import('../../pipelines/batch/start');
     const { taskQueue } = await import('../../config');
     if (sub === 'run' || sub === 'retry-failed') {
       const started =
@@ -200,7 +200,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
     }
     const desc = await describeOrFail(client, handle, 'batch');
     if (desc.status.name !== 'RUNNING') throw new CliError(`${target} is not running (it is ${desc.status.name})`);
-    const { pauseSignal, resumeSignal, cancelBatchSignal } = await import('../../workflows/batch');
+    const { pauseSignal, resumeSignal, cancelBatchSignal } = await import('../../pipelines/batch/signals');
     await handle.signal(sub === 'pause' ? pauseSignal : sub === 'resume' ? resumeSignal : cancelBatchSignal);
     if (json) printJson({ batchId: target, signal: sub });
     else print(sub === 'cancel' ? `Cancel sent to ${target}: no new items start, running ones are cancelled.` : `${sub === 'pause' ? 'Paused' : 'Resumed'} ${target}.`);

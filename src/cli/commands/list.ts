@@ -49,7 +49,7 @@ export async function run({ values }: Parsed): Promise<number> {
   const limit = num(values, 'limit', { integer: true, min: 1 }) ?? 20;
   const query = listQuery({ provider, status, taskQueue: str(values, 'task-queue') });
   return withClient(async (client) => {
-    const { REELAY_PROVIDER } = await import('../../workflows/shared/search-attributes');
+    const { REELAY_PROVIDER } = await import('../../contract/search-attributes');
     const rows: Array<{
       workflowId: string;
       runId: string;

@@ -2,7 +2,7 @@ import { UsageError, bool, list, num, pairs, str, type CommandSpec, type Parsed 
 import { note, print, printJson, withClient } from '../context';
 import { printOutcome, outcomeJson } from './shared';
 import { PIPELINES, STARTABLE_PIPELINES, isStartablePipeline, type StartablePipelineId } from '../../pipelines/registry';
-import { WORKFLOW_KEY_PATTERN } from '../../workflows/inputs/common';
+import { WORKFLOW_KEY_PATTERN } from '../../contract/common';
 import { readUtf8File, textFileProblem } from '../../client/text';
 
 /** The pipelines `reelay start` knows: the registry's startable ones, in its order. */

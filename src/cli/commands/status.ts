@@ -3,7 +3,7 @@ import { bool, num, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
 import { outputFiles, resultFacts, type OutcomeInfo } from '../pipelines';
 import { colorStatus, formatDuration, formatTime, progressBar, styler, type Outcome } from '../render';
-import type { PipelineProgress } from '../../workflows/shared/progress';
+import type { PipelineProgress } from '../../contract/progress';
 import { printOutputs, describeOrFail } from './shared';
 
 export const spec: CommandSpec = {
@@ -81,7 +81,7 @@ export function retryingActivities(pending: PendingActivities): RetryingActivity
 
 /** Describe + progress query (+ the result or failure when closed). */
 export async function statusReport(client: Client, handle: WorkflowHandle): Promise<StatusReport> {
-  const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../workflows/shared/search-attributes');
+  const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../contract/search-attributes');
   const { temporalUiUrl, workflowUiLink } = await import('../../config');
   const { awaitOutcome, queryProgress } = await import('../pipelines');
   const desc = await describeOrFail(client, handle);

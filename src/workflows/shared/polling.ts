@@ -1,5 +1,5 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
-import type { PollingConfig, PollingInput } from '../inputs/common';
+import type { PollingConfig, PollingInput } from '../../contract/common';
 import { nextPollDelay, scaleExpected, type ExpectedDuration, type ProgressSample } from './poll-schedule';
 
 export { backoffSeconds } from './poll-schedule';

@@ -1,6 +1,6 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import { CANCEL_WAITS_FOR_CREATES, statusActivities } from '../activity-proxies';
-import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../limiter';
+import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../../contract/limiter';
 
 /**
  * Run `fn` while holding one of the provider's job slots (see limiter.ts). Waiting for a slot is a

@@ -1,5 +1,5 @@
 /** How the generated variant tests call each audited aistudio endpoint (src/providers/aistudio/fields.ts). */
-import { AistudioClient } from '../../../src/providers/aistudio/client';
+import { AistudioClient } from '../../../src/pipelines/aistudio/client';
 import type { EndpointCalls } from './support';
 
 const client = (baseUrl: string) => new AistudioClient({ baseUrl, apiKey: 't-0123456789' });

@@ -1,5 +1,5 @@
 /** How the generated variant tests call each audited dublab endpoint (src/providers/dublab/fields.ts). */
-import { DublabClient } from '../../../src/providers/dublab/client';
+import { DublabClient } from '../../../src/pipelines/dublab/client';
 import type { EndpointCalls } from './support';
 
 const client = (baseUrl: string) => new DublabClient({ baseUrl, apiKey: 'k-variant' });

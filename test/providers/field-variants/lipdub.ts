@@ -1,5 +1,5 @@
 /** How the generated variant tests call each audited lipdub endpoint (src/providers/lipdub/fields.ts). */
-import { LipdubClient } from '../../../src/providers/lipdub/client';
+import { LipdubClient } from '../../../src/pipelines/lipdub/client';
 import type { EndpointCalls } from './support';
 
 const client = (baseUrl: string) => new LipdubClient({ baseUrl, apiKey: 'k' });

@@ -1,5 +1,5 @@
 /** How the generated variant tests call each audited text2video endpoint (src/providers/text2video/fields.ts). */
-import { Text2videoClient } from '../../../src/providers/text2video/client';
+import { Text2videoClient } from '../../../src/pipelines/text2video/client';
 import type { EndpointCalls } from './support';
 
 const client = (baseUrl: string) => new Text2videoClient({ baseUrl });

@@ -1,5 +1,5 @@
 /** How the generated variant tests call each audited vividflow endpoint (src/providers/vividflow/fields.ts). */
-import { VividflowClient } from '../../../src/providers/vividflow/client';
+import { VividflowClient } from '../../../src/pipelines/vividflow/client';
 import type { EndpointCalls } from './support';
 
 const client = (baseUrl: string) => new VividflowClient({ baseUrl, apiKey: 'k-0123456789' });

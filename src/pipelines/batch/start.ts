@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { InputError, validateKey } from '../../client';
+import { outputDir, taskQueue as defaultTaskQueue } from '../../config';
+import { describeZodError } from '../../contract/common';
+import { PIPELINES, pipelineWorkflowId } from '../registry';
+import type { batchPipeline } from './workflow';
+import { BatchPipelineInput, type BatchResultRecord } from './input';
+import { REELAY_PROVIDER } from '../../contract/search-attributes';
+import { loadManifest, writeNormalizedManifest } from './manifest';
+
+export interface BatchStartOptions {
+  /** The batch id is `batch-<key>`; defaults to the manifest's name plus a random part. */
+  key?: string;
+  window?: number;
+  itemsPerRun?: number;
+  taskQueue?: string;
+  /** Output root shared with the workers (REELAY_OUTPUT_DIR); the normalized manifest is written under it. */
+  outputRoot?: string;
+  /** Start even when the cost guard finds a balance short. */
+  allowOverBudget?: boolean;
+}
+
+export interface BatchStarted {
+  batchId: string;
+  runId: string;
+  total: number;
+  manifestPath: string;
+  handle: WorkflowHandle<typeof batchPipeline>;
+}
+
+/** The batch's own settings a starter may choose, with the workflow input's limits. */
+const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true });
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'batch';
+}
+
+/**
+ * Validate every line of a manifest (throws ManifestError listing them all, before anything starts),
+ * write the normalized copy to `<outputRoot>/<batchId>/manifest.jsonl`, and start the batch workflow.
+ */
+export async function startBatch(client: Client, manifestFile: string, opts: BatchStartOptions = {}): Promise<BatchStarted> {
+  // The options are checked before the manifest is read or its normalized copy written.
+  if (opts.key !== undefined) validateKey(opts.key);
+  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun });
+  if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
+  const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
+  const batchId = pipelineWorkflowId('batch', key);
+  const entries = loadManifest(manifestFile, { outputSubdirFor: (line) => `${batchId}/items/${line}` });
+  const root = path.resolve(opts.outputRoot ?? outputDir());
+  const manifestPath = path.join(root, batchId, 'manifest.jsonl');
+  writeNormalizedManifest(manifestPath, entries);
+  const input: BatchPipelineInput = BatchPipelineInput.parse({
+    manifestPath,
+    total: entries.length,
+    ...(opts.window !== undefined ? { window: opts.window } : {}),
+    ...(opts.itemsPerRun !== undefined ? { itemsPerRun: opts.itemsPerRun } : {}),
+    ...(opts.allowOverBudget ? { allowOverBudget: true } : {}),
+  });
+  const handle = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
+    workflowId: batchId,
+    taskQueue: opts.taskQueue ?? defaultTaskQueue(),
+    args: [input],
+    staticSummary: `Batch: ${path.basename(manifestFile)} (${entries.length} items)`,
+    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: PIPELINES.batch.provider }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  });
+  return { batchId, runId: handle.firstExecutionRunId, total: entries.length, manifestPath, handle };
+}
+
+/**
+ * Re-run only the failed lines of a finished batch, as a new batch `<batchId>-retry-<n>` over the same
+ * manifest whose results are appended to the original's results.jsonl (the last record of a line wins).
+ */
+export async function retryFailed(
+  client: Client,
+  batchId: string,
+  opts: Pick<BatchStartOptions, 'window' | 'taskQueue'> = {},
+): Promise<BatchStarted | { batchId: string; total: 0 }> {
+  const handle = client.workflow.getHandle<typeof batchPipeline>(batchId);
+  const desc = await handle.describe();
+  if (desc.status.name === 'RUNNING') throw new Error(`batch ${batchId} is still running; retry its failed lines once it has finished`);
+  const result = await handle.result();
+  if (!result.failedLines.length) return { batchId, total: 0 };
+  const original = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+  const { defaultPayloadConverter } = await import('@temporalio/common');
+  const firstInput = original?.input?.payloads?.[0] ? (defaultPayloadConverter.fromPayload(original.input.payloads[0]) as BatchPipelineInput) : undefined;
+  // An original batch writes under its own id; a retry carries the original's subdir.
+  const outputSubdir = firstInput?.outputSubdir ?? batchId;
+  const root = batchId.replace(/-retry-\d+$/, '');
+  let n = 1;
+  for (; ; n++) {
+    try {
+      await client.workflow.getHandle(`${root}-retry-${n}`).describe();
+    } catch {
+      break;
+    }
+  }
+  const retryId = `${root}-retry-${n}`;
+  const input: BatchPipelineInput = {
+    manifestPath: result.manifestPath,
+    total: result.failedLines.length,
+    onlyLines: result.failedLines,
+    outputSubdir,
+    ...(opts.window !== undefined ? { window: opts.window } : firstInput?.window ? { window: firstInput.window } : {}),
+    ...(firstInput?.itemsPerRun ? { itemsPerRun: firstInput.itemsPerRun } : {}),
+  };
+  const started = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
+    workflowId: retryId,
+    taskQueue: opts.taskQueue ?? desc.taskQueue,
+    args: [input],
+    staticSummary: `Retry of the ${result.failedLines.length} failed line(s) of ${batchId}`,
+    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: PIPELINES.batch.provider }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  });
+  return { batchId: retryId, runId: started.firstExecutionRunId, total: result.failedLines.length, manifestPath: result.manifestPath, handle: started };
+}
+
+/** results.jsonl as one record per line (the last written wins), in line order. */
+export function readResults(resultsPath: string): BatchResultRecord[] {
+  const byLine = new Map<number, BatchResultRecord>();
+  for (const text of fs.readFileSync(resultsPath, 'utf8').split('\n')) {
+    if (!text.trim()) continue;
+    const r = JSON.parse(text) as BatchResultRecord;
+    byLine.set(r.line, r);
+  }
+  return [...byLine.values()].sort((a, b) => a.line - b.line);
+}

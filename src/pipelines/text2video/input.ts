@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from '../../contract/common';
+
+/** The server renders a story in minutes (audio, captions, search, footage, render); poll 5 s → 30 s, give up after 2 h. */
+export const TEXT2VIDEO_POLLING_DEFAULTS = {
+  initialIntervalSeconds: 5,
+  maxIntervalSeconds: 30,
+  backoffCoefficient: 1.5,
+  deadlineMinutes: 120,
+  hints: true,
+  timeScale: 1,
+} as const;
+
+/** The server keeps jobs in memory; a restart forgets them (404). Resubmitting is free, up to this many times. */
+export const TEXT2VIDEO_DEFAULT_MAX_RESUBMITS = 3;
+
+export const Text2videoPipelineInput = z
+  .object({
+    /** The story or text to turn into a video. */
+    text: z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters'),
+    outputName: SafeFileName.default('video.mp4'),
+    outputSubdir: SafeSubdir.optional(),
+    maxResubmits: z.number().int().min(0).max(10).default(TEXT2VIDEO_DEFAULT_MAX_RESUBMITS),
+    polling: PollingInput.optional(),
+    retryUnknownOutcome: RetryUnknownOutcome,
+  })
+  .strict();
+export type Text2videoPipelineInput = z.input<typeof Text2videoPipelineInput>;
+export type Text2videoPipelineParsed = z.output<typeof Text2videoPipelineInput>;
+
+export const Text2videoPipelineResult = z.object({
+  jobId: z.string(),
+  /** How many times the job was submitted again because the server had forgotten it. */
+  resubmits: z.number().int(),
+  output: DeliveredFile,
+});
+export type Text2videoPipelineResult = z.infer<typeof Text2videoPipelineResult>;
