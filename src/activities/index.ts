@@ -1,8 +1,10 @@
+import { createAistudioActivities } from '../pipelines/aistudio/activities';
 import { createBatchActivities } from '../pipelines/batch/activities';
 import { createDublabActivities } from '../pipelines/dublab/activities';
-import { createGenerationActivities } from '../pipelines/vividflow/activities';
-import { createLimiterActivities } from './limiter';
 import { createLipdubActivities } from '../pipelines/lipdub/activities';
+import { createText2videoActivities } from '../pipelines/text2video/activities';
+import { createVividflowActivities } from '../pipelines/vividflow/activities';
+import { createLimiterActivities } from './limiter';
 import { type ActivityDeps, withFailureTranslation } from './shared';
 
 export type { ActivityDeps } from './shared';
@@ -12,7 +14,9 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureTranslation({
     ...createLipdubActivities(deps),
     ...createDublabActivities(deps),
-    ...createGenerationActivities(deps),
+    ...createText2videoActivities(deps),
+    ...createVividflowActivities(deps),
+    ...createAistudioActivities(deps),
     ...createLimiterActivities(deps),
     ...createBatchActivities(deps),
   });

@@ -3,8 +3,10 @@ import type { Dispatcher } from 'undici';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ReelayConfig } from '../config';
-import { ProviderConfigError, isProviderError } from '../providers/errors';
-import { SourceError, safeOutputPath, type TransferHooks } from './transfer';
+import type { DeliveredFile } from '../contract/common';
+import { ProviderConfigError, isProviderError, type ProviderId } from '../providers/errors';
+import { redactUrl } from '../providers/http';
+import { SourceError, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
 
 export interface ActivityDeps {
   /** Root directory every output lands under; a pipeline writes to a subdirectory of it. */
@@ -98,6 +100,15 @@ export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'>, ph
 /** The directory a pipeline writes to, checked to stay under the output root. */
 export function pipelineOutputDir(deps: ActivityDeps, subdir: string): string {
   return safeOutputPath(deps.outputRoot, subdir);
+}
+
+/** Stream a provider's result URL into the run's output directory; the URL is recorded redacted. */
+export async function deliverDownload(deps: ActivityDeps, provider: ProviderId, url: string, outputSubdir: string, fileName: string): Promise<DeliveredFile> {
+  const file = await downloadToFile(
+    { url, dir: pipelineOutputDir(deps, outputSubdir), name: fileName, provider },
+    activityTransferHooks(deps, 'downloading'),
+  );
+  return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url) };
 }
 
 export function relativeToRoot(deps: ActivityDeps, file: string): string {
