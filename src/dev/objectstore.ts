@@ -193,16 +193,22 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
     rootDir,
     process: child,
     client,
-    createUser(accessKeyId, secretAccessKey, role = 'user') {
-      const r = spawnSync(
-        opts.binary,
-        ['admin', '--endpoint-url', endpoint, 'create-user', '--access', accessKeyId, '--secret', secretAccessKey, '--role', role],
-        { env: { ...process.env, ADMIN_ACCESS_KEY_ID: credentials.accessKeyId, ADMIN_SECRET_ACCESS_KEY: credentials.secretAccessKey }, encoding: 'utf8' },
-      );
-      if (r.status !== 0) throw new Error(`versitygw admin create-user failed: ${r.stderr || r.stdout}`);
-    },
+    createUser: (accessKeyId, secretAccessKey, role = 'user') => createStoreUser({ binary: opts.binary, endpoint, admin: credentials }, { accessKeyId, secretAccessKey, role }),
     stop,
   };
+}
+
+/** Add an account to a running versitygw (its internal IAM) through its admin API, as `admin`. */
+export function createStoreUser(
+  server: { binary: string; endpoint: string; admin: { accessKeyId: string; secretAccessKey: string } },
+  user: { accessKeyId: string; secretAccessKey: string; role?: 'user' | 'userplus' | 'admin' },
+): void {
+  const r = spawnSync(
+    server.binary,
+    ['admin', '--endpoint-url', server.endpoint, 'create-user', '--access', user.accessKeyId, '--secret', user.secretAccessKey, '--role', user.role ?? 'user'],
+    { env: { ...process.env, ADMIN_ACCESS_KEY_ID: server.admin.accessKeyId, ADMIN_SECRET_ACCESS_KEY: server.admin.secretAccessKey }, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`versitygw admin create-user failed: ${r.stderr || r.stdout}`);
 }
 
 /** What tests read from the environment the jest global setup exports (see test/support/global-setup.ts). */
