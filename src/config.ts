@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { payloadKeysFromEnv, type PayloadKeys } from './codec/keys';
 import { PROVIDER_ENV, providerSettingsFromEnv, type ProviderSettings } from './providers/config';
 import type { ProviderId } from './providers/errors';
+import { readStorageSettings, type StorageSettings } from './storage/config';
 import { loadTemporalSettings, type TemporalSettings } from './temporal-config';
 
 export type { TemporalSettings } from './temporal-config';
@@ -42,9 +43,13 @@ export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
   return env.REELAY_TASK_QUEUE?.trim() || DEFAULT_TASK_QUEUE;
 }
 
-/** `REELAY_OUTPUT_DIR`, or `./output`, absolute. */
+/**
+ * `REELAY_OUTPUT_DIR`, or `./output`, absolute. When outputs go to an object store (an `s3://` value
+ * here or in REELAY_OUTPUT_URL, see src/storage/config.ts), this is the local default `./output`.
+ */
 export function outputDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.REELAY_OUTPUT_DIR?.trim() || 'output');
+  const raw = env.REELAY_OUTPUT_DIR?.trim();
+  return path.resolve(raw && !/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : 'output');
 }
 
 /** Project-local state (dev server SQLite file, demo logs): `REELAY_STATE_DIR`, or `./.reelay`. */
@@ -93,6 +98,8 @@ export interface ReelayClientConfig {
 /** Everything a worker and the CLI use, parsed once. */
 export interface ReelayConfig extends ReelayClientConfig {
   outputDir: string;
+  /** Where outputs go (REELAY_OUTPUT_URL / REELAY_OUTPUT_DIR) and how the S3 store is reached (REELAY_S3_*). */
+  storage: StorageSettings;
   stateDir: string;
   /** REELAY_LOG_LEVEL; undefined = the command's default. */
   logLevel: LogLevel | undefined;
@@ -239,10 +246,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const providers = Object.fromEntries(
     (Object.keys(PROVIDER_ENV) as ProviderId[]).map((id) => [id, readProvider(env, id, problems)]),
   ) as ReelayConfig['providers'];
+  const storage = readStorageSettings(env, problems);
   problems.throwIfAny();
   return {
     ...client,
-    outputDir: outputDir(env),
+    outputDir: storage.output.kind === 'local' ? storage.output.path : outputDir(env),
+    storage,
     stateDir: stateDir(env),
     logLevel,
     maxCachedWorkflows,

@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { TEST_STORE_ENV, ensureVersitygw, startObjectStore, type ObjectStoreServer } from '../../src/dev/objectstore';
 import { dynamicConfigFlags, ensureTemporalCli } from '../../src/dev/temporal';
 import { REELAY_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 
 /**
- * One real Temporal dev server (the same `temporal` binary the demo uses, nothing downloaded) and one
- * workflow bundle for the whole run; test files find both through environment variables.
+ * One real Temporal dev server (the same `temporal` binary the demo uses, nothing downloaded), one real
+ * S3-compatible server (versitygw, built once the same way) and one workflow bundle for the whole run;
+ * test files find them through environment variables.
  */
 export default async function globalSetup(): Promise<void> {
   const cli = ensureTemporalCli({ log: (l) => console.log(l) });
@@ -24,6 +26,17 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as { __REELAY_TEST_ENV__?: TestWorkflowEnvironment }).__REELAY_TEST_ENV__ = env;
   process.env.REELAY_TEST_TEMPORAL_ADDRESS = env.address;
   process.env.REELAY_TEST_TEMPORAL_CLI = cli.path;
+
+  // One real S3-compatible server (versitygw, POSIX backend, built once like the temporal CLI) with a bucket.
+  const versitygw = ensureVersitygw({ log: (l) => console.log(l) });
+  const store = await startObjectStore({ binary: versitygw.path });
+  (globalThis as { __REELAY_TEST_STORE__?: ObjectStoreServer }).__REELAY_TEST_STORE__ = store;
+  process.env[TEST_STORE_ENV.endpoint] = store.endpoint;
+  process.env[TEST_STORE_ENV.bucket] = store.bucket;
+  process.env[TEST_STORE_ENV.region] = store.region;
+  process.env[TEST_STORE_ENV.accessKeyId] = store.credentials.accessKeyId;
+  process.env[TEST_STORE_ENV.secretAccessKey] = store.credentials.secretAccessKey;
+  process.env[TEST_STORE_ENV.binary] = versitygw.path;
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
