@@ -261,6 +261,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   };
 }
 
+/**
+ * Only the storage settings (REELAY_OUTPUT_URL / REELAY_OUTPUT_DIR, REELAY_S3_*), checked like loadConfig
+ * checks them: what a service starting batches or minting output links needs. Throws ConfigError.
+ */
+export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageSettings {
+  const problems = new Problems();
+  const storage = readStorageSettings(env, problems);
+  problems.throwIfAny();
+  return storage;
+}
+
 /** The job-slot cap `REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS` sets for a provider (0 = none). */
 export function maxConcurrentJobs(config: Pick<ReelayConfig, 'providers'>, provider: string): number {
   return Object.hasOwn(config.providers, provider) ? config.providers[provider as ProviderId].maxConcurrentJobs : 0;

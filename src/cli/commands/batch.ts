@@ -2,11 +2,11 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { BatchPipelineResult, BatchProgress } from '../../pipelines/batch/input';
 import type { batchPipeline } from '../../pipelines/batch/workflow';
 import { CliError, UsageError, bool, num, str, type CommandSpec, type Parsed } from '../args';
-import { note, print, printJson, withClient } from '../context';
+import { cliConfig, note, print, printJson, withClient } from '../context';
 import { describeOrFail } from './shared';
 import { formatDuration, progressBar, styler } from '../render';
 
-const SUBCOMMANDS = ['run', 'status', 'watch', 'pause', 'resume', 'cancel', 'retry-failed'] as const;
+const SUBCOMMANDS = ['run', 'status', 'results', 'watch', 'pause', 'resume', 'cancel', 'retry-failed'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 export const spec: CommandSpec = {
@@ -15,6 +15,7 @@ export const spec: CommandSpec = {
   usage: [
     'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--allow-over-budget] [--watch] [--json]',
     'batch status <batchId> [--json]',
+    'batch results <batchId> [--failed] [--json]',
     'batch watch <batchId> [--json]',
     'batch pause|resume|cancel <batchId> [--json]',
     'batch retry-failed <batchId> [--window N] [--watch] [--json]',
@@ -30,6 +31,7 @@ export const spec: CommandSpec = {
     watch: { type: 'boolean', description: 'After starting, show live progress until the batch ends' },
     interval: { type: 'string', value: 'SECONDS', description: 'Seconds between progress queries when watching (default 1)' },
     json: { type: 'boolean', description: 'Print JSON (progress lines go to stderr when watching)' },
+    failed: { type: 'boolean', description: 'results: only the lines that failed or were cancelled' },
   },
   positionals: { min: 2, max: 2, names: 'a subcommand and its manifest or batch id' },
   details: [
@@ -40,6 +42,10 @@ export const spec: CommandSpec = {
     'Results: <REELAY_OUTPUT_DIR>/<batchId>/results.jsonl, one record per finished line (the last record of a',
     'line wins); item outputs under <batchId>/items/<line>/. retry-failed starts <batchId>-retry-<n> over the',
     'failed lines only and appends to the same results.jsonl.',
+    'With REELAY_OUTPUT_URL=s3://bucket/prefix the normalized manifest, one result object per line',
+    '(<batchId>/results/<line>.json) and results.jsonl (rendered when the batch ends) live in the store, and',
+    'run, status, results and retry-failed work from any machine that can reach it and Temporal.',
+    '`batch results` prints every finished line (from the store while the batch still runs).',
     'Exit status: run/retry-failed 0 when started (with --watch: 0 only when every item completed); status 0;',
     'watch 0 when the batch completed with no failed item, 1 otherwise; 2 for a bad manifest.',
   ],
@@ -104,6 +110,7 @@ function printReport(r: BatchReport): void {
     print(`  ${x.succeeded} completed, ${x.failed} failed, ${x.cancelled} cancelled, ${x.notStarted} not started, in ${x.runs} run(s)`);
     if (x.failedLines.length) print(`  Failed lines: ${x.failedLines.slice(0, 50).join(', ')}${x.failedLines.length > 50 ? ', …' : ''}  (reelay batch retry-failed ${x.batchId})`);
     if (x.resultsPath) print(`  Results: ${x.resultsPath}`);
+    if (x.resultsPath && !x.resultsPath.startsWith('/')) print(`  Read them from here with: reelay batch results ${x.batchId}`);
   }
   if (r.failure) print(`  ${st.red('Failure:')} ${r.failure}`);
 }
@@ -124,6 +131,45 @@ async function watch(client: Client, handle: BatchHandle, intervalMs: number, js
   }
   if (out.isTTY) out.write('\n');
   return report(client, handle);
+}
+
+/**
+ * Every finished line of a batch, read from where its results are: the file or, in an object store, the
+ * result objects (no access to a worker's disk needed). A running batch names its results in its
+ * progress; a closed one in its result.
+ */
+async function printResults(client: Client, handle: BatchHandle, opts: { json: boolean; failedOnly: boolean }): Promise<number> {
+  const r = await report(client, handle);
+  const resultsPath = r.result?.resultsPath ?? r.progress?.resultsPath;
+  if (!resultsPath) throw new CliError(`${handle.workflowId} has no results yet${r.status === 'RUNNING' && !r.progress ? ' (or no worker answered the progress query)' : ''}`);
+  const { readBatchResults } = await import('../../pipelines/batch/start');
+  let records = await readBatchResults(resultsPath, { storage: (await cliConfig()).storage });
+  if (opts.failedOnly) records = records.filter((x) => x.status !== 'completed');
+  if (opts.json) {
+    printJson({ batchId: handle.workflowId, status: r.status, resultsPath, records });
+    return 0;
+  }
+  const st = styler(process.stdout);
+  print(`${st.bold(handle.workflowId)}  ${r.status}  ${records.length} line(s)  from ${resultsPath}`);
+  for (const x of records) {
+    const what = x.status === 'completed' ? resultSummary(x.result) : `${x.error?.type ? `${x.error.type}: ` : ''}${x.error?.message ?? ''}`;
+    print(`  line ${String(x.line).padEnd(5)} ${x.status === 'completed' ? st.green(x.status) : st.red(x.status)}  ${x.workflowId}  ${what}`);
+  }
+  return 0;
+}
+
+/** The outputs of an item's result, by where they went (`uri` in a store, else `path`). */
+function resultSummary(result: unknown): string {
+  const refs: string[] = [];
+  const walk = (v: unknown, depth: number) => {
+    if (!v || typeof v !== 'object' || depth > 5) return;
+    const o = v as Record<string, unknown>;
+    const ref = typeof o.uri === 'string' ? o.uri : typeof o.path === 'string' && typeof o.sha256 === 'string' ? o.path : undefined;
+    if (ref) refs.push(ref);
+    else for (const x of Object.values(o)) walk(x, depth + 1);
+  };
+  walk(result, 0);
+  return refs.join(', ');
 }
 
 function exitFor(r: BatchReport): number {
@@ -165,7 +211,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
     if (sub === 'run' || sub === 'retry-failed') {
       const started =
         sub === 'run'
-          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget') })
+          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget'), storage: (await cliConfig()).storage })
           : await retryFailed(client, target, { window }).catch((err: Error) => {
               throw new CliError(err.message);
             });
@@ -192,6 +238,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
       else printReport(r);
       return 0;
     }
+    if (sub === 'results') return printResults(client, handle, { json, failedOnly: bool(values, 'failed') });
     if (sub === 'watch') {
       const r = await watch(client, handle, intervalMs, json);
       if (json) printJson(r);

@@ -48,7 +48,7 @@ export type BatchState = z.infer<typeof BatchState>;
 
 export const BatchPipelineInput = z
   .object({
-    /** Absolute path of the normalized JSONL manifest (readable by the workers). */
+    /** The normalized JSONL manifest: an absolute path readable by the workers, or an `s3://` object in the store. */
     manifestPath: z.string().min(1),
     total: z.number().int().min(0).max(BATCH_MAX_ITEMS),
     window: z.number().int().min(1).max(BATCH_MAX_WINDOW, `must be at most ${BATCH_MAX_WINDOW}`).default(BATCH_DEFAULT_WINDOW),
@@ -98,6 +98,8 @@ export interface BatchProgress {
   run: number;
   /** The latest failures, newest last, e.g. `line 17: ProviderJobFailed: …`. */
   recentErrors: string[];
+  /** Where the results are (a local results.jsonl or an `s3://` one), once the first are written. */
+  resultsPath?: string;
 }
 
 export interface BatchPipelineResult {

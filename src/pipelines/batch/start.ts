@@ -3,13 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InputError, validateKey } from '../../client';
-import { outputDir, taskQueue as defaultTaskQueue } from '../../config';
+import { ConfigError, loadStorageConfig, taskQueue as defaultTaskQueue } from '../../config';
+import type { StorageSettings } from '../../storage/config';
+import { StoreError } from '../../storage/errors';
+import { s3Uri } from '../../storage/location';
+import type { Store } from '../../storage/s3';
 import { describeZodError } from '../../contract/common';
 import { PIPELINES, pipelineWorkflowId } from '../registry';
 import type { batchPipeline } from './workflow';
 import { BatchPipelineInput, type BatchResultRecord } from './input';
 import { REELAY_PROVIDER } from '../../contract/search-attributes';
-import { loadManifest, writeNormalizedManifest } from './manifest';
+import { loadManifest } from './manifest';
+import { loadBatchResults, parseResults, storeFor, writeBatchManifest, type BatchOutput } from './records';
 
 export interface BatchStartOptions {
   /** The batch id is `batch-<key>`; defaults to the manifest's name plus a random part. */
@@ -17,8 +22,17 @@ export interface BatchStartOptions {
   window?: number;
   itemsPerRun?: number;
   taskQueue?: string;
-  /** Output root shared with the workers (REELAY_OUTPUT_DIR); the normalized manifest is written under it. */
+  /**
+   * Output root shared with the workers (a local directory); the normalized manifest is written under it.
+   * Unset: the configured output location (`storage`, else REELAY_OUTPUT_URL / REELAY_OUTPUT_DIR and
+   * REELAY_S3_* from the environment): with an `s3://` one, the manifest goes to the store and the
+   * workers need share no disk with the starter.
+   */
   outputRoot?: string;
+  /** Storage settings already loaded (loadConfig(...).storage); read from the environment when unset. */
+  storage?: StorageSettings;
+  /** The store client to write an `s3://` manifest with (default: one built from the settings, credentials from the AWS SDK chain). */
+  store?: Store;
   /** Start even when the cost guard finds a balance short. */
   allowOverBudget?: boolean;
 }
@@ -38,6 +52,25 @@ function slug(text: string): string {
   return text.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'batch';
 }
 
+/** Where a starter writes: `outputRoot` when given, else the configured output location. */
+function batchOutput(opts: BatchStartOptions): BatchOutput {
+  if (opts.outputRoot !== undefined) return { kind: 'local', root: path.resolve(opts.outputRoot) };
+  const storage = opts.storage ?? loadStorageConfig();
+  if (storage.output.kind === 'local') return { kind: 'local', root: storage.output.path };
+  return { kind: 's3', base: storage.output, store: opts.store ?? storeFor(storage.s3) };
+}
+
+/**
+ * A store that will not take the manifest is a configuration problem the starter can name: no bucket,
+ * no or refused credentials, a denied write (ConfigError, naming the variable). A store that is down or
+ * slow stays a StoreError (try again later).
+ */
+function storeRefusal(err: unknown, storage: StorageSettings): unknown {
+  if (!(err instanceof StoreError) || err.retryable) return err;
+  const where = storage.output.kind === 's3' ? s3Uri(storage.output) : storage.output.path;
+  return new ConfigError([`${storage.outputVar}=${where}: ${err.message}; nothing was started`]);
+}
+
 /**
  * Validate every line of a manifest (throws ManifestError listing them all, before anything starts),
  * write the normalized copy to `<outputRoot>/<batchId>/manifest.jsonl`, and start the batch workflow.
@@ -49,10 +82,11 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
   if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
   const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
   const batchId = pipelineWorkflowId('batch', key);
+  const output = batchOutput(opts);
   const entries = loadManifest(manifestFile, { outputSubdirFor: (line) => `${batchId}/items/${line}` });
-  const root = path.resolve(opts.outputRoot ?? outputDir());
-  const manifestPath = path.join(root, batchId, 'manifest.jsonl');
-  writeNormalizedManifest(manifestPath, entries);
+  const manifestPath = await writeBatchManifest(output, batchId, entries).catch((err: unknown) => {
+    throw storeRefusal(err, opts.storage ?? loadStorageConfig());
+  });
   const input: BatchPipelineInput = BatchPipelineInput.parse({
     manifestPath,
     total: entries.length,
@@ -119,13 +153,17 @@ export async function retryFailed(
   return { batchId: retryId, runId: started.firstExecutionRunId, total: result.failedLines.length, manifestPath: result.manifestPath, handle: started };
 }
 
-/** results.jsonl as one record per line (the last written wins), in line order. */
+/** A local results.jsonl as one record per line (the last written wins), in line order. */
 export function readResults(resultsPath: string): BatchResultRecord[] {
-  const byLine = new Map<number, BatchResultRecord>();
-  for (const text of fs.readFileSync(resultsPath, 'utf8').split('\n')) {
-    if (!text.trim()) continue;
-    const r = JSON.parse(text) as BatchResultRecord;
-    byLine.set(r.line, r);
-  }
-  return [...byLine.values()].sort((a, b) => a.line - b.line);
+  return parseResults(fs.readFileSync(resultsPath, 'utf8'));
+}
+
+/**
+ * A batch's results, one record per line in line order, wherever they are: a local results.jsonl, or an
+ * `s3://…/results.jsonl` whose per-line objects are read from the store (every finished line, even while
+ * the batch runs), from any machine with access to it.
+ */
+export async function readBatchResults(resultsPath: string, opts: { storage?: StorageSettings; store?: Store } = {}): Promise<BatchResultRecord[]> {
+  if (!/^s3:\/\//i.test(resultsPath)) return readResults(resultsPath);
+  return loadBatchResults(resultsPath, opts.store ?? storeFor((opts.storage ?? loadStorageConfig()).s3));
 }

@@ -26,6 +26,7 @@ import {
   type BatchState,
   type ManifestPageItem,
 } from './input';
+import { isS3Ref } from '../../storage/location';
 import { failureInfo } from '../../workflows/shared/failure';
 import { parseInput } from '../../workflows/shared/input';
 import { progressQuery, type PipelineProgress } from '../../workflows/shared/progress';
@@ -36,7 +37,7 @@ import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal, pauseSigna
 type BatchItemWorkflow = (typeof Workflows)[PipelineWorkflowType<BatchItemPipelineId>];
 
 /**
- * Bookkeeping calls read and write small local files; they are retried until they succeed (a full disk
+ * Bookkeeping calls read and write small files (local, or objects in a store); they are retried until they succeed (a full disk
  * should stall the batch, not lose results), with the backoff capped at a minute.
  */
 const bookkeeping = proxyActivities<Activities>({
@@ -111,6 +112,7 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
       startedAt: state.startedAt,
       run: state.runs + 1,
       recentErrors: [...recentErrors],
+      ...(state.resultsPath ? { resultsPath: state.resultsPath } : {}),
     };
   };
   const asPipelineProgress = (): PipelineProgress => {
@@ -274,6 +276,9 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
   closed = cancelRequested ? 'cancelled' : 'completed';
   render();
   if (!state.resultsPath) ({ resultsPath: state.resultsPath } = await bookkeeping.batchAppendResults({ outputSubdir, records: [] }));
+  // In an object store the results are one object per line; render them into results.jsonl once, at the end.
+  // (A local batch appends to results.jsonl as it goes, so its history is as before.)
+  if (isS3Ref(state.resultsPath)) ({ resultsPath: state.resultsPath } = await bookkeeping.batchRenderResults({ resultsPath: state.resultsPath }));
   const { succeeded, failed, cancelled } = state.counts;
   return {
     batchId,

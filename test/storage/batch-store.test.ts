@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { loadStorageConfig } from '../../src/config';
+import { readBatchResults, retryFailed, startBatch } from '../../src/pipelines/batch/start';
+import { batchProgressQuery } from '../../src/pipelines/batch/signals';
+import { listObjects } from '../../src/storage/s3';
+import { startHarness, tempDir, type Harness } from '../support/harness';
+import { storeEnv } from './env';
+import { testStore, testStoreEnv, uniquePrefix } from './support';
+
+const FAST = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.1 };
+const t2v = (text: string) => ({ pipeline: 'text2video', input: { text, polling: FAST } });
+
+describe('a batch whose manifest and results live in the object store', () => {
+  let h: Harness;
+  let dir: string;
+  let prefix: string;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    prefix = uniquePrefix('batch');
+    h = await startHarness({ timings: { text2video: { queueMs: 0, stageMs: 0 }, aistudio: { pendingMs: 0, runMs: 0, mockRunMs: 0 } } });
+    const env = storeEnv(prefix);
+    Object.assign(h.env, env);
+    // The in-process worker's store client reads credentials through the AWS SDK chain (process.env).
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const) {
+      saved[name] = process.env[name];
+      process.env[name] = env[name];
+    }
+    await h.startWorker();
+    dir = tempDir('batch-store');
+  });
+  afterAll(async () => {
+    await h.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs from the store: manifest, one result object per line, results.jsonl; retry-failed reads only the store', async () => {
+    h.sandbox.configure({ text2video: { failTexts: ['FAIL'] } });
+    const file = path.join(dir, 'mixed.jsonl');
+    fs.writeFileSync(
+      file,
+      [
+        t2v('first story'),
+        { pipeline: 'aistudio', input: { prompt: 'a mock veo job', mockMode: true, polling: FAST, slotWait: { initialSeconds: 0.05, maxSeconds: 0.1 } } },
+        t2v('this one will FAIL'),
+        t2v('last story'),
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    const storage = loadStorageConfig(h.env);
+    const store = testStore();
+    const s = testStoreEnv();
+    // The starter has no output root of its own: the configuration says s3://, so the manifest goes to the store.
+    const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, storage, store, key: `store-${Date.now()}` });
+    expect(started.manifestPath).toBe(`s3://${s.bucket}/${prefix}/${started.batchId}/manifest.jsonl`);
+    const result = await started.handle.result();
+    expect(result).toMatchObject({ status: 'completed', total: 4, succeeded: 3, failed: 1, failedLines: [3], manifestPath: started.manifestPath });
+    expect(result.resultsPath).toBe(`s3://${s.bucket}/${prefix}/${started.batchId}/results.jsonl`);
+
+    // Nothing of the batch's bookkeeping is on the worker's disk.
+    expect(fs.existsSync(path.join(h.outputRoot, started.batchId, 'manifest.jsonl'))).toBe(false);
+    expect(fs.existsSync(path.join(h.outputRoot, started.batchId, 'results.jsonl'))).toBe(false);
+
+    const keys = (await listObjects(store, { kind: 's3', bucket: s.bucket, key: `${prefix}/${started.batchId}` })).map((o) => o.key.slice(prefix.length + 1));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        `${started.batchId}/manifest.jsonl`,
+        `${started.batchId}/results.jsonl`,
+        ...[1, 2, 3, 4].map((n) => `${started.batchId}/results/${String(n).padStart(6, '0')}.json`),
+      ]),
+    );
+    const records = await readBatchResults(result.resultsPath!, { store });
+    expect(records.map((r) => [r.line, r.status])).toEqual([
+      [1, 'completed'],
+      [2, 'completed'],
+      [3, 'failed'],
+      [4, 'completed'],
+    ]);
+    const rendered = await store.client.send(new GetObjectCommand({ Bucket: s.bucket, Key: `${prefix}/${started.batchId}/results.jsonl` }));
+    const renderedLines = ((await rendered.Body?.transformToString()) ?? '').trim().split('\n').map((l) => JSON.parse(l) as { line: number });
+    expect(renderedLines.map((r) => r.line)).toEqual([1, 2, 3, 4]);
+    expect((await started.handle.query(batchProgressQuery)).resultsPath).toBe(result.resultsPath);
+
+    // retry-failed: the selected lines become a manifest beside the original, in the store; the retry's
+    // records replace line 3's and the original's results.jsonl is rendered again.
+    h.sandbox.configure({ text2video: { failTexts: [] } });
+    const retry = await retryFailed(h.client, started.batchId);
+    if (!('handle' in retry)) throw new Error('retryFailed started nothing');
+    const retried = await retry.handle.result();
+    expect(retried).toMatchObject({ status: 'completed', total: 1, succeeded: 1, resultsPath: result.resultsPath });
+    expect(retried.manifestPath).toBe(`s3://${s.bucket}/${prefix}/${started.batchId}/manifest-${retry.batchId}.jsonl`);
+    expect((await readBatchResults(result.resultsPath!, { store })).map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    const again = await store.client.send(new GetObjectCommand({ Bucket: s.bucket, Key: `${prefix}/${started.batchId}/results.jsonl` }));
+    expect(((await again.Body?.transformToString()) ?? '').trim().split('\n').map((l) => (JSON.parse(l) as { status: string }).status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+    ]);
+  });
+
+  it('refuses to start when the store will not take the manifest, naming the variable, and starts nothing', async () => {
+    const s = testStoreEnv();
+    const file = path.join(dir, 'one.jsonl');
+    fs.writeFileSync(file, JSON.stringify(t2v('x')) + '\n');
+    const storage = loadStorageConfig({ ...h.env, REELAY_OUTPUT_URL: `s3://no-such-bucket-${Date.now()}/p` });
+    const key = `nobucket-${Date.now()}`;
+    await expect(startBatch(h.client, file, { taskQueue: h.taskQueue, storage, store: testStore(), key })).rejects.toThrow(
+      /REELAY_OUTPUT_URL=s3:\/\/no-such-bucket-\d+\/p: .*bucket does not exist.*nothing was started/,
+    );
+    await expect(h.client.workflow.getHandle(`batch-${key}`).describe()).rejects.toThrow();
+    const denied = loadStorageConfig({ ...h.env, REELAY_OUTPUT_URL: `s3://${s.bucket}/p` });
+    const wrong = testStore({ accessKeyId: 'nobody', secretAccessKey: 'wrong-secret' });
+    await expect(startBatch(h.client, file, { taskQueue: h.taskQueue, storage: denied, store: wrong, key })).rejects.toThrow(/REELAY_OUTPUT_URL=.*refused the credentials/);
+  });
+});
