@@ -4,6 +4,7 @@ import * as cancel from './commands/cancel';
 import * as codecServer from './commands/codec-server';
 import * as dev from './commands/dev';
 import * as list from './commands/list';
+import * as output from './commands/output';
 import * as sandbox from './commands/sandbox';
 import * as start from './commands/start';
 import * as status from './commands/status';
@@ -22,7 +23,7 @@ interface Command {
   run(parsed: Parsed): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, batch, worker, sandbox, dev, 'codec-server': codecServer };
+export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, output, batch, worker, sandbox, dev, 'codec-server': codecServer };
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
@@ -36,7 +37,8 @@ function topHelp(): string {
     '',
     'Configuration comes from the environment or a .env file: TEMPORAL_ADDRESS (default 127.0.0.1:7233),',
     'TEMPORAL_NAMESPACE, or a profile of the Temporal config file (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE);',
-    'REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR, <PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN);',
+    'REELAY_TASK_QUEUE, REELAY_OUTPUT_DIR or REELAY_OUTPUT_URL (s3://bucket/prefix, with REELAY_S3_ENDPOINT …),',
+    '<PROVIDER>_BASE_URL, <PROVIDER>_API_KEY (AISTUDIO_TOKEN);',
     'REELAY_PAYLOAD_KEY turns on payload encryption (docs/security.md). It is checked when a command starts:',
     'a bad value exits 2, naming each variable and what it accepts.',
     'Exit status: 0 success, 1 failed/cancelled pipeline or operational error, 2 bad usage or input.',

@@ -68,7 +68,10 @@ export function failureMessage(err: unknown): string {
 
 export interface OutputFile {
   label: string;
+  /** Where it is: the local path, or the object's `s3://` uri when it went to a store. */
   path: string;
+  /** The object's `s3://` uri, when it went to a store (`reelay output url` makes links to it). */
+  uri?: string;
   bytes: number;
   sha256: string;
   /** Where the provider served it (without any signed query), when the result says. */
@@ -83,10 +86,13 @@ export interface OutputFile {
 export function outputFiles(result: unknown): OutputFile[] {
   const files: OutputFile[] = [];
   const take = (o: Record<string, unknown>, label: string) => {
-    if (typeof o.path !== 'string') return;
+    // An output in an object store is named by its uri (s3://…), a local one by its path.
+    const where = typeof o.uri === 'string' ? o.uri : o.path;
+    if (typeof where !== 'string') return;
     files.push({
       label,
-      path: o.path,
+      path: where,
+      ...(typeof o.uri === 'string' ? { uri: o.uri } : {}),
       bytes: Number(o.bytes ?? 0),
       sha256: String(o.sha256 ?? ''),
       ...(typeof o.providerUrl === 'string' ? { providerUrl: o.providerUrl } : {}),

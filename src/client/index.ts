@@ -31,6 +31,7 @@ export * from '../pipelines/vividflow/input';
 export * from '../pipelines/aistudio/input';
 export * from '../pipelines/localize/input';
 export { progressQuery, type PipelineProgress } from '../contract/progress';
+export { outputLinks, storedOutputs, parseExpiry, MAX_LINK_SECONDS, type OutputLink, type OutputLinkOptions, type StoredOutput } from './outputs';
 
 /** What the edge needs of a pipeline beside its registry entry: the schemas it validates with, and how it names a run. */
 interface EdgeSpec<S extends z.ZodType> {

@@ -5,12 +5,31 @@ import { loadStorageConfig } from '../../src/config';
 import { readBatchResults, retryFailed, startBatch } from '../../src/pipelines/batch/start';
 import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { listObjects } from '../../src/storage/s3';
+import { request } from 'undici';
+import { outputLinks, storedOutputs } from '../../src/client';
+import { parseJsonOutput, runCli } from '../support/cli';
 import { startHarness, tempDir, type Harness } from '../support/harness';
 import { storeEnv } from './env';
 import { testStore, testStoreEnv, uniquePrefix } from './support';
 
 const FAST = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.1 };
 const t2v = (text: string) => ({ pipeline: 'text2video', input: { text, polling: FAST } });
+
+describe('storedOutputs', () => {
+  it('finds every s3:// output a result names, with where it sits, and nothing local', () => {
+    const result = {
+      languages: [
+        { language: 'es', video: { uri: 's3://b/p/l/es.mp4', bytes: 10, sha256: 'a'.repeat(64), path: 'ignored' }, dubbedAudio: { path: '/local/es.mp3', bytes: 1, sha256: 'b'.repeat(64) } },
+      ],
+      resultsPath: 's3://b/p/batch/results.jsonl',
+      manifestPath: '/data/manifest.jsonl',
+    };
+    expect(storedOutputs(result)).toEqual([
+      { label: 'languages.0.video', uri: 's3://b/p/l/es.mp4', bytes: 10, sha256: 'a'.repeat(64) },
+      { label: 'resultsPath', uri: 's3://b/p/batch/results.jsonl' },
+    ]);
+  });
+});
 
 describe('a batch whose manifest and results live in the object store', () => {
   let h: Harness;
@@ -97,6 +116,33 @@ describe('a batch whose manifest and results live in the object store', () => {
     expect(retried).toMatchObject({ status: 'completed', total: 1, succeeded: 1, resultsPath: result.resultsPath });
     expect(retried.manifestPath).toBe(`s3://${s.bucket}/${prefix}/${started.batchId}/manifest-${retry.batchId}.jsonl`);
     expect((await readBatchResults(result.resultsPath!, { store })).map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    // From a machine that never saw a worker's disk: the CLI with only Temporal and the store configured.
+    const elsewhere = { ...storeEnv(prefix), REELAY_OUTPUT_DIR: path.join(dir, 'not-here') } as Record<string, string>;
+    const cliResults = await runCli(h, ['batch', 'results', started.batchId, '--json'], { env: elsewhere });
+    expect(cliResults.code).toBe(0);
+    const listed = parseJsonOutput<{ records: Array<{ line: number; status: string }> }>(cliResults);
+    expect(listed.records.map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+
+    // Links: minted outside the workflow, for the batch's results.jsonl and its manifest.
+    const links = await outputLinks(h.client, started.batchId, { store, expiresInSeconds: 600 });
+    expect(links.map((l) => l.label).sort()).toEqual(['manifestPath', 'resultsPath']);
+    const link = links.find((l) => l.label === 'resultsPath')!;
+    expect(link.url).toMatch(/X-Amz-Signature=/);
+    const res = await request(link.url);
+    expect(res.statusCode).toBe(200);
+    expect((await res.body.text()).trim().split('\n')).toHaveLength(4);
+    const cliLinks = await runCli(h, ['output', 'url', started.batchId, '--expires', '15m', '--json'], { env: elsewhere });
+    expect(cliLinks.code).toBe(0);
+    const printed = parseJsonOutput<{ links: Array<{ label: string; url: string; expiresAt: string }> }>(cliLinks);
+    expect(printed.links.map((l) => l.label).sort()).toEqual(['manifestPath', 'resultsPath']);
+    expect(Date.parse(printed.links[0]!.expiresAt) - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    const badExpiry = await runCli(h, ['output', 'url', started.batchId, '--expires', '8d'], { env: elsewhere });
+    expect(badExpiry.code).toBe(2);
+    expect(badExpiry.stderr).toMatch(/--expires: "8d" must be a duration from 1s to 7d/);
+    // Never in the batch's own history: the links exist only where they were printed.
+    const history = JSON.stringify(await started.handle.fetchHistory());
+    expect(history).not.toMatch(/X-Amz-Signature|X-Amz-Credential/);
+
     const again = await store.client.send(new GetObjectCommand({ Bucket: s.bucket, Key: `${prefix}/${started.batchId}/results.jsonl` }));
     expect(((await again.Body?.transformToString()) ?? '').trim().split('\n').map((l) => (JSON.parse(l) as { status: string }).status)).toEqual([
       'completed',

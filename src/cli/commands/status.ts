@@ -169,6 +169,7 @@ export function printStatus(r: StatusReport, logLines: number): void {
     printOutputs(r.outputs, '    ');
     const from = r.outputs.filter((o) => o.providerUrl);
     if (from.length === 1) print(`    ${st.dim(`served by the provider at ${from[0]!.providerUrl}`)}`);
+    if (r.outputs.some((o) => o.uri)) print(`    ${st.dim(`links to the stored outputs: reelay output url ${r.workflowId} --expires 1h`)}`);
   }
   if (r.failure) row('Failure', r.failure);
   if (r.leftAtProvider) row('Left', r.leftAtProvider.length ? `at the provider: ${r.leftAtProvider.join('; ')}` : 'nothing at the provider');
