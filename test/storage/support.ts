@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { TEST_STORE_ENV } from '../../src/dev/objectstore';
 import { createS3Client, type Store } from '../../src/storage/s3';
@@ -42,4 +42,40 @@ export function uniquePrefix(name: string): string {
 export async function incompleteUploads(store: Store, bucket: string, prefix: string): Promise<string[]> {
   const res = await store.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
   return (res.Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`);
+}
+
+const BLOCK_BYTES = 1024 * 1024;
+
+/** Block `j` of a deterministic body: distinct per seed and block, so a misplaced part shows in the hash. */
+function block(seed: string, j: number): Buffer {
+  const unit = createHash('sha256').update(`${seed}:${j}`).digest();
+  return Buffer.alloc(BLOCK_BYTES, unit);
+}
+
+/**
+ * A body of `bytes` bytes in 1 MiB chunks, the same for the same seed (a provider serving the same file
+ * again). `delayMs` pauses before each chunk; `failAfterBytes` breaks it off like a dropped connection.
+ */
+export async function* deterministicBody(seed: string, bytes: number, opts: { delayMs?: number; failAfterBytes?: number } = {}): AsyncGenerator<Buffer> {
+  let sent = 0;
+  for (let j = 0; sent < bytes; j++) {
+    if (opts.failAfterBytes !== undefined && sent >= opts.failAfterBytes) throw new Error('the connection dropped');
+    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+    const b = block(seed, j);
+    const n = Math.min(b.length, bytes - sent);
+    sent += n;
+    yield n === b.length ? b : b.subarray(0, n);
+  }
+}
+
+export function deterministicSha256(seed: string, bytes: number): string {
+  const hash = createHash('sha256');
+  let left = bytes;
+  for (let j = 0; left > 0; j++) {
+    const b = block(seed, j);
+    const n = Math.min(b.length, left);
+    hash.update(n === b.length ? b : b.subarray(0, n));
+    left -= n;
+  }
+  return hash.digest('hex');
 }
