@@ -2,22 +2,6 @@ import { z } from 'zod';
 import { AistudioAspectRatio, AistudioCreateJobRequest, AistudioResolution } from './schemas';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
 
-/**
- * Veo jobs take 3–10 min (docs); the waits follow the job's progress rate, 10 s to 2 min apart (plain
- * backoff 10 s × 1.5 to 2 min before the first reading); give up after 3 h.
- */
-export const AISTUDIO_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 10,
-  maxIntervalSeconds: 120,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 180,
-  hints: true,
-  timeScale: 1,
-} as const;
-
-/** Waiting for one of the user's 3 concurrent slots: 15 s → 2 min between tries. */
-export const AISTUDIO_SLOT_WAIT_DEFAULTS = { initialSeconds: 15, maxSeconds: 120 } as const;
-
 const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file');
 
 /** The provider's own request schema (documented limits) with Reelay's defaults and pipeline fields. */

@@ -2,19 +2,6 @@ import { z } from 'zod';
 import { VividflowGenerateRequest } from './schemas';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
 
-/**
- * Jobs take ~2–5 min (the generate answer's estimated_wait_time): the first status call comes at the
- * estimate's lower end, then 10 s to 2 min apart as the job runs on; give up after 3 h.
- */
-export const VIVIDFLOW_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 10,
-  maxIntervalSeconds: 120,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 180,
-  hints: true,
-  timeScale: 1,
-} as const;
-
 const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
 
 /**
