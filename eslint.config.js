@@ -19,10 +19,11 @@ const WORKFLOW_SANDBOX_FILES = [
   'src/pipelines/*/spec.ts',
   'src/pipelines/*/signals.ts',
   'src/pipelines/registry.ts',
+  'src/pipelines/spec.ts',
   'src/contract/**/*.ts',
 ];
 /** Shared by workflows and their callers: nothing of either side's runtime. */
-const CONTRACT_FILES = ['src/contract/**/*.ts', 'src/pipelines/*/input.ts', 'src/pipelines/*/spec.ts', 'src/pipelines/*/signals.ts', 'src/pipelines/registry.ts'];
+const CONTRACT_FILES = ['src/contract/**/*.ts', 'src/pipelines/*/input.ts', 'src/pipelines/*/spec.ts', 'src/pipelines/*/signals.ts', 'src/pipelines/registry.ts', 'src/pipelines/spec.ts'];
 /** HTTP clients and wire schemas of the providers: usable without Temporal. */
 const PROVIDER_FILES = ['src/providers/**/*.ts', 'src/pipelines/*/client.ts', 'src/pipelines/*/schemas.ts', 'src/pipelines/*/fields.ts'];
 /** Activities and the edges above the workflows: they start and signal workflows, never load their code. */

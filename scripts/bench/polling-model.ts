@@ -4,18 +4,18 @@
  * with status calls that take no time. The real run (polling.ts) measures the same cases end to end.
  */
 import type { PollingConfig } from '../../src/contract/common';
-import { AISTUDIO_POLLING_DEFAULTS } from '../../src/pipelines/aistudio/input';
-import { LIPDUB_POLLING_DEFAULTS } from '../../src/pipelines/lipdub/input';
-import { VIVIDFLOW_POLLING_DEFAULTS } from '../../src/pipelines/vividflow/input';
-import { DOCUMENTED_DURATIONS, nextPollDelay, type ExpectedDuration, type ProgressSample } from '../../src/workflows/shared/poll-schedule';
+import { AISTUDIO_JOB_DURATION, AISTUDIO_POLLING_DEFAULTS } from '../../src/pipelines/aistudio/spec';
+import { LIPDUB_POLLING_DEFAULTS, LIPDUB_SHOT_DURATION } from '../../src/pipelines/lipdub/spec';
+import { VIVIDFLOW_JOB_DURATION, VIVIDFLOW_POLLING_DEFAULTS } from '../../src/pipelines/vividflow/spec';
+import { nextPollDelay, type ExpectedDuration, type ProgressSample } from '../../src/workflows/shared/poll-schedule';
 
 export type ProviderCase = 'lipdub' | 'vividflow' | 'aistudio';
 
 export const PROVIDER_CASES: Record<ProviderCase, { label: string; hint: string; defaults: PollingConfig; expected: ExpectedDuration }> = {
-  lipdub: { label: 'LipDub shot', hint: 'documented 5–30 min', defaults: LIPDUB_POLLING_DEFAULTS, expected: DOCUMENTED_DURATIONS.lipdubShot },
+  lipdub: { label: 'LipDub shot', hint: 'documented 5–30 min', defaults: LIPDUB_POLLING_DEFAULTS, expected: LIPDUB_SHOT_DURATION },
   // The sandbox answers every generate with the documented "~2-5 minutes", whatever the job's length.
-  vividflow: { label: 'Vivid Flow job', hint: 'estimated_wait_time "~2-5 minutes"', defaults: VIVIDFLOW_POLLING_DEFAULTS, expected: DOCUMENTED_DURATIONS.vividflowJob },
-  aistudio: { label: 'AI Studio job', hint: 'progress % (3–10 min documented until it moves)', defaults: AISTUDIO_POLLING_DEFAULTS, expected: DOCUMENTED_DURATIONS.aistudioJob },
+  vividflow: { label: 'Vivid Flow job', hint: 'estimated_wait_time "~2-5 minutes"', defaults: VIVIDFLOW_POLLING_DEFAULTS, expected: VIVIDFLOW_JOB_DURATION },
+  aistudio: { label: 'AI Studio job', hint: 'progress % (3–10 min documented until it moves)', defaults: AISTUDIO_POLLING_DEFAULTS, expected: AISTUDIO_JOB_DURATION },
 };
 
 /** The polling before hints: the same defaults, plain backoff. These were the defaults on `main`. */

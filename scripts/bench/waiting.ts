@@ -23,7 +23,7 @@ import v8 from 'node:v8';
 import { startPipeline } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
 import type { PollingConfig } from '../../src/contract/common';
-import { TEXT2VIDEO_POLLING_DEFAULTS } from '../../src/pipelines/text2video/input';
+import { TEXT2VIDEO_POLLING_DEFAULTS } from '../../src/pipelines/text2video/spec';
 import { backoffSeconds } from '../../src/workflows/shared/polling';
 import { progressQuery } from '../../src/contract/progress';
 import { countOnQueue, forEachLimit, sleepMs, startWorkerProcess, workflowBundle } from './processes';

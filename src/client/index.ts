@@ -19,8 +19,10 @@ import {
   STARTABLE_PIPELINES,
   pipelineWorkflowId,
   type PipelineWorkflowType,
+  isStartablePipeline,
   type StartablePipelineId,
 } from '../pipelines/registry';
+import type { EdgeSpec, FileField, TextHelpers } from '../pipelines/spec';
 import type * as Workflows from '../workflows';
 
 export * from '../contract/common';
@@ -33,80 +35,23 @@ export * from '../pipelines/localize/input';
 export { progressQuery, type PipelineProgress } from '../contract/progress';
 export { outputLinks, storedOutputs, parseExpiry, MAX_LINK_SECONDS, type OutputLink, type OutputLinkOptions, type StoredOutput } from './outputs';
 
-/** What the edge needs of a pipeline beside its registry entry: the schemas it validates with, and how it names a run. */
-interface EdgeSpec<S extends z.ZodType> {
-  schema: S;
-  resultSchema: z.ZodType;
-  /** Local file fields, resolved to absolute paths and checked for existence at the edge. */
-  files(input: z.output<S>): Array<{ field: string; ref: string | undefined; set(abs: string): void }>;
-  summary(input: z.output<S>): string;
-  keyHint(input: z.output<S>): string;
-}
+/** The schemas the edge validates with, per startable pipeline (the compiler refuses one left out). */
+const SCHEMAS = {
+  lipdub: { schema: LipdubPipelineInput, resultSchema: LipdubPipelineResult },
+  dublab: { schema: DublabPipelineInput, resultSchema: DublabPipelineResult },
+  text2video: { schema: Text2videoPipelineInput, resultSchema: Text2videoPipelineResult },
+  vividflow: { schema: VividflowPipelineInput, resultSchema: VividflowPipelineResult },
+  aistudio: { schema: AistudioPipelineInput, resultSchema: AistudioPipelineResult },
+  localize: { schema: LocalizePipelineInput, resultSchema: LocalizePipelineResult },
+} as const satisfies Record<StartablePipelineId, { schema: z.ZodType; resultSchema: z.ZodType }>;
 
-const EDGE = {
-  lipdub: {
-    schema: LipdubPipelineInput,
-    resultSchema: LipdubPipelineResult,
-    files: (i) => [
-      { field: 'video', ref: i.video, set: (v: string) => (i.video = v) },
-      ...i.audios.map((a, n) => ({ field: `audios.${n}.source`, ref: a.source, set: (v: string) => (a.source = v) })),
-    ],
-    summary: (i) =>
-      `LipDub: ${i.video ? refName(i.video) : `shot ${i.shotId}`} → ${i.audios.map((a) => a.language).join(', ')}`,
-    keyHint: (i) => (i.video ? refName(i.video) : `shot-${i.shotId}`),
-  } satisfies EdgeSpec<typeof LipdubPipelineInput>,
-  dublab: {
-    schema: DublabPipelineInput,
-    resultSchema: DublabPipelineResult,
-    files: (i) => [{ field: 'source', ref: i.source, set: (v: string) => (i.source = v) }],
-    summary: (i) => `DubLab: ${refName(i.source)} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => refName(i.source),
-  } satisfies EdgeSpec<typeof DublabPipelineInput>,
-  text2video: {
-    schema: Text2videoPipelineInput,
-    resultSchema: Text2videoPipelineResult,
-    files: () => [],
-    summary: (i) => `text2video: ${oneLine(i.text, 70)}`,
-    keyHint: (i) => i.text.slice(0, 30),
-  } satisfies EdgeSpec<typeof Text2videoPipelineInput>,
-  vividflow: {
-    schema: VividflowPipelineInput,
-    resultSchema: VividflowPipelineResult,
-    files: (i) => [{ field: 'imagePath', ref: i.imagePath, set: (v: string) => (i.imagePath = v) }],
-    summary: (i) => `Vivid Flow ${i.model ?? 'wan2.1'}: ${oneLine(i.prompt, 60)}`,
-    keyHint: (i) => i.prompt.slice(0, 30),
-  } satisfies EdgeSpec<typeof VividflowPipelineInput>,
-  aistudio: {
-    schema: AistudioPipelineInput,
-    resultSchema: AistudioPipelineResult,
-    files: (i) => [
-      { field: 'initialImage', ref: i.initialImage, set: (v: string) => (i.initialImage = v) },
-      { field: 'endFrame', ref: i.endFrame, set: (v: string) => (i.endFrame = v) },
-      ...(i.referenceImages ?? []).map((ref, n) => ({ field: `referenceImages.${n}`, ref, set: (v: string) => (i.referenceImages![n] = v) })),
-    ],
-    summary: (i) => `AI Studio ${i.model}: ${i.prompt ? oneLine(i.prompt, 60) : 'from an image'}`,
-    keyHint: (i) => (i.prompt ?? 'image').slice(0, 30),
-  } satisfies EdgeSpec<typeof AistudioPipelineInput>,
-  localize: {
-    schema: LocalizePipelineInput,
-    resultSchema: LocalizePipelineResult,
-    files: (i) => [
-      { field: 'source', ref: i.source, set: (v: string) => (i.source = v) },
-      ...Object.entries(i.dubbedAudio ?? {}).map(([lang, ref]) => ({ field: `dubbedAudio.${lang}`, ref, set: (v: string) => (i.dubbedAudio![lang] = v) })),
-      ...generateStepFiles(i.generate),
-    ],
-    summary: (i) => `Localize ${i.source ? refName(i.source) : `a ${i.generate!.pipeline} video`} ${i.sourceLanguage} → ${i.targetLanguages.join(', ')}`,
-    keyHint: (i) => (i.source ? refName(i.source) : i.generate!.pipeline),
-  } satisfies EdgeSpec<typeof LocalizePipelineInput>,
-} as const satisfies Record<StartablePipelineId, unknown>;
-
-type Edge = typeof EDGE;
+type Schemas = typeof SCHEMAS;
 type Registry = typeof REGISTRY;
-/** A startable pipeline's registry entry and the edge's schemas, summary and file fields, in one. */
-export type PipelineSpec<P extends StartablePipelineId> = Registry[P] & Edge[P];
+/** A startable pipeline's spec (src/pipelines/<id>/spec.ts) and its schemas, in one. */
+export type PipelineSpec<P extends StartablePipelineId> = Registry[P] & Schemas[P];
 
-/** Every pipeline a client can start, from the registry (the compiler refuses one without schemas here). */
-export const PIPELINE_SPECS = Object.fromEntries(STARTABLE_PIPELINES.map((id) => [id, { ...REGISTRY[id], ...EDGE[id] }])) as {
+/** Every pipeline a client can start, from the registry. */
+export const PIPELINE_SPECS = Object.fromEntries(STARTABLE_PIPELINES.map((id) => [id, { ...REGISTRY[id], ...SCHEMAS[id] }])) as {
   readonly [P in StartablePipelineId]: PipelineSpec<P>;
 };
 
@@ -115,16 +60,20 @@ export type PipelineWorkflow<P extends StartablePipelineId> = (typeof Workflows)
 /** What a pipeline's workflow returns. */
 export type PipelineResult<P extends StartablePipelineId> = Awaited<ReturnType<PipelineWorkflow<P>>>;
 
-/** Any startable pipeline's edge spec, for code that handles them alike. */
-function edgeSpec(pipeline: StartablePipelineId): EdgeSpec<z.ZodType> & Registry[StartablePipelineId] {
-  return PIPELINE_SPECS[pipeline] as EdgeSpec<z.ZodType> & Registry[StartablePipelineId];
+/** Any startable pipeline's spec, for code that handles them alike. */
+function anySpec(pipeline: StartablePipelineId): { schema: z.ZodType; edge: EdgeSpec<unknown>; provider: string } {
+  const spec = PIPELINE_SPECS[pipeline];
+  return { schema: spec.schema, edge: spec.edge as EdgeSpec<unknown>, provider: spec.provider };
 }
 
-/** Local files inside a localize run's generate step, checked like the generation pipeline's own. */
-function generateStepFiles(step: { pipeline: string; input: unknown } | undefined) {
-  if (!step) return [];
-  const spec = (STARTABLE_PIPELINES as readonly string[]).includes(step.pipeline) ? edgeSpec(step.pipeline as StartablePipelineId) : undefined;
-  return spec ? spec.files(step.input).map((f) => ({ ...f, field: `generate.input.${f.field}` })) : [];
+const TEXT: TextHelpers = { refName, oneLine };
+
+/** A pipeline input's local file fields; `prefix` names a nested run's fields by their path in the outer input. */
+function fileFields(pipeline: string, input: unknown, prefix = ''): FileField[] {
+  if (!isStartablePipeline(pipeline)) return [];
+  return anySpec(pipeline)
+    .edge.files(input, (p, i, at) => fileFields(p, i, `${at}.`))
+    .map((f) => ({ ...f, field: `${prefix}${f.field}` }));
 }
 
 /**
@@ -160,14 +109,14 @@ export class InputError extends Error {
  * Validate an input exactly as the workflow will, plus what only the edge can check: that local files
  * exist and are readable. Local paths become absolute, so the worker reads the file the caller meant.
  */
-export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: unknown, cwd = process.cwd()): z.input<Edge[P]['schema']> {
-  const spec = edgeSpec(pipeline);
+export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: unknown, cwd = process.cwd()): z.input<Schemas[P]['schema']> {
+  const spec = anySpec(pipeline);
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) throw new InputError(describeZodError(parsed.error).split('; '));
   // Keep the caller's input (defaults are applied by the workflow), only with absolute file paths.
   const input = structuredClone(raw) as Record<string, unknown>;
   const problems: string[] = [];
-  for (const f of spec.files(input)) {
+  for (const f of fileFields(pipeline, input)) {
     if (f.ref === undefined || isUrlRef(f.ref)) continue;
     const abs = path.resolve(cwd, f.ref);
     try {
@@ -181,7 +130,7 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
     f.set(abs);
   }
   if (problems.length) throw new InputError(problems);
-  return input as z.input<Edge[P]['schema']>;
+  return input as z.input<Schemas[P]['schema']>;
 }
 
 /** A caller's workflow id suffix: `<pipeline>-<key>` must stay a plain, readable id. */
@@ -239,17 +188,17 @@ export interface Started<P extends PipelineName = PipelineName> {
 export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started<P>> {
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
   if (opts.key !== undefined) validateKey(opts.key);
-  const spec = edgeSpec(pipeline);
+  const spec = anySpec(pipeline);
   const parsed = spec.schema.parse(input);
   const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;
-  const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.keyHint(parsed))}-${randomUUID().slice(0, 8)}`);
+  const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.edge.keyHint(parsed, TEXT))}-${randomUUID().slice(0, 8)}`);
   const workflowId = pipelineWorkflowId(pipeline, key);
   const handle = await client.workflow.start<PipelineWorkflow<P>>(REGISTRY[pipeline].workflowType, {
     workflowId,
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
     // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
     args: [input] as Parameters<PipelineWorkflow<P>>,
-    staticSummary: spec.summary(parsed),
+    staticSummary: spec.edge.summary(parsed, TEXT),
     typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
   });

@@ -1,118 +1,40 @@
 /**
- * Every Reelay pipeline, once. The worker's workflow list, the client's starters, `reelay start` and
- * `reelay list`, the batch's child types, the cost guard and the paced task queues are all derived from
- * (or checked against) this table; test/pipelines/registry.test.ts proves each registered pipeline
- * reaches every one of them.
+ * Every Reelay pipeline, once: one line per pipeline, naming its spec (src/pipelines/<id>/spec.ts). The
+ * worker's workflow list, the client's starters, `reelay start` (its flags and help) and `reelay list`,
+ * the batch's child types, the cost guard and the paced task queues are all derived from (or checked
+ * against) this table; test/pipelines/registry.test.ts proves each registered pipeline reaches every one
+ * of them.
  *
- * Pure data: workflows import it (batch and localize name their children from it), so it must stay free
- * of zod schemas (a run evaluates every module it reaches), clients and Node APIs. The input schemas
- * and the edge's summaries live in src/client, keyed by these ids.
+ * Pure data and pure functions: workflows import it (batch and localize name their children from it),
+ * so neither it nor the specs may reach zod schemas (a run evaluates every module it reaches), clients
+ * or Node APIs. The input schemas are the edge's (src/client), keyed by these ids.
  */
+import { aistudioSpec } from './aistudio/spec';
+import { batchSpec } from './batch/spec';
+import { dublabSpec } from './dublab/spec';
+import { lipdubSpec } from './lipdub/spec';
+import { localizeSpec } from './localize/spec';
+import type { CostEstimator, EdgeSpec, PipelineEntry, StartCli } from './spec';
+import { text2videoSpec } from './text2video/spec';
+import { vividflowSpec } from './vividflow/spec';
 
-/** How the batch's cost guard treats a pipeline's runs (src/batch/cost.ts has the arithmetic). */
-export type PipelineCost =
-  /** Billed where the provider tells a price; the cost guard estimates it and checks the balance. */
-  | 'estimated'
-  /** Billed by the provider but with no documented price or balance to check against (LipDub). */
-  | 'unpriced'
-  /** Nothing billed (self-hosted text2video). */
-  | 'free'
-  /** Not run by a batch. */
-  | 'not-a-batch-item';
+export type { PipelineCost, PipelineEntry } from './spec';
 
-export interface PipelineEntry {
-  /** The workflow type of the public contract (DESIGN.md); never changes, or recorded histories stop replaying. */
-  workflowType: string;
-  /** Workflow ids are `<idPrefix>-<key>`. */
-  idPrefix: string;
-  /** The ReelayProvider search attribute value. */
-  provider: string;
-  /** How people name it in prose and help. */
-  title: string;
-  /** `reelay start <id>` and the client's `startPipeline` take it (batch has its own starter). */
-  startable: boolean;
-  /** A batch manifest line may name it. */
-  batchItem: boolean;
-  cost: PipelineCost;
-  /**
-   * The provider's activities run on a task queue of their own (`<queue>-<provider>`) where the server
-   * paces them across every worker.
-   */
-  pacedTaskQueue: boolean;
-}
-
+/** In the order help and listings show them. */
 export const PIPELINES = {
-  lipdub: {
-    workflowType: 'lipdubPipeline',
-    idPrefix: 'lipdub',
-    provider: 'lipdub',
-    title: 'LipDub',
-    startable: true,
-    batchItem: true,
-    cost: 'unpriced',
-    pacedTaskQueue: false,
-  },
-  dublab: {
-    workflowType: 'dublabPipeline',
-    idPrefix: 'dublab',
-    provider: 'dublab',
-    title: 'DubLab',
-    startable: true,
-    batchItem: true,
-    cost: 'estimated',
-    pacedTaskQueue: false,
-  },
-  text2video: {
-    workflowType: 'text2videoPipeline',
-    idPrefix: 'text2video',
-    provider: 'text2video',
-    title: 'text2video',
-    startable: true,
-    batchItem: true,
-    cost: 'free',
-    pacedTaskQueue: false,
-  },
-  vividflow: {
-    workflowType: 'vividflowPipeline',
-    idPrefix: 'vividflow',
-    provider: 'vividflow',
-    title: 'Vivid Flow',
-    startable: true,
-    batchItem: true,
-    cost: 'estimated',
-    pacedTaskQueue: true,
-  },
-  aistudio: {
-    workflowType: 'aistudioPipeline',
-    idPrefix: 'aistudio',
-    provider: 'aistudio',
-    title: 'AI Studio',
-    startable: true,
-    batchItem: true,
-    cost: 'estimated',
-    pacedTaskQueue: false,
-  },
-  localize: {
-    workflowType: 'localizePipeline',
-    idPrefix: 'localize',
-    provider: 'localize',
-    title: 'localize',
-    startable: true,
-    batchItem: true,
-    cost: 'estimated',
-    pacedTaskQueue: false,
-  },
-  batch: {
-    workflowType: 'batchPipeline',
-    idPrefix: 'batch',
-    provider: 'batch',
-    title: 'batch',
-    startable: false,
-    batchItem: false,
-    cost: 'not-a-batch-item',
-    pacedTaskQueue: false,
-  },
-} as const satisfies Record<string, PipelineEntry>;
+  lipdub: lipdubSpec,
+  dublab: dublabSpec,
+  text2video: text2videoSpec,
+  vividflow: vividflowSpec,
+  aistudio: aistudioSpec,
+  localize: localizeSpec,
+  batch: batchSpec,
+} as const satisfies Record<string, RegistryLine>;
+
+/** A priced pipeline has its cost rule, a startable one its flags and edge: the compiler refuses one without. */
+type RegistryLine = PipelineEntry &
+  ({ cost: 'estimated'; estimate: CostEstimator } | { cost: 'unpriced' | 'free' | 'not-a-batch-item' }) &
+  ({ startable: true; cli: StartCli; edge: EdgeSpec<never> } | { startable: false });
 
 type Registry = typeof PIPELINES;
 export type PipelineId = keyof Registry;

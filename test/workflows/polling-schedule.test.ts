@@ -1,7 +1,8 @@
+import { AISTUDIO_JOB_DURATION } from '../../src/pipelines/aistudio/spec';
+import { LIPDUB_SHOT_DURATION } from '../../src/pipelines/lipdub/spec';
 import { parseEstimatedWait } from '../../src/pipelines/vividflow/schemas';
 import type { PollingConfig } from '../../src/contract/common';
 import {
-  DOCUMENTED_DURATIONS,
   LAG_FRACTION,
   PROGRESS_WAIT_SHARE,
   backoffSeconds,
@@ -72,7 +73,7 @@ describe('nextPollDelay with an expected duration', () => {
   it('costs a LipDub shot of 5 and of 30 min ≥ 10× fewer calls than a fixed 5 s loop, with lag ≤ 10 %', () => {
     const fixed = { ...config, initialIntervalSeconds: 5, maxIntervalSeconds: 5, backoffCoefficient: 1, hints: false };
     for (const minutes of [5, 30]) {
-      const mine = run(minutes * MIN, config, () => ({ expected: DOCUMENTED_DURATIONS.lipdubShot }));
+      const mine = run(minutes * MIN, config, () => ({ expected: LIPDUB_SHOT_DURATION }));
       const loop = run(minutes * MIN, fixed, () => undefined);
       expect(mine.calls * 10).toBeLessThanOrEqual(loop.calls);
       expect(mine.lagMs).toBeLessThanOrEqual(0.1 * minutes * MIN);
@@ -132,7 +133,7 @@ describe('nextPollDelay with progress readings', () => {
       const { calls, lagMs } = run(endMs, config, (t, progress) => {
         const pending = 0.1 * endMs;
         if (t >= pending) progress.push({ elapsedMs: t, fraction: (10 + Math.floor((80 * (t - pending)) / (0.9 * endMs))) / 100 });
-        return { expected: DOCUMENTED_DURATIONS.aistudioJob, progress };
+        return { expected: AISTUDIO_JOB_DURATION, progress };
       });
       expect(lagMs).toBeLessThanOrEqual(0.1 * endMs);
       expect(calls * 10).toBeLessThanOrEqual(endMs / 5000 + 1);

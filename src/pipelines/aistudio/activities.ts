@@ -4,10 +4,26 @@ import type { DeliveredFile } from '../../contract/common';
 import { createdAtMs, reconcileFromList } from '../../activities/reconcile';
 import { type ActivityDeps, createAtMostOnce, deliverDownload } from '../../activities/shared';
 import { AistudioClient } from './client';
-import type { AistudioListedJob } from './schemas';
+import type { AistudioCreateJobRequest, AistudioListedJob } from './schemas';
 import type { AistudioPipelineParsed } from './input';
 
 type AistudioParams = Omit<AistudioPipelineParsed, 'outputName' | 'outputSubdir' | 'polling' | 'slotWait'>;
+
+/** Reelay's durable input → AI Studio's POST /video-jobs request, field by field (the client validates it again). */
+function toCreateJobRequest(p: AistudioParams): AistudioCreateJobRequest {
+  return {
+    prompt: p.prompt,
+    model: p.model,
+    resolution: p.resolution,
+    aspectRatio: p.aspectRatio,
+    durationSeconds: p.durationSeconds,
+    mockMode: p.mockMode,
+    generateAudio: p.generateAudio,
+    initialImage: p.initialImage,
+    endFrame: p.endFrame,
+    referenceImages: p.referenceImages,
+  };
+}
 
 /** The AI Studio pipeline's activities: create (a 429 for the 3-job limit answers `busy`), status, download. */
 export function createAistudioActivities(deps: ActivityDeps) {
@@ -58,7 +74,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
         },
         create: async () => {
           try {
-            const job = await aistudio().createJob(params, toEnd);
+            const job = await aistudio().createJob(toCreateJobRequest(params), toEnd);
             return { kind: 'created' as const, jobId: job.id, tokensConsumed: job.tokensConsumed };
           } catch (err) {
             if (err instanceof RateLimitError) return { kind: 'busy' as const, message: err.providerMessage };

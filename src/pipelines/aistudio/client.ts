@@ -21,7 +21,7 @@ import {
   type AistudioDownload,
 } from './schemas';
 
-export { AISTUDIO_JOB_COST_TOKENS, AISTUDIO_MAX_REFERENCE_IMAGES } from './schemas';
+export { AISTUDIO_MAX_REFERENCE_IMAGES } from './schemas';
 
 /** No production URL is documented; the docs' examples use this one (override with AISTUDIO_BASE_URL). */
 export const AISTUDIO_DEFAULT_BASE_URL = PROVIDER_ENV.aistudio.defaultBaseUrl;

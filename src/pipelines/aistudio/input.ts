@@ -1,35 +1,24 @@
 import { z } from 'zod';
-import { AistudioAspectRatio, AistudioCreateJobRequest, AistudioResolution } from './schemas';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
-
-/**
- * Veo jobs take 3–10 min (docs); the waits follow the job's progress rate, 10 s to 2 min apart (plain
- * backoff 10 s × 1.5 to 2 min before the first reading); give up after 3 h.
- */
-export const AISTUDIO_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 10,
-  maxIntervalSeconds: 120,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 180,
-  hints: true,
-  timeScale: 1,
-} as const;
-
-/** Waiting for one of the user's 3 concurrent slots: 15 s → 2 min between tries. */
-export const AISTUDIO_SLOT_WAIT_DEFAULTS = { initialSeconds: 15, maxSeconds: 120 } as const;
 
 const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file');
 
-/** The provider's own request schema (documented limits) with Reelay's defaults and pipeline fields. */
+/**
+ * Reelay's own durable input, with AI Studio's documented limits and Reelay's defaults. It is not the
+ * provider's wire schema (AistudioCreateJobRequest): the activity maps it to that, so a fix to the
+ * client's schema never changes how a running workflow replays.
+ */
 export const AistudioPipelineInput = z
   .object({
-  ...AistudioCreateJobRequest.shape,
   prompt: z.string().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters').optional(),
   model: z.string().min(1).max(100).default('veo-3.1-fast-generate-preview'),
-  resolution: AistudioResolution.default('720p'),
-  aspectRatio: AistudioAspectRatio.default('16:9'),
+  resolution: z.enum(['720p', '1080p']).default('720p'),
+  aspectRatio: z.enum(['16:9', '9:16']).default('16:9'),
+  durationSeconds: z.literal([4, 8]).optional(),
   /** The provider's test mode: no Veo call, still 50 tokens. */
   mockMode: z.boolean().default(false),
+  /** AI-generated audio (the provider's default: none). */
+  generateAudio: z.boolean().optional(),
   initialImage: LocalImage.optional(),
   endFrame: LocalImage.optional(),
   referenceImages: z.array(LocalImage).max(3, 'at most 3 reference images').optional(),

@@ -23,8 +23,6 @@ export const AistudioAspectRatio = z.enum(['16:9', '9:16']);
 
 /** Documented limits. */
 export const AISTUDIO_MAX_REFERENCE_IMAGES = 3;
-/** Tokens taken at creation (docs). */
-export const AISTUDIO_JOB_COST_TOKENS = 50;
 
 const text = z.string().refine((t) => t.trim() !== '', 'must not be empty');
 const filePath = text;

@@ -1,8 +1,8 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AistudioPipelineInput, type AistudioPipelineResult } from './input';
+import { AistudioPipelineInput, type AistudioPipelineResult } from './input';
+import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AISTUDIO_JOB_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
-import { DOCUMENTED_DURATIONS } from '../../workflows/shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
@@ -89,7 +89,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
             progress.stage(stage, s.progressPercentage !== undefined ? 5 + s.progressPercentage * 0.85 : undefined);
           },
           config: polling,
-          expected: DOCUMENTED_DURATIONS.aistudioJob,
+          expected: AISTUDIO_JOB_DURATION,
           // PENDING reads 0 %; the rate counts from RUNNING on.
           progressOf: (s) => (s.status === 'RUNNING' && s.progressPercentage !== undefined ? s.progressPercentage / 100 : undefined),
           deadline,

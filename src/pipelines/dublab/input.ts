@@ -1,16 +1,6 @@
 import { z } from 'zod';
 import { MediaContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from '../../contract/common';
 
-/** DubLab dubs take minutes; poll every 10 s growing to 1 min, give up after 6 h. */
-export const DUBLAB_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 10,
-  maxIntervalSeconds: 60,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 6 * 60,
-  hints: true,
-  timeScale: 1,
-} as const;
-
 /** Output types a caller can ask to download (DubLab docs, "Output types"). */
 export const DublabOutputType = z.enum([
   'translated_mp4',

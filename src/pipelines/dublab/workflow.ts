@@ -1,11 +1,11 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  DUBLAB_POLLING_DEFAULTS,
   DublabPipelineInput,
   type DublabLanguageResult,
   type DublabPipelineParsed,
   type DublabPipelineResult,
 } from './input';
+import { DUBLAB_POLLING_DEFAULTS, dublabCredits } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { refLabel } from '../../contract/common';
 import { parseInput } from '../../workflows/shared/input';
@@ -44,7 +44,7 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
         progress.log("DubLab's GET /me shows no credit balance (the docs name no field for it); the credit check is skipped");
       }
       // Billing is per second of measured output, once per language (docs, "Notes"); duration is our estimate.
-      const needed = input.durationSeconds * input.targetLanguages.length;
+      const needed = dublabCredits(input.durationSeconds, input.targetLanguages.length);
       if (credits !== null && credits < needed) {
         throw ApplicationFailure.nonRetryable(
           `DubLab credits are short: ${credits} available, about ${needed} needed (${input.durationSeconds}s × ${input.targetLanguages.length} languages)`,

@@ -1,20 +1,6 @@
 import { z } from 'zod';
 import { AudioContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, ProviderIdRef, RetryUnknownOutcome, SafeFileName, SafeSubdir, VideoContentType } from '../../contract/common';
 
-/**
- * LipDub shots take 5–30 minutes (docs, "Common Issues"): the shot's first status call after the upload
- * comes at 5 min (in steps of at most 2 min), then every 8 % of the time waited; generations (no documented
- * duration) back off from 10 s to 2 min. A pipeline that has not finished in 6 h needs a person's look.
- */
-export const LIPDUB_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 10,
-  maxIntervalSeconds: 120,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 6 * 60,
-  hints: true,
-  timeScale: 1,
-} as const;
-
 /** A LipDub shot id: a positive whole number, or its digits as a string. */
 export const ShotId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a numeric shot id')], {
   error: 'must be a numeric shot id (a positive whole number)',

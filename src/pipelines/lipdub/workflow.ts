@@ -3,14 +3,13 @@ import { isDocumented } from '../../providers/schemas';
 import { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from './schemas';
 import { refLabel, type DeliveredFile } from '../../contract/common';
 import {
-  LIPDUB_POLLING_DEFAULTS,
   LipdubPipelineInput,
   type LipdubOutput,
   type LipdubPipelineParsed,
   type LipdubPipelineResult,
 } from './input';
+import { LIPDUB_POLLING_DEFAULTS, LIPDUB_SHOT_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { DOCUMENTED_DURATIONS } from '../../workflows/shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
 import { failureInfo } from '../../workflows/shared/failure';
 import { parseInput } from '../../workflows/shared/input';
@@ -150,7 +149,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
         progress.stage(s.shotStatus === SHOT_DONE ? 'waiting-for-training' : 'waiting-for-shot', pct);
       },
       config: polling,
-      expected: DOCUMENTED_DURATIONS.lipdubShot,
+      expected: LIPDUB_SHOT_DURATION,
       deadline,
       waitingFor: `shot ${shotId}`,
     });

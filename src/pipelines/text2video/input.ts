@@ -1,16 +1,6 @@
 import { z } from 'zod';
 import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from '../../contract/common';
 
-/** The server renders a story in minutes (audio, captions, search, footage, render); poll 5 s → 30 s, give up after 2 h. */
-export const TEXT2VIDEO_POLLING_DEFAULTS = {
-  initialIntervalSeconds: 5,
-  maxIntervalSeconds: 30,
-  backoffCoefficient: 1.5,
-  deadlineMinutes: 120,
-  hints: true,
-  timeScale: 1,
-} as const;
-
 /** The server keeps jobs in memory; a restart forgets them (404). Resubmitting is free, up to this many times. */
 export const TEXT2VIDEO_DEFAULT_MAX_RESUBMITS = 3;
 

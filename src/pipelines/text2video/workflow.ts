@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { TEXT2VIDEO_POLLING_DEFAULTS, Text2videoPipelineInput, type Text2videoPipelineResult } from './input';
+import { Text2videoPipelineInput, type Text2videoPipelineResult } from './input';
+import { TEXT2VIDEO_POLLING_DEFAULTS } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
 import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';

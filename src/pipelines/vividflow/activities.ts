@@ -4,10 +4,33 @@ import type { DeliveredFile } from '../../contract/common';
 import { reconcileFromList } from '../../activities/reconcile';
 import { type ActivityDeps, createAtMostOnce, deliverDownload } from '../../activities/shared';
 import { VividflowClient } from './client';
-import { parseEstimatedWait } from './schemas';
+import { parseEstimatedWait, type VividflowGenerateRequest } from './schemas';
 import type { VividflowPipelineParsed } from './input';
 
 type VividParams = Omit<VividflowPipelineParsed, 'outputName' | 'outputSubdir' | 'polling'>;
+
+/** Reelay's durable input → Vivid Flow's POST /generate request, field by field (the client validates it again). */
+function toGenerateRequest(p: VividParams): VividflowGenerateRequest {
+  return {
+    prompt: p.prompt,
+    model: p.model,
+    imagePath: p.imagePath,
+    imageUrl: p.imageUrl,
+    negativePrompt: p.negativePrompt,
+    cfg: p.cfg,
+    width: p.width,
+    height: p.height,
+    length: p.length,
+    steps: p.steps,
+    seed: p.seed,
+    durationSeconds: p.durationSeconds,
+    resolution: p.resolution,
+    cameraMotion: p.cameraMotion,
+    subjectAnimation: p.subjectAnimation,
+    environmentalAnimation: p.environmentalAnimation,
+    enhancePrompt: p.enhancePrompt,
+  };
+}
 
 /** The Vivid Flow pipeline's activities: generate, status, cancel (queued jobs only), download. */
 export function createVividflowActivities(deps: ActivityDeps) {
@@ -43,7 +66,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
           return r.kind === 'found' ? { ...r, value: { jobId: r.value.jobId } } : r;
         },
         create: async () => {
-          const res = await vividflow().generate(params, toEnd);
+          const res = await vividflow().generate(toGenerateRequest(params), toEnd);
           // The job's own estimate places the first status call (src/workflows/shared/poll-schedule.ts).
           const estimatedWait = parseEstimatedWait(res.estimatedWaitTime);
           return { jobId: res.jobId, ...(estimatedWait ? { estimatedWait } : {}) };

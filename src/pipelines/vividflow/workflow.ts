@@ -1,8 +1,9 @@
 import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { VIVIDFLOW_POLLING_DEFAULTS, VividflowPipelineInput, type VividflowPipelineResult } from './input';
+import { VividflowPipelineInput, type VividflowPipelineResult } from './input';
+import { VIVIDFLOW_POLLING_DEFAULTS, VIVIDFLOW_JOB_DURATION } from './spec';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
-import { DOCUMENTED_DURATIONS, type ExpectedDuration } from '../../workflows/shared/poll-schedule';
+import type { ExpectedDuration } from '../../workflows/shared/poll-schedule';
 import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
@@ -62,7 +63,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
         jobId = created.jobId;
         const expected: ExpectedDuration = created.estimatedWait
           ? { minMs: created.estimatedWait.minSeconds * 1000, maxMs: created.estimatedWait.maxSeconds * 1000, source: 'Vivid Flow estimated_wait_time' }
-          : DOCUMENTED_DURATIONS.vividflowJob;
+          : VIVIDFLOW_JOB_DURATION;
         progress.providerId('jobId', jobId);
         progress.stage('queued', 5, `Job ${jobId} queued`);
         return pollUntil({

@@ -98,17 +98,3 @@ export function scaleExpected(expected: ExpectedDuration | undefined, timeScale:
   if (!expected || timeScale === 1) return expected;
   return { ...expected, minMs: expected.minMs / timeScale, maxMs: expected.maxMs / timeScale };
 }
-
-/**
- * What the providers' documents say about how long their jobs take, in one place. Only documented figures:
- * where the docs say nothing (LipDub generations, DubLab dubs, text2video's "several minutes") the wait
- * runs on progress readings where there are some, and on plain backoff where there are none.
- */
-export const DOCUMENTED_DURATIONS = {
-  /** lipdub.md, "Common Issues": "Normal processing time: 5-30 minutes depending on video length"; AI training follows, undocumented, so 5 min is a safe minimum of the whole wait. */
-  lipdubShot: { minMs: 5 * 60_000, maxMs: 30 * 60_000, source: 'LipDub docs: shots take 5–30 min' },
-  /** aistudio.md, "Performance Considerations": "Generation Time: 3-10 minutes per video". */
-  aistudioJob: { minMs: 3 * 60_000, maxMs: 10 * 60_000, source: 'AI Studio docs: 3–10 min per video' },
-  /** vividflow.md, POST /generate: `estimated_wait_time: "~2-5 minutes"`; used when a job's own answer gives none. */
-  vividflowJob: { minMs: 2 * 60_000, maxMs: 5 * 60_000, source: 'Vivid Flow docs: ~2–5 min' },
-} as const satisfies Record<string, ExpectedDuration>;
