@@ -16,6 +16,15 @@ import type { lipdubPipeline } from '../lipdub/workflow';
 type GenerateStepWorkflow = (typeof Workflows)[PipelineWorkflowType<NonNullable<LocalizePipelineInput['generate']>['pipeline']>];
 
 /**
+ * How the next step reads a file a child delivered: its `s3://` uri when it went to an object store (any
+ * worker can read it), else its local path (workers must then share that disk). Runs recorded before
+ * outputs had a uri replay unchanged: they had only a path.
+ */
+function deliveredRef(file: DeliveredFile): string {
+  return (file as DeliveredFile & { uri?: string }).uri ?? file.path;
+}
+
+/**
  * What a failed child pipeline says: its root cause read down the failure chain (a DubLab answer the
  * client could not use, not "Activity task failed"), and the details it attached (`delivered`, ids).
  */
@@ -56,7 +65,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
         args: [{ ...step.input, outputSubdir: `${outputSubdir}/source` }] as Parameters<GenerateStepWorkflow>,
         staticSummary: `Generate the source for ${workflowId}`,
       });
-      source = generated.output.path;
+      source = deliveredRef(generated.output);
       progress.log(`Source generated: ${source}`);
     } else source = input.source!;
 
@@ -70,7 +79,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
       const collect = (dubs: DublabPipelineResult['dubs']) => {
         for (const d of dubs) {
           const audio = d.outputs.find((o) => o.type === 'translated_mp3');
-          if (audio) dubbed.set(d.language, { audio: audio.path, dubbedAudio: audio, subtitles: d.outputs.find((o) => o.type === 'translated_subtitle') });
+          if (audio) dubbed.set(d.language, { audio: deliveredRef(audio), dubbedAudio: audio, subtitles: d.outputs.find((o) => o.type === 'translated_subtitle') });
         }
       };
       try {
