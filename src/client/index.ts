@@ -25,6 +25,7 @@ import {
 import type { EdgeSpec, FileField, TextHelpers } from '../pipelines/spec';
 import type * as Workflows from '../workflows';
 
+import { storedInputProblems, type StoredInputOptions } from './stored-inputs';
 export * from '../contract/common';
 export * from '../pipelines/lipdub/input';
 export * from '../pipelines/dublab/input';
@@ -33,6 +34,11 @@ export * from '../pipelines/vividflow/input';
 export * from '../pipelines/aistudio/input';
 export * from '../pipelines/localize/input';
 export { progressQuery, type PipelineProgress } from '../contract/progress';
+export { storedInputProblems, type StoredInputOptions } from './stored-inputs';
+/** The file fields of a pipeline input (local paths, s3:// and http(s) references), named by their path in it. */
+export function inputFileFields(pipeline: string, input: unknown): Array<{ field: string; ref: string | undefined }> {
+  return fileFields(pipeline, input).map((f) => ({ field: f.field, ref: f.ref }));
+}
 export { outputLinks, storedOutputs, parseExpiry, MAX_LINK_SECONDS, type OutputLink, type OutputLinkOptions, type StoredOutput } from './outputs';
 
 /** The schemas the edge validates with, per startable pipeline (the compiler refuses one left out). */
@@ -174,6 +180,8 @@ export interface StartOptions {
   key?: string;
   taskQueue?: string;
   cwd?: string;
+  /** Where `s3://` inputs are checked (storage settings, a store client); see src/client/stored-inputs.ts. */
+  storedInputs?: StoredInputOptions;
 }
 
 export interface Started<P extends PipelineName = PipelineName> {
@@ -188,6 +196,8 @@ export interface Started<P extends PipelineName = PipelineName> {
 export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started<P>> {
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
   if (opts.key !== undefined) validateKey(opts.key);
+  const missing = await storedInputProblems(fileFields(pipeline, input), opts.storedInputs);
+  if (missing.length) throw new InputError(missing);
   const spec = anySpec(pipeline);
   const parsed = spec.schema.parse(input);
   const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;

@@ -209,12 +209,24 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
     const { startBatch, retryFailed } = await import('../../pipelines/batch/start');
     const { taskQueue } = await import('../../config');
     if (sub === 'run' || sub === 'retry-failed') {
+      const { ManifestError, formatProblem } = await import('../../pipelines/batch/manifest');
+      const refused = (err: unknown) => {
+        // Lines the starter could only check against the store (an s3:// input that does not exist).
+        if (!(err instanceof ManifestError)) throw err;
+        if (json) printJson({ manifest: target, valid: false, problems: err.problems });
+        else {
+          note(`reelay batch: ${target}: ${err.problems.length} bad line(s); nothing was started:`);
+          for (const p of err.problems) note(`  ${formatProblem(p)}`);
+        }
+        return undefined;
+      };
       const started =
         sub === 'run'
-          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget'), storage: (await cliConfig()).storage })
+          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget'), storage: (await cliConfig()).storage }).catch(refused)
           : await retryFailed(client, target, { window }).catch((err: Error) => {
               throw new CliError(err.message);
             });
+      if (!started) return 2;
       if (!('handle' in started)) {
         if (json) printJson({ batchId: target, retried: 0 });
         else print(`${target} has no failed lines; nothing to retry.`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
-import { InputError, validateKey } from '../../client';
+import { InputError, inputFileFields, storedInputProblems, validateKey } from '../../client';
 import { ConfigError, loadStorageConfig, taskQueue as defaultTaskQueue } from '../../config';
 import type { StorageSettings } from '../../storage/config';
 import { StoreError } from '../../storage/errors';
@@ -13,7 +13,7 @@ import { PIPELINES, pipelineWorkflowId } from '../registry';
 import type { batchPipeline } from './workflow';
 import { BatchPipelineInput, type BatchResultRecord } from './input';
 import { REELAY_PROVIDER } from '../../contract/search-attributes';
-import { loadManifest } from './manifest';
+import { ManifestError, loadManifest } from './manifest';
 import { loadBatchResults, parseResults, storeFor, writeBatchManifest, type BatchOutput } from './records';
 
 export interface BatchStartOptions {
@@ -84,6 +84,13 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
   const batchId = pipelineWorkflowId('batch', key);
   const output = batchOutput(opts);
   const entries = loadManifest(manifestFile, { outputSubdirFor: (line) => `${batchId}/items/${line}` });
+  // Inputs in the object store that do not exist are bad lines too, found before anything is written.
+  const problems = [];
+  for (const e of entries) {
+    const missing = await storedInputProblems(inputFileFields(e.pipeline, e.input), { storage: opts.storage, store: opts.store });
+    if (missing.length) problems.push({ line: e.line, reason: missing.join('; ') });
+  }
+  if (problems.length) throw new ManifestError(manifestFile, problems);
   const manifestPath = await writeBatchManifest(output, batchId, entries).catch((err: unknown) => {
     throw storeRefusal(err, opts.storage ?? loadStorageConfig());
   });
