@@ -1,4 +1,4 @@
-// Writes docs/provider-fields.md from the field audits (src/providers/<id>/fields.ts); `--check` exits 1
+// Writes docs/provider-fields.md from the field audits (src/pipelines/<id>/fields.ts); `--check` exits 1
 // when the committed file differs (the test suite runs the same comparison).
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { payloadKeysFromEnv, type PayloadKeys } from './codec/keys';
 import { PROVIDER_ENV, providerSettingsFromEnv, type ProviderSettings } from './providers/config';
 import type { ProviderId } from './providers/errors';
+import { PACED_PROVIDERS, providerLimits } from './pipelines/registry';
 import { readStorageSettings, type StorageSettings } from './storage/config';
 import { loadTemporalSettings, type TemporalSettings } from './temporal-config';
 
@@ -67,24 +68,6 @@ export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'names
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
-/**
- * How many jobs of a provider may be in flight at once on a task queue, across every worker and batch
- * (`REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS`; 0 or unset = no cap). AI Studio allows 3 per user (docs).
- */
-export const DEFAULT_MAX_CONCURRENT_JOBS: Partial<Record<ProviderId, number>> = { aistudio: 3 };
-
-/**
- * Documented request limits per API key (Vivid Flow: 500 per hour and 2000 per day). Override with
- * `REELAY_<PROVIDER>_REQUESTS_PER_HOUR` / `_PER_DAY` (0 = no limit of that kind) or set the rate directly
- * with `REELAY_<PROVIDER>_REQUESTS_PER_SECOND`.
- */
-export const DEFAULT_REQUEST_LIMITS: Partial<Record<ProviderId, { perHour?: number; perDay?: number }>> = {
-  vividflow: { perHour: 500, perDay: 2000 },
-};
-
-/** Providers whose activities run on a task queue of their own, so the server can pace them. */
-export const RATE_LIMITED_PROVIDERS = ['vividflow'] as const satisfies readonly ProviderId[];
-
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
 
 /** What the Temporal client side needs: where Temporal is, the task queue starters use, the payload keys. */
@@ -123,7 +106,7 @@ export interface ProviderLimits {
   maxConcurrentJobs: number;
   /**
    * Requests per second the provider's activities may start, across every worker (the server enforces it
-   * on the provider's task queue); only for RATE_LIMITED_PROVIDERS. A daily limit is spread evenly over the
+   * on the provider's task queue); only for the registry's PACED_PROVIDERS. A daily limit is spread evenly over the
    * day (2000/day = one request every 43 s), which keeps a batch that runs for days under it. Undefined =
    * unpaced.
    */
@@ -212,15 +195,15 @@ function readProvider<P extends ProviderId>(env: NodeJS.ProcessEnv, provider: P,
   const baseUrl = problems.read(env, settings.baseUrlVar, HTTP_URL, `must be an http(s) URL (default ${settings.defaultBaseUrl})`) ?? settings.defaultBaseUrl;
   const maxConcurrentJobs =
     problems.read(env, `${p}_MAX_CONCURRENT_JOBS`, WHOLE_NUMBER, 'must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)') ??
-    DEFAULT_MAX_CONCURRENT_JOBS[provider] ??
+    providerLimits(provider).maxConcurrentJobs ??
     0;
   let requestsPerSecond: number | undefined;
-  if ((RATE_LIMITED_PROVIDERS as readonly ProviderId[]).includes(provider)) {
+  if ((PACED_PROVIDERS as readonly ProviderId[]).includes(provider)) {
     const rate = (unit: string) => problems.read(env, `${p}_REQUESTS_PER_${unit}`, NON_NEGATIVE_NUMBER, `must be a number ≥ 0 (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`);
     const direct = rate('SECOND');
-    const defaults: { perHour?: number; perDay?: number } = DEFAULT_REQUEST_LIMITS[provider] ?? {};
-    const perHour = rate('HOUR') ?? defaults.perHour ?? 0;
-    const perDay = rate('DAY') ?? defaults.perDay ?? 0;
+    const defaults = providerLimits(provider);
+    const perHour = rate('HOUR') ?? defaults.requestsPerHour ?? 0;
+    const perDay = rate('DAY') ?? defaults.requestsPerDay ?? 0;
     if (direct !== undefined) requestsPerSecond = direct > 0 ? direct : undefined;
     else {
       const slowest = Math.min(perHour > 0 ? perHour / 3600 : Infinity, perDay > 0 ? perDay / 86_400 : Infinity);

@@ -1,6 +1,5 @@
 import { Context, ApplicationFailure, CancelledFailure, log } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ReelayConfig } from '../config';
 import type { DeliveredFile } from '../contract/common';
@@ -109,10 +108,6 @@ export async function deliverDownload(deps: ActivityDeps, provider: ProviderId, 
     activityTransferHooks(deps, 'downloading'),
   );
   return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url) };
-}
-
-export function relativeToRoot(deps: ActivityDeps, file: string): string {
-  return path.relative(deps.outputRoot, file);
 }
 
 /** What a billable create's activity records in its heartbeat, so the next attempt knows where it stood. */

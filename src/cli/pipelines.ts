@@ -200,8 +200,3 @@ export async function watchWorkflows(
   view.done();
   return targets.map((t, i) => ({ workflowId: t.handle.workflowId, ...outcomes[i]!, progress: states[i]!.progress }));
 }
-
-/** Exit status for a set of outcomes: 0 only when every one completed. */
-export function exitCodeFor(outcomes: Array<{ status: Outcome }>): number {
-  return outcomes.every((o) => o.status === 'COMPLETED') ? 0 : 1;
-}

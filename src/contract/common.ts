@@ -4,7 +4,7 @@ import { languageTagProblem } from './languages';
 /**
  * Pure input schemas shared by the workflows (which validate again on start), the client and the CLI
  * (which validate before starting). No I/O here: whether a local file exists is checked at the edge
- * (src/client/validate.ts) and again by the activity that reads it.
+ * (validatePipelineInput in src/client/index.ts) and again by the activity that reads it.
  */
 
 /**

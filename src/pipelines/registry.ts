@@ -54,8 +54,17 @@ export const PIPELINE_IDS: readonly PipelineId[] = ids(() => true);
 export const STARTABLE_PIPELINES: readonly StartablePipelineId[] = ids((p) => p.startable);
 export const BATCH_ITEM_PIPELINES: readonly BatchItemPipelineId[] = ids((p) => p.batchItem);
 export const WORKFLOW_TYPES: readonly PipelineWorkflowType[] = PIPELINE_IDS.map((id) => PIPELINES[id].workflowType);
-/** Providers whose activities run on a paced task queue of their own. */
-export const PACED_PROVIDERS: readonly string[] = PIPELINE_IDS.filter((id) => PIPELINES[id].pacedTaskQueue).map((id) => PIPELINES[id].provider);
+/** The providers whose activities run on a paced task queue of their own (`pacedTaskQueue: true`). */
+export type PacedProviderId = { [P in PipelineId]: Registry[P]['pacedTaskQueue'] extends true ? Registry[P]['provider'] : never }[PipelineId];
+/** Providers whose activities run on a paced task queue of their own: the worker starts one worker per entry. */
+export const PACED_PROVIDERS: readonly PacedProviderId[] = PIPELINE_IDS.filter((id) => PIPELINES[id].pacedTaskQueue).map((id) => PIPELINES[id].provider as PacedProviderId);
+
+/** A provider's documented limits, from the spec of the pipeline that drives it. */
+export function providerLimits(provider: string): NonNullable<PipelineEntry['limits']> {
+  const id = PIPELINE_IDS.find((p) => PIPELINES[p].provider === provider);
+  const entry: PipelineEntry | undefined = id === undefined ? undefined : PIPELINES[id];
+  return entry?.limits ?? {};
+}
 
 export function isPipelineId(name: unknown): name is PipelineId {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(PIPELINES, name);

@@ -125,6 +125,11 @@ export interface PipelineEntry {
    * paces them across every worker.
    */
   pacedTaskQueue: boolean;
+  /**
+   * The provider's documented limits, the configuration's defaults (`REELAY_<PROVIDER>_MAX_CONCURRENT_JOBS`,
+   * `_REQUESTS_PER_HOUR`, `_PER_DAY` override them; request limits apply to paced providers only).
+   */
+  limits?: { maxConcurrentJobs?: number; requestsPerHour?: number; requestsPerDay?: number };
   /** `reelay start` flags, for startable pipelines. */
   cli?: StartCli;
   // Each spec types its own parsed input; the edge calls it with what that schema parsed.

@@ -32,12 +32,6 @@ export const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s)
 /** An acknowledgement (`{}`, `{ data: … }`, or 204 with no body, read as `{}`): any JSON object. */
 export const Acknowledgement = z.looseObject({});
 
-/** Optional free text that providers send as null, absent or a string. */
-export const optionalText = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? undefined);
-
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

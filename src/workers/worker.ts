@@ -3,9 +3,10 @@ import { NativeConnection, Worker, type State, type WorkerOptions } from '@tempo
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
 import { bundleEncodesFailures, dataConverterForKeys } from '../codec';
-import { RATE_LIMITED_PROVIDERS, isLoadedConfig, loadClientConfig, loadConfig, type ReelayClientConfig, type ReelayConfig } from '../config';
+import { isLoadedConfig, loadClientConfig, loadConfig, type ReelayClientConfig, type ReelayConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
 import { providerTaskQueue } from '../contract/task-queues';
+import { PACED_PROVIDERS } from '../pipelines/registry';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;
@@ -90,7 +91,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   });
   const paced = await Promise.all(
-    RATE_LIMITED_PROVIDERS.map((provider) => {
+    PACED_PROVIDERS.map((provider) => {
       const perSecond = config.providers[provider].requestsPerSecond;
       return Worker.create({
         connection,

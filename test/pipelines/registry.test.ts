@@ -3,7 +3,8 @@ import { estimateCost } from '../../src/pipelines/batch/cost';
 import { parseManifest } from '../../src/pipelines/batch/manifest';
 import { listQuery } from '../../src/cli/commands/list';
 import { PIPELINE_NAMES, PIPELINE_SPECS, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
-import { RATE_LIMITED_PROVIDERS } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { PROVIDER_ENV } from '../../src/providers/config';
 import {
   BATCH_ITEM_PIPELINES,
   PACED_PROVIDERS,
@@ -120,7 +121,12 @@ describe('the pipeline registry', () => {
     }
   });
 
-  it('the paced task queues are the registry’s (the worker starts one per RATE_LIMITED_PROVIDERS entry)', () => {
-    expect([...RATE_LIMITED_PROVIDERS].sort()).toEqual([...PACED_PROVIDERS].sort());
+  it('request limits are read exactly for the paced providers (the worker starts one paced queue per PACED_PROVIDERS entry)', () => {
+    const providers = Object.keys(PROVIDER_ENV);
+    for (const p of PACED_PROVIDERS) expect(providers).toContain(p);
+    const env = Object.fromEntries(providers.map((p) => [`REELAY_${p.toUpperCase()}_REQUESTS_PER_SECOND`, '2']));
+    const config = loadConfig(env);
+    const paced = providers.filter((p) => config.providers[p as keyof typeof config.providers].requestsPerSecond === 2);
+    expect(paced.sort()).toEqual([...PACED_PROVIDERS].sort());
   });
 });

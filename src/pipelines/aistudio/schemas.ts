@@ -1,7 +1,7 @@
 /**
  * AI Studio video-job API shapes (shared/providers/aistudio.md). Where the docs are silent, see
  * docs/provider-assumptions.md § AI Studio; each schema below that encodes one says so.
- * The API is camelCase already; responses are read tolerantly (src/providers/aistudio/fields.ts: only
+ * The API is camelCase already; responses are read tolerantly (src/pipelines/aistudio/fields.ts: only
  * what the pipeline needs is required, every other field falls back; extra fields pass and are dropped).
  */
 import { z } from 'zod';

@@ -70,6 +70,8 @@ export const aistudioSpec = {
   cost: 'estimated',
   estimate,
   pacedTaskQueue: false,
+  /** Per user (docs): 3 jobs PENDING or RUNNING at once; a fourth create is refused with a 429. */
+  limits: { maxConcurrentJobs: 3 },
   cli,
   edge,
 } as const satisfies PipelineEntry;

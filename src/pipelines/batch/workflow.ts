@@ -15,8 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { PIPELINES, isBatchItemPipeline, type BatchItemPipelineId, type PipelineWorkflowType } from '../registry';
-import type * as Workflows from '../../workflows/index';
+import { PIPELINES, isBatchItemPipeline } from '../registry';
 import {
   BatchPipelineInput,
   type BatchItemStatus,
@@ -32,9 +31,6 @@ import { parseInput } from '../../workflows/shared/input';
 import { progressQuery, type PipelineProgress } from '../../workflows/shared/progress';
 import { REELAY_PROVIDER, REELAY_STAGE } from '../../contract/search-attributes';
 import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal, pauseSignal, resumeSignal } from './signals';
-
-/** The workflow of any pipeline a manifest line may name, by type only (its module loads with its own run). */
-type BatchItemWorkflow = (typeof Workflows)[PipelineWorkflowType<BatchItemPipelineId>];
 
 /**
  * Bookkeeping calls read and write small files (local, or objects in a store); they are retried until they succeed (a full disk
@@ -210,10 +206,12 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     }
     void children
       .run(async () => {
-        const child = await startChild<BatchItemWorkflow>(PIPELINES[pipeline].workflowType, {
+        // By its type's name and untyped: a line's input is JSON the starter checked against the pipeline's own
+        // schema when the manifest was loaded, and the child checks again; typing it here would load every
+        // pipeline's schemas into each batch run (src/workflows/index.ts says why they load lazily).
+        const child = await startChild(PIPELINES[pipeline].workflowType, {
           workflowId,
-          // Checked against the pipeline's own schema when the manifest was loaded (and again by the child).
-          args: [input] as Parameters<BatchItemWorkflow>,
+          args: [input],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           staticSummary: `Batch ${batchId}, line ${item.line} (${item.pipeline})`,
         });

@@ -1,7 +1,7 @@
 /**
  * LipDub API shapes (shared/providers/lipdub.md). Where the docs are silent, see
  * docs/provider-assumptions.md § LipDub; each schema below that encodes one says so.
- * Responses are parsed leniently (DESIGN.md principle 8, src/providers/lipdub/fields.ts): a field is
+ * Responses are parsed leniently (DESIGN.md principle 8, src/pipelines/lipdub/fields.ts): a field is
  * required only when the docs show it on that endpoint and the pipeline cannot go on without it; extra
  * fields pass (and are dropped); documented variants all parse; a status the docs do not list passes
  * through as text (the workflow keeps waiting and says so in its progress log).

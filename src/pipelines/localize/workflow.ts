@@ -1,19 +1,37 @@
 import { ApplicationFailure, ChildWorkflowFailure, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
-import { PIPELINES, type PipelineWorkflowType } from '../registry';
+import { PIPELINES } from '../registry';
+import type { aistudioPipeline } from '../aistudio/workflow';
 import type { dublabPipeline } from '../dublab/workflow';
 import type { DeliveredFile } from '../../contract/common';
 import type { DublabPipelineResult } from '../dublab/input';
 import type { LipdubPipelineResult } from '../lipdub/input';
-import { LocalizePipelineInput, type LocalizeLanguageResult, type LocalizePipelineResult } from './input';
+import { LocalizePipelineInput, type LocalizeLanguageResult, type LocalizePipelineParsed, type LocalizePipelineResult } from './input';
 import { failureInfo } from '../../workflows/shared/failure';
 import { parseInput } from '../../workflows/shared/input';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
-import type * as Workflows from '../../workflows/index';
 import type { lipdubPipeline } from '../lipdub/workflow';
+import type { text2videoPipeline } from '../text2video/workflow';
+import type { vividflowPipeline } from '../vividflow/workflow';
 
 // Children are referenced by type only: their modules load when their own runs do.
-/** The workflow of any pipeline a generate step may name. */
-type GenerateStepWorkflow = (typeof Workflows)[PipelineWorkflowType<NonNullable<LocalizePipelineInput['generate']>['pipeline']>];
+
+type GenerateStep = NonNullable<LocalizePipelineParsed['generate']>;
+
+/**
+ * Run the generate step's pipeline as a child, typed by that pipeline: each case pairs the workflow with
+ * its own input (the step schema's discriminated union), so no cast carries the input across.
+ */
+function generateSource(step: GenerateStep, options: { workflowId: string; outputSubdir: string; staticSummary: string }): Promise<{ output: DeliveredFile }> {
+  const { outputSubdir, ...child } = options;
+  switch (step.pipeline) {
+    case 'text2video':
+      return executeChild<typeof text2videoPipeline>(PIPELINES.text2video.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+    case 'vividflow':
+      return executeChild<typeof vividflowPipeline>(PIPELINES.vividflow.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+    case 'aistudio':
+      return executeChild<typeof aistudioPipeline>(PIPELINES.aistudio.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+  }
+}
 
 /**
  * How the next step reads a file a child delivered: its `s3://` uri when it went to an object store (any
@@ -59,10 +77,9 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
     if (input.generate) {
       const step = input.generate;
       progress.stage('generating-source', 2, `Generating the source with ${step.pipeline}`);
-      const generated = await executeChild<GenerateStepWorkflow>(PIPELINES[step.pipeline].workflowType, {
+      const generated = await generateSource(step, {
         workflowId: `${workflowId}-generate`,
-        // The step schema pairs each pipeline with its own input; the compiler cannot follow that pairing into a tuple.
-        args: [{ ...step.input, outputSubdir: `${outputSubdir}/source` }] as Parameters<GenerateStepWorkflow>,
+        outputSubdir: `${outputSubdir}/source`,
         staticSummary: `Generate the source for ${workflowId}`,
       });
       source = deliveredRef(generated.output);

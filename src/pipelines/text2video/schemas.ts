@@ -1,7 +1,7 @@
 /**
  * text2video API shapes (shared/providers/text2video.md). Where the docs are silent, see
  * docs/provider-assumptions.md § text2video; each schema below that encodes one says so.
- * Responses are read tolerantly (src/providers/text2video/fields.ts: only what the pipeline needs is
+ * Responses are read tolerantly (src/pipelines/text2video/fields.ts: only what the pipeline needs is
  * required, every other field falls back; extra fields pass and are dropped) and come back in camelCase.
  */
 import { z } from 'zod';

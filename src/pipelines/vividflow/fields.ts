@@ -48,7 +48,7 @@ export const VIVIDFLOW_FIELDS: ProviderAudit = {
         text(
           'estimated_wait_time',
           '"estimated_wait_time": "~2-5 minutes"',
-          'the first status call is placed by the documented duration (DOCUMENTED_DURATIONS.vividflowJob) instead of the estimate; unreadable text counts as missing',
+          'the first status call is placed by the documented duration (VIVIDFLOW_JOB_DURATION in its spec) instead of the estimate; unreadable text counts as missing',
         ),
       ],
     },

@@ -2,7 +2,7 @@
  * Vivid Flow API shapes (shared/providers/vividflow.md). Where the docs are silent, see
  * docs/provider-assumptions.md § Vivid Flow; each schema below that encodes one says so.
  * Requests are camelCase parameters the client maps to the documented form fields; responses are read
- * tolerantly (src/providers/vividflow/fields.ts: only what the pipeline needs is required, every other
+ * tolerantly (src/pipelines/vividflow/fields.ts: only what the pipeline needs is required, every other
  * field falls back; extra fields pass and are dropped) and come back in camelCase.
  */
 import { z } from 'zod';

@@ -71,6 +71,8 @@ export const vividflowSpec = {
   cost: 'estimated',
   estimate,
   pacedTaskQueue: true,
+  /** Per API key (docs): 500 requests per hour and 2000 per day. */
+  limits: { requestsPerHour: 500, requestsPerDay: 2000 },
   cli,
   edge,
 } as const satisfies PipelineEntry;

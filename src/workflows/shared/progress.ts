@@ -1,4 +1,4 @@
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PipelineProgress } from '../../contract/progress';
 import { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } from '../../contract/search-attributes';
 
@@ -81,7 +81,3 @@ export class ProgressTracker {
   }
 }
 
-/** The workflow id, for markers that let a provider's list endpoint recognise our own jobs. */
-export function currentWorkflowId(): string {
-  return workflowInfo().workflowId;
-}

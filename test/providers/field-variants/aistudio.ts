@@ -1,4 +1,4 @@
-/** How the generated variant tests call each audited aistudio endpoint (src/providers/aistudio/fields.ts). */
+/** How the generated variant tests call each audited aistudio endpoint (src/pipelines/aistudio/fields.ts). */
 import { AistudioClient } from '../../../src/pipelines/aistudio/client';
 import type { EndpointCalls } from './support';
 

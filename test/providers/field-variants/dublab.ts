@@ -1,4 +1,4 @@
-/** How the generated variant tests call each audited dublab endpoint (src/providers/dublab/fields.ts). */
+/** How the generated variant tests call each audited dublab endpoint (src/pipelines/dublab/fields.ts). */
 import { DublabClient } from '../../../src/pipelines/dublab/client';
 import type { EndpointCalls } from './support';
 

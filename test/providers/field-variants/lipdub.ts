@@ -1,4 +1,4 @@
-/** How the generated variant tests call each audited lipdub endpoint (src/providers/lipdub/fields.ts). */
+/** How the generated variant tests call each audited lipdub endpoint (src/pipelines/lipdub/fields.ts). */
 import { LipdubClient } from '../../../src/pipelines/lipdub/client';
 import type { EndpointCalls } from './support';
 

@@ -1,4 +1,4 @@
-/** How the generated variant tests call each audited text2video endpoint (src/providers/text2video/fields.ts). */
+/** How the generated variant tests call each audited text2video endpoint (src/pipelines/text2video/fields.ts). */
 import { Text2videoClient } from '../../../src/pipelines/text2video/client';
 import type { EndpointCalls } from './support';
 

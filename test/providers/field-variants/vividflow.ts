@@ -1,4 +1,4 @@
-/** How the generated variant tests call each audited vividflow endpoint (src/providers/vividflow/fields.ts). */
+/** How the generated variant tests call each audited vividflow endpoint (src/pipelines/vividflow/fields.ts). */
 import { VividflowClient } from '../../../src/pipelines/vividflow/client';
 import type { EndpointCalls } from './support';
 
