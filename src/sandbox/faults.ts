@@ -29,6 +29,7 @@ export const FAULT_KINDS = [
   'jobFails',
   'expiredSignedUrls',
   'slowUpload',
+  'slowDownload',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -84,6 +85,10 @@ export const FaultSettingsSchema = z.strictObject({
   expiredSignedUrls: withRate({ ttlSeconds: z.int().min(-86_400).max(86_400).default(-60) }).optional(),
   /** The store reads a PUT body at most `bytesPerSecond` (`"slowUpload": 65536` is short for that). */
   slowUpload: z
+    .preprocess((v) => (typeof v === 'number' ? { bytesPerSecond: v } : v), z.strictObject({ bytesPerSecond: z.number().positive(), rate: Rate.default(1) }))
+    .optional(),
+  /** The store sends a GET body at most `bytesPerSecond` (`"slowDownload": 65536` is short for that): a long download. */
+  slowDownload: z
     .preprocess((v) => (typeof v === 'number' ? { bytesPerSecond: v } : v), z.strictObject({ bytesPerSecond: z.number().positive(), rate: Rate.default(1) }))
     .optional(),
 });
@@ -178,6 +183,8 @@ export interface StoreFaultHooks {
   signedUrlTtl(ttlSeconds: number): number;
   /** A bytes-per-second cap for this PUT, or null. */
   uploadBytesPerSecond(ctx: RequestContext): number | null;
+  /** A bytes-per-second cap for this GET's body, or null. */
+  downloadBytesPerSecond(ctx: RequestContext): number | null;
 }
 
 export interface FaultEngine {
@@ -415,6 +422,12 @@ export function createFaultEngine(initial: unknown = {}, log: (line: string) => 
         const f = settingsFor(ctx).slowUpload;
         if (!f || !rollHook(ctx, 'slowUpload', f.rate)) return null;
         count(ctx, 'slowUpload');
+        return f.bytesPerSecond;
+      },
+      downloadBytesPerSecond: (ctx) => {
+        const f = settingsFor(ctx).slowDownload;
+        if (!f || !rollHook(ctx, 'slowDownload', f.rate)) return null;
+        count(ctx, 'slowDownload');
         return f.bytesPerSecond;
       },
     },

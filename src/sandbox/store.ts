@@ -286,7 +286,9 @@ export class ObjectStore {
         cb(null, chunk);
       },
     });
-    await pipeline(createReadStream(this.filePath(key)), meter, res);
+    const bytesPerSecond = this.faultHooks?.downloadBytesPerSecond(ctx) ?? null;
+    if (bytesPerSecond !== null) await pipeline(createReadStream(this.filePath(key)), throttle(bytesPerSecond), meter, res);
+    else await pipeline(createReadStream(this.filePath(key)), meter, res);
   }
 
   private verify(ctx: RequestContext, method: 'GET' | 'PUT', key: string, contentType: string): void {

@@ -535,6 +535,23 @@ describe('fault kinds through real requests and the provider clients', () => {
     expect(slow).toBeGreaterThan(fast);
     expect(sb.faultStats().byEndpoint).toEqual({ 'store PUT': { slowUpload: 1 } });
   });
+
+  it('slowDownload: the store sends a GET body at the capped rate, every byte intact', async () => {
+    sb.setFaults({ rules: [] });
+    const bytes = bytesOf('slow-down', 60_000);
+    const key = `faults/slow-download-${Date.now()}.mp3`;
+    const put = await request(sb.signedUrl('PUT', key, 'audio/mpeg'), { method: 'PUT', headers: { 'content-type': 'audio/mpeg', 'content-length': String(bytes.length) }, body: bytes });
+    await put.body.dump();
+    expect(put.statusCode).toBe(200);
+    const url = sb.signedUrl('GET', key, '');
+    sb.setFaults({ rules: [{ service: 'store', method: 'GET', faults: { slowDownload: 100_000 } }] });
+    const start = Date.now();
+    const res = await request(url);
+    const got = Buffer.from(await res.body.arrayBuffer());
+    expect(Date.now() - start).toBeGreaterThanOrEqual(550);
+    expect(sha256Hex(got)).toBe(sha256Hex(bytes));
+    expect(sb.faultStats().byEndpoint).toEqual({ 'store GET': { slowDownload: 1 } });
+  });
 });
 
 describe('the ledger of billable creates', () => {
