@@ -7,13 +7,23 @@
  *
  *   npx tsx scripts/demo.ts          keep everything running afterwards for the Temporal UI, until Ctrl-C
  *   npx tsx scripts/demo.ts --once   exit when done: 0 only if every pipeline completed
+ *   npx tsx scripts/demo.ts --store  outputs, batch manifest and results go to an S3-compatible store the demo
+ *                                    starts (versitygw, built once like the temporal CLI, its data in
+ *                                    .reelay/s3); every output is verified by reading it back from the store
+ *
+ * It says where the outputs went: the local output directory (REELAY_OUTPUT_DIR), or the s3:// location
+ * (REELAY_OUTPUT_URL, or --store), and how to get a link to a stored output (reelay output url).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
-import { loadConfig, loadDotEnv, workflowUiLink } from '../src/config';
+import { loadConfig, loadDotEnv, workflowUiLink, type ReelayConfig } from '../src/config';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ensureVersitygw, startObjectStore, type ObjectStoreServer } from '../src/dev/objectstore';
+import { createS3Client, type Store } from '../src/storage/s3';
+import { s3Uri } from '../src/storage/location';
 import {
   connectClient,
   startPipeline,
@@ -121,13 +131,36 @@ function sha256File(file: string): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ options: { once: { type: 'boolean' }, store: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    process.stdout.write('Usage: npm run demo [-- --once]\n  --once  exit when the five pipelines are done (0 only if all completed), stopping everything\n');
+    process.stdout.write(
+      'Usage: npm run demo [-- --once] [-- --store]\n' +
+        '  --once   exit when the pipelines are done (0 only if all completed), stopping everything\n' +
+        '  --store  send outputs, the batch manifest and its results to an S3-compatible store the demo starts (versitygw)\n',
+    );
     return 0;
   }
   loadDotEnv();
+  let objectStore: ObjectStoreServer | undefined;
+  if (values.store) {
+    // The demo's own S3-compatible server; its credentials are the harness's test-only ones.
+    const binary = ensureVersitygw({ log: step });
+    const root = path.resolve(process.env.REELAY_STATE_DIR?.trim() || '.reelay', 's3');
+    fs.mkdirSync(root, { recursive: true });
+    objectStore = await startObjectStore({ binary: binary.path, rootDir: root, bucket: 'reelay-demo', logFile: path.join(root, 'versitygw.log') });
+    Object.assign(process.env, {
+      REELAY_OUTPUT_URL: 's3://reelay-demo/outputs',
+      REELAY_S3_ENDPOINT: objectStore.endpoint,
+      REELAY_S3_REGION: objectStore.region,
+      AWS_ACCESS_KEY_ID: objectStore.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: objectStore.credentials.secretAccessKey,
+    });
+    step(`Object store: versitygw on ${objectStore.endpoint}, bucket reelay-demo (data in ${path.relative(process.cwd(), root)})`);
+  }
   const config = loadConfig();
+  const where = outputsWhere(config);
+  step(`Outputs go to ${where}`);
+  const store: Store | undefined = config.storage.output.kind === 's3' ? { settings: config.storage.s3, client: createS3Client(config.storage.s3) } : undefined;
   await installWorkerRuntime(config.logLevel ?? 'WARN');
   const signal = untilSignal();
 
@@ -233,23 +266,29 @@ async function main(): Promise<number> {
       process.stdout.write('\nInterrupted; stopping (the workflows stay in Temporal and resume with a worker).\n');
       await client.connection.close();
       await stack.stop();
+      await objectStore?.stop();
       return 130;
     }
     process.stdout.write('\n');
-    code = report(
+    code = await report(
       results,
       runs.map((r) => r.started),
       stack,
+      store,
     );
+    process.stdout.write(`Outputs went to ${where}.\n`);
+    if (store) process.stdout.write(`A link to any run's stored outputs, for people and services: npx reelay output url <workflow id> --expires 1h\n`);
     await client.connection.close();
   } catch (err) {
     await stack.stop();
+    await objectStore?.stop();
     throw err;
   }
 
   if (values.once) {
     step(`Done in ${formatDuration(Date.now() - t0)}; stopping ${started(stack)}.`);
     await stack.stop();
+    await objectStore?.stop();
     return code;
   }
   process.stdout.write(
@@ -259,6 +298,7 @@ async function main(): Promise<number> {
   const sig = await signal;
   step(`${sig}: stopping…`);
   await stack.stop();
+  await objectStore?.stop();
   step('Stopped.');
   return code;
 }
@@ -268,7 +308,28 @@ function started(stack: LocalStack): string {
   return stack.temporal.reused ? 'the worker and the sandbox (not the Temporal server, which was already running)' : 'the worker, the sandbox and the Temporal dev server';
 }
 
-function report(results: WatchResult[], started: Array<{ workflowId: string; runId: string }>, stack: LocalStack): number {
+/** Where this configuration sends outputs, for people: a local directory or an s3:// location. */
+function outputsWhere(config: ReelayConfig): string {
+  const out = config.storage.output;
+  if (out.kind === 's3') return `${s3Uri(out)}/<workflow id>/ (${config.storage.outputVar}${config.storage.s3.endpoint ? ` on ${config.storage.s3.endpoint}` : ''})`;
+  return `${path.relative(process.cwd(), config.outputDir) || '.'}/<workflow id>/ (REELAY_OUTPUT_DIR)`;
+}
+
+/** The sha256 of a stored object, read back from the store; undefined when it cannot be read. */
+async function sha256Stored(store: Store, uri: string): Promise<string | undefined> {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) return undefined;
+  try {
+    const res = await store.client.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+    const hash = createHash('sha256');
+    for await (const chunk of res.Body as AsyncIterable<Buffer>) hash.update(chunk);
+    return hash.digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+async function report(results: WatchResult[], started: Array<{ workflowId: string; runId: string }>, stack: LocalStack, store: Store | undefined): Promise<number> {
   let ok = true;
   for (const r of results) {
     const s = started.find((x) => x.workflowId === r.workflowId)!;
@@ -293,11 +354,13 @@ function report(results: WatchResult[], started: Array<{ workflowId: string; run
       process.stdout.write(`    ${st.red('no output file in the result')}\n`);
     }
     for (const f of files) {
-      const verified = fs.existsSync(f.path) && sha256File(f.path) === f.sha256;
+      const inStore = f.uri !== undefined;
+      const verified = inStore ? store !== undefined && (await sha256Stored(store, f.uri!)) === f.sha256 : fs.existsSync(f.path) && sha256File(f.path) === f.sha256;
       if (!verified) ok = false;
+      const place = inStore ? 'in the store' : 'on disk';
       process.stdout.write(
-        `    ${f.label.padEnd(24)} ${path.relative(process.cwd(), f.path)}\n` +
-          `    ${''.padEnd(24)} ${f.bytes} bytes  sha256 ${f.sha256} ${verified ? st.green('(verified on disk)') : st.red('(MISMATCH on disk)')}\n`,
+        `    ${f.label.padEnd(24)} ${inStore ? f.uri : path.relative(process.cwd(), f.path)}\n` +
+          `    ${''.padEnd(24)} ${f.bytes} bytes  sha256 ${f.sha256} ${verified ? st.green(`(verified ${place})`) : st.red(`(MISMATCH ${place})`)}\n`,
       );
     }
     process.stdout.write(`    Temporal UI: ${link}\n\n`);
