@@ -7,6 +7,7 @@ import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { listObjects } from '../../src/storage/s3';
 import { request } from 'undici';
 import { outputLinks, storedOutputs } from '../../src/client';
+import { outputFiles } from '../../src/cli/pipelines';
 import { parseJsonOutput, runCli } from '../support/cli';
 import { startHarness, tempDir, type Harness } from '../support/harness';
 import { storeEnv } from './env';
@@ -27,6 +28,23 @@ describe('storedOutputs', () => {
     expect(storedOutputs(result)).toEqual([
       { label: 'languages.0.video', uri: 's3://b/p/l/es.mp4', bytes: 10, sha256: 'a'.repeat(64) },
       { label: 'resultsPath', uri: 's3://b/p/batch/results.jsonl' },
+    ]);
+  });
+});
+
+describe('outputFiles (reelay status, watch, start --wait)', () => {
+  it('shows an output in the store by its uri, a local one by its path', () => {
+    const sha = 'c'.repeat(64);
+    expect(
+      outputFiles({
+        languages: [
+          { language: 'es', video: { uri: 's3://b/p/localize-x/lipdub/es.mp4', bytes: 5, sha256: sha, providerUrl: 'https://p/o/es.mp4' } },
+          { language: 'de', video: { path: '/out/localize-x/lipdub/de.mp4', bytes: 6, sha256: sha, providerUrl: 'https://p/o/de.mp4' } },
+        ],
+      }),
+    ).toEqual([
+      { label: 'es video', path: 's3://b/p/localize-x/lipdub/es.mp4', uri: 's3://b/p/localize-x/lipdub/es.mp4', bytes: 5, sha256: sha, providerUrl: 'https://p/o/es.mp4' },
+      { label: 'de video', path: '/out/localize-x/lipdub/de.mp4', bytes: 6, sha256: sha, providerUrl: 'https://p/o/de.mp4' },
     ]);
   });
 });
