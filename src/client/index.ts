@@ -35,6 +35,7 @@ export * from '../pipelines/aistudio/input';
 export * from '../pipelines/localize/input';
 export { progressQuery, type PipelineProgress } from '../contract/progress';
 export { storedInputProblems, type StoredInputOptions } from './stored-inputs';
+export * from './batch';
 /** The file fields of a pipeline input (local paths, s3:// and http(s) references), named by their path in it. */
 export function inputFileFields(pipeline: string, input: unknown): Array<{ field: string; ref: string | undefined }> {
   return fileFields(pipeline, input).map((f) => ({ field: f.field, ref: f.ref }));

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadStorageConfig } from '../../src/config';
-import { readBatchResults, retryFailed, startBatch } from '../../src/pipelines/batch/start';
+import { readBatchResults, retryFailedLines as retryFailed, startBatch } from '../../src/client';
 import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { listObjects } from '../../src/storage/s3';
 import { request } from 'undici';
 import { outputLinks, storedOutputs } from '../../src/client';
+// The batch functions as services import them from 'reelay'.
 import { outputFiles } from '../../src/cli/pipelines';
 import { parseJsonOutput, runCli } from '../support/cli';
 import { startHarness, tempDir, type Harness } from '../support/harness';
