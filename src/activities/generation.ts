@@ -11,7 +11,7 @@ import type { DeliveredFile } from '../workflows/inputs/common';
 import type { AistudioPipelineParsed } from '../workflows/inputs/aistudio';
 import type { VividflowPipelineParsed } from '../workflows/inputs/vividflow';
 import { createdAtMs, reconcileFromList, text2videoWindow } from './reconcile';
-import { type ActivityDeps, activityTransferHooks, createAtMostOnce, pipelineOutputDir } from './shared';
+import { type ActivityDeps, activityTransferHooks, createAtMostOnce, pipelineOutputTarget } from './shared';
 import { downloadToFile } from './transfer';
 
 type VividParams = Omit<VividflowPipelineParsed, 'outputName' | 'outputSubdir' | 'polling'>;
@@ -19,10 +19,10 @@ type AistudioParams = Omit<AistudioPipelineParsed, 'outputName' | 'outputSubdir'
 
 async function deliver(deps: ActivityDeps, provider: 'text2video' | 'vividflow' | 'aistudio', url: string, outputSubdir: string, fileName: string): Promise<DeliveredFile> {
   const file = await downloadToFile(
-    { url, dir: pipelineOutputDir(deps, outputSubdir), name: fileName, provider },
+    { url, dir: pipelineOutputTarget(deps, outputSubdir), name: fileName, provider },
     activityTransferHooks(deps, 'downloading'),
   );
-  return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url) };
+  return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url), uri: file.uri, etag: file.etag };
 }
 
 /** Activities of the three generation providers: text2video, Vivid Flow and AI Studio. */

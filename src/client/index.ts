@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
-import { WorkflowKey, describeZodError, isUrlRef } from '../workflows/inputs/common';
+import { WorkflowKey, describeZodError, isS3Ref, isUrlRef } from '../workflows/inputs/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../workflows/inputs/dublab';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../workflows/inputs/lipdub';
 import { AistudioPipelineInput, AistudioPipelineResult } from '../workflows/inputs/aistudio';
@@ -167,7 +167,8 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
   const input = structuredClone(raw) as Record<string, unknown>;
   const problems: string[] = [];
   for (const f of spec.files(input)) {
-    if (f.ref === undefined || isUrlRef(f.ref)) continue;
+    // s3:// objects are checked by the worker, which holds the store's credentials.
+    if (f.ref === undefined || isUrlRef(f.ref) || isS3Ref(f.ref)) continue;
     const abs = path.resolve(cwd, f.ref);
     try {
       const st = fs.statSync(abs);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AistudioAspectRatio, AistudioCreateJobRequest, AistudioResolution } from '../../providers/aistudio/schemas';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from './common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isS3Ref, isUrlRef } from './common';
 
 /**
  * Veo jobs take 3–10 min (docs); the waits follow the job's progress rate, 10 s to 2 min apart (plain
@@ -18,7 +18,7 @@ export const AISTUDIO_POLLING_DEFAULTS = {
 /** Waiting for one of the user's 3 concurrent slots: 15 s → 2 min between tries. */
 export const AISTUDIO_SLOT_WAIT_DEFAULTS = { initialSeconds: 15, maxSeconds: 120 } as const;
 
-const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file');
+const LocalImage = FileRef.refine((s) => !isUrlRef(s) && !isS3Ref(s), 'must be a local image file (multipart image fields do not read s3:// yet)');
 
 /** The provider's own request schema (documented limits) with Reelay's defaults and pipeline fields. */
 export const AistudioPipelineInput = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { VividflowGenerateRequest } from '../../providers/vividflow/schemas';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from './common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isS3Ref, isUrlRef } from './common';
 
 /**
  * Jobs take ~2–5 min (the generate answer's estimated_wait_time): the first status call comes at the
@@ -28,7 +28,7 @@ export const VividflowPipelineInput = VividflowGenerateRequest.safeExtend({
   cameraMotion: PromptPart,
   subjectAnimation: PromptPart,
   environmentalAnimation: PromptPart,
-  imagePath: FileRef.refine((s) => !isUrlRef(s), 'must be a local file; use imageUrl for a URL').optional(),
+  imagePath: FileRef.refine((s) => !isUrlRef(s) && !isS3Ref(s), 'must be a local file; use imageUrl for a URL (multipart image fields do not read s3:// yet)').optional(),
   outputName: SafeFileName.default('video.mp4'),
   outputSubdir: SafeSubdir.optional(),
   polling: PollingInput.optional(),
