@@ -4,6 +4,7 @@ import * as cancel from './commands/cancel';
 import * as codecServer from './commands/codec-server';
 import * as dev from './commands/dev';
 import * as list from './commands/list';
+import * as output from './commands/output';
 import * as sandbox from './commands/sandbox';
 import * as start from './commands/start';
 import * as status from './commands/status';
@@ -22,7 +23,7 @@ interface Command {
   run(parsed: Parsed): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, batch, worker, sandbox, dev, 'codec-server': codecServer };
+export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, output, batch, worker, sandbox, dev, 'codec-server': codecServer };
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'undici';
 import fs from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -6,7 +7,9 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { startPipeline } from '../../src/client';
 import { ConfigError } from '../../src/config';
 import { lipdubOutput, sha256Hex, text2videoOutput } from '../../src/sandbox/derive';
+import { parseExpires } from '../../src/cli/commands/output';
 import { createReelayWorker } from '../../src/workers/worker';
+import { parseJsonOutput, runCli } from '../support/cli';
 import { FAST_POLLING, startHarness, type Harness } from '../support/harness';
 import { incompleteUploads, testStore, testStoreEnv, uniquePrefix } from './support';
 
@@ -61,6 +64,29 @@ describe('pipelines with outputs and inputs in the object store', () => {
     expect(JSON.stringify(result)).not.toMatch(/X-Amz-Signature|sig=/);
     expect(fs.readdirSync(h.outputRoot)).toEqual([]);
     expect(await incompleteUploads(store, s3.bucket, prefix)).toEqual([]);
+
+    // `reelay status` shows the object; `reelay output url` mints a link outside any history.
+    const cliEnv = { REELAY_OUTPUT_URL: h.env.REELAY_OUTPUT_URL!, REELAY_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    const status = parseJsonOutput<{ outputs: Array<{ path: string }> }>(await runCli(h, ['status', started.workflowId, '--json'], { env: cliEnv }));
+    expect(status.outputs.map((o) => o.path)).toEqual([out.uri]);
+    const minted = await runCli(h, ['output', 'url', started.workflowId, '--expires', '10m', '--json'], { env: cliEnv });
+    const links = parseJsonOutput<Array<{ uri: string; url: string; sha256: string }>>(minted);
+    expect(links).toEqual([expect.objectContaining({ uri: out.uri, sha256: out.sha256, url: expect.stringMatching(/X-Amz-Expires=600&/) })]);
+    const fetched = await request(links[0]!.url);
+    expect(fetched.statusCode).toBe(200);
+    expect(Buffer.from(await fetched.body.arrayBuffer()).equals(expected)).toBe(true);
+    // Never in the run's history.
+    const history = JSON.stringify(await started.handle.fetchHistory());
+    expect(history).not.toMatch(/X-Amz-Signature/);
+    expect(history).not.toContain(s3.secretAccessKey);
+    const bad = await runCli(h, ['output', 'url', started.workflowId, '--expires', '8d'], { env: cliEnv });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--expires: 8d is outside 1s … 7d/);
+  });
+
+  it('reads --expires as seconds, minutes, hours or days', () => {
+    expect([parseExpires('90s'), parseExpires('30m'), parseExpires('1h'), parseExpires('7d'), parseExpires('120')]).toEqual([90, 1800, 3600, 604_800, 120]);
+    expect(() => parseExpires('1w')).toThrow(/not a duration/);
   });
 
   it('streams s3:// inputs to LipDub byte-exact and delivers each language into the store', async () => {
