@@ -1,10 +1,11 @@
 import { history } from './history';
 import { overhead } from './overhead';
 import { pollingSection } from './polling';
+import { storeSection } from './store';
 import { throughputSection } from './throughput';
 import { transfersSection } from './transfers';
 import type { BenchSection } from './types';
 import { waitingSection } from './waiting';
 
 /** The sections, in the order they run and print. Each module measures one thing next to its reference. */
-export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, pollingSection, transfersSection, history];
+export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, pollingSection, transfersSection, storeSection, history];

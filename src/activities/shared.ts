@@ -5,6 +5,9 @@ import type { ReelayConfig } from '../config';
 import type { DeliveredFile } from '../contract/common';
 import { ProviderConfigError, isProviderError, type ProviderId } from '../providers/errors';
 import { redactUrl } from '../providers/http';
+import { StoreError } from '../storage/errors';
+import { storeForConfig, storeOutputUri } from '../storage/worker-store';
+import type { MultipartCheckpoint } from '../storage/writer';
 import { SourceError, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
 
 export interface ActivityDeps {
@@ -47,6 +50,9 @@ export function toActivityFailure(err: unknown): unknown {
   if (err instanceof SourceError) {
     return ApplicationFailure.create({ type: 'SourceUnavailable', message: err.message, nonRetryable: !err.retryable });
   }
+  if (err instanceof StoreError) {
+    return ApplicationFailure.create({ type: 'StoreError', message: err.message, nonRetryable: !err.retryable, details: [{ fault: err.fault, status: err.status ?? null }] });
+  }
   return err;
 }
 
@@ -79,10 +85,18 @@ export function withFailureTranslation<T extends Record<string, (...args: never[
  */
 export const TRANSFER_HEARTBEAT_INTERVAL_MS = 1000;
 
-/** Transfer hooks bound to the running activity: cancellation signal, heartbeat with bytes done. */
-export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'>, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
+/**
+ * Transfer hooks bound to the running activity: cancellation signal, heartbeat with bytes done. A write
+ * into the object store also heartbeats its multipart checkpoint (`storeUpload`), which the next attempt
+ * resumes from (src/storage/writer.ts); its object carries the workflow id and the provider's job id.
+ */
+export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'> & Partial<Pick<ActivityDeps, 'config'>>, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
   const ctx = Context.current();
   let lastBeatMs = -Infinity;
+  const previous = ctx.info.heartbeatDetails as { storeUpload?: MultipartCheckpoint } | undefined;
+  let storeUpload: MultipartCheckpoint | undefined;
+  const jobId = [extra.generateId, extra.fileId, extra.jobId].find((v): v is string => typeof v === 'string');
+  const config = deps.config;
   return {
     signal: ctx.cancellationSignal,
     dispatcher: deps.dispatcher,
@@ -91,9 +105,27 @@ export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'>, ph
       // Dropped, never deferred: a late progress heartbeat would overwrite what the activity records next (markCreateSent).
       if (now - lastBeatMs < TRANSFER_HEARTBEAT_INTERVAL_MS && bytesDone !== bytesTotal) return;
       lastBeatMs = now;
-      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null });
+      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null, ...(storeUpload ? { storeUpload } : {}) });
     },
+    ...(config?.storage
+      ? {
+          store: () => storeForConfig(config),
+          resumeFrom: previous?.storeUpload,
+          metadata: { workflowId: ctx.info.workflowExecution?.workflowId, providerJobId: jobId },
+          onCheckpoint: (cp: MultipartCheckpoint) => {
+            storeUpload = cp;
+            lastBeatMs = performance.now();
+            ctx.heartbeat({ ...extra, phase, bytesDone: cp.parts.reduce((n, p) => n + p.bytes, 0), bytesTotal: null, storeUpload: cp });
+          },
+        }
+      : {}),
   };
+}
+
+/** Hooks that let a transfer read s3:// sources from the worker's object store. */
+export function storeHooks(deps: Partial<Pick<ActivityDeps, 'config'>>): Pick<TransferHooks, 'store'> {
+  const config = deps.config;
+  return config?.storage ? { store: () => storeForConfig(config) } : {};
 }
 
 /** The directory a pipeline writes to, checked to stay under the output root. */
@@ -101,13 +133,21 @@ export function pipelineOutputDir(deps: ActivityDeps, subdir: string): string {
   return safeOutputPath(deps.outputRoot, subdir);
 }
 
-/** Stream a provider's result URL into the run's output directory; the URL is recorded redacted. */
+/** Where a pipeline's downloads go: its s3:// prefix when outputs go to an object store, else its directory. */
+export function pipelineOutputTarget(deps: ActivityDeps, subdir: string): string {
+  return storeOutputUri(deps.config, subdir) ?? pipelineOutputDir(deps, subdir);
+}
+
+/**
+ * Stream a provider's result URL into the run's output directory, or into its object in the store; the
+ * URL is recorded redacted.
+ */
 export async function deliverDownload(deps: ActivityDeps, provider: ProviderId, url: string, outputSubdir: string, fileName: string): Promise<DeliveredFile> {
   const file = await downloadToFile(
-    { url, dir: pipelineOutputDir(deps, outputSubdir), name: fileName, provider },
+    { url, dir: pipelineOutputTarget(deps, outputSubdir), name: fileName, provider },
     activityTransferHooks(deps, 'downloading'),
   );
-  return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url) };
+  return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url), uri: file.uri, etag: file.etag };
 }
 
 /** What a billable create's activity records in its heartbeat, so the next attempt knows where it stood. */

@@ -8,6 +8,10 @@ import { request, type Dispatcher } from 'undici';
 import { isUrlRef } from '../contract/common';
 import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
 import { redactUrl } from '../providers/http';
+import { downloadToStore, type StoreTransferHooks } from '../storage/download';
+import { StoreError } from '../storage/errors';
+import { isS3Ref, parseS3Uri } from '../storage/location';
+import { headObject, openObject } from '../storage/s3';
 
 /**
  * Streaming transfers between local files, http(s) sources and signed URLs. Memory stays constant
@@ -15,7 +19,8 @@ import { redactUrl } from '../providers/http';
  * imports: the activities pass `onProgress` (heartbeat) and `signal` (activity cancellation).
  */
 
-export interface TransferHooks {
+/** `store…` hooks: where s3:// sources and targets are read and written (src/storage). */
+export interface TransferHooks extends StoreTransferHooks {
   signal?: AbortSignal;
   /** Called with the bytes moved so far, about every `PROGRESS_STEP_BYTES`, and once at the end. */
   onProgress?: (bytesDone: number, bytesTotal: number | undefined) => void;
@@ -129,7 +134,20 @@ export class SourceError extends Error {
   }
 }
 
+/** Streamed from its source rather than read from a local file. */
+const isRemoteRef = (ref: string) => isUrlRef(ref) || isS3Ref(ref);
+
 async function openSource(ref: string, hooks: TransferHooks): Promise<OpenedSource> {
+  if (isS3Ref(ref)) {
+    if (!hooks.store) throw new SourceError(`cannot read ${ref}: no object store is configured on this worker`, false);
+    try {
+      const obj = await openObject(hooks.store(), parseS3Uri(ref, { requireKey: true }), { signal: hooks.signal });
+      return { stream: obj.stream, size: obj.size, contentType: obj.contentType ?? contentTypeFor(ref), close: obj.close };
+    } catch (err) {
+      if (hooks.signal?.aborted || !(err instanceof StoreError)) throw err;
+      throw new SourceError(err.message, err.retryable);
+    }
+  }
   if (!isUrlRef(ref)) {
     let stat: fs.Stats;
     try {
@@ -164,6 +182,15 @@ async function openSource(ref: string, hooks: TransferHooks): Promise<OpenedSour
 
 /** Bytes and sha256 of a local file or URL, streamed; used to size an upload before asking for its URL. */
 export async function probeSource(ref: string, hooks: TransferHooks = {}): Promise<{ size: number | undefined; contentType: string | undefined }> {
+  if (isS3Ref(ref) && hooks.store) {
+    try {
+      const head = await headObject(hooks.store(), parseS3Uri(ref, { requireKey: true }), { signal: hooks.signal });
+      return { size: head.size, contentType: head.contentType ?? contentTypeFor(ref) };
+    } catch (err) {
+      if (hooks.signal?.aborted || !(err instanceof StoreError)) throw err;
+      throw new SourceError(err.message, err.retryable);
+    }
+  }
   const src = await openSource(ref, hooks);
   src.close();
   return { size: src.size, contentType: src.contentType };
@@ -190,7 +217,7 @@ export async function uploadToSignedUrl(
     const meter = transferMeter(src.size, hooks);
     // A local file (or the spooled copy of a URL) is read through reused buffers; a URL source that
     // sent its length streams as it comes.
-    const localFile = spoolDir ? path.join(spoolDir, 'source') : isUrlRef(args.source) ? undefined : args.source;
+    const localFile = spoolDir ? path.join(spoolDir, 'source') : isRemoteRef(args.source) ? undefined : args.source;
     if (localFile) {
       src.close();
       chunks = fileChunks(localFile);
@@ -206,7 +233,7 @@ export async function uploadToSignedUrl(
           yield chunk;
         }
       } catch (err) {
-        throw new SourceError(`reading ${sourceName} broke off: ${(err as Error).message}`, isUrlRef(args.source));
+        throw new SourceError(`reading ${sourceName} broke off: ${(err as Error).message}`, isRemoteRef(args.source));
       }
       meter.end();
     }
@@ -329,8 +356,12 @@ async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<t
 }
 
 export interface DownloadResult extends TransferResult {
+  /** The local file, or the object's s3:// URI when `dir` is one. */
   path: string;
   contentType: string | undefined;
+  /** For an object in the store: its s3:// URI and ETag. */
+  uri?: string;
+  etag?: string;
 }
 
 /**
@@ -341,6 +372,10 @@ export async function downloadToFile(
   args: { url: string; dir: string; name: string; provider: ProviderId },
   hooks: TransferHooks = {},
 ): Promise<DownloadResult> {
+  if (isS3Ref(args.dir)) {
+    const stored = await downloadToStore(args, hooks);
+    return { path: stored.uri, uri: stored.uri, etag: stored.etag, bytes: stored.bytes, sha256: stored.sha256, contentType: stored.contentType };
+  }
   const target = safeOutputPath(args.dir, args.name);
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   let res: Dispatcher.ResponseData;

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
-import { WorkflowKey, describeZodError, isUrlRef } from '../contract/common';
+import { WorkflowKey, describeZodError, isS3Ref, isUrlRef } from '../contract/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../pipelines/dublab/input';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../pipelines/lipdub/input';
 import { AistudioPipelineInput, AistudioPipelineResult } from '../pipelines/aistudio/input';
@@ -40,7 +40,7 @@ export * from './batch';
 export function inputFileFields(pipeline: string, input: unknown): Array<{ field: string; ref: string | undefined }> {
   return fileFields(pipeline, input).map((f) => ({ field: f.field, ref: f.ref }));
 }
-export { outputLinks, storedOutputs, parseExpiry, MAX_LINK_SECONDS, type OutputLink, type OutputLinkOptions, type StoredOutput } from './outputs';
+export { outputLinks, storedOutputs, MAX_LINK_SECONDS, type OutputLink, type OutputLinkOptions, type StoredOutput } from './outputs';
 
 /** The schemas the edge validates with, per startable pipeline (the compiler refuses one left out). */
 const SCHEMAS = {
@@ -124,7 +124,8 @@ export function validatePipelineInput<P extends PipelineName>(pipeline: P, raw: 
   const input = structuredClone(raw) as Record<string, unknown>;
   const problems: string[] = [];
   for (const f of fileFields(pipeline, input)) {
-    if (f.ref === undefined || isUrlRef(f.ref)) continue;
+    // s3:// objects are asked about in startPipeline (storedInputProblems) and again by the worker.
+    if (f.ref === undefined || isUrlRef(f.ref) || isS3Ref(f.ref)) continue;
     const abs = path.resolve(cwd, f.ref);
     try {
       const st = fs.statSync(abs);

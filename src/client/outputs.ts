@@ -116,11 +116,3 @@ export async function outputLinks(client: Client, workflowId: string, opts: Outp
   for (const o of outputs) links.push({ ...o, url: await presignGet(store, parseS3Uri(o.uri, { requireKey: true }), expires), expiresAt });
   return links;
 }
-
-/** `90`, `90s`, `15m`, `1h`, `7d` as seconds; undefined when it is none of those. */
-export function parseExpiry(text: string): number | undefined {
-  const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}

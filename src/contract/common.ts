@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LocationError, parseS3Uri } from '../storage/location';
 import { languageTagProblem } from './languages';
 
 /**
@@ -8,8 +9,9 @@ import { languageTagProblem } from './languages';
  */
 
 /**
- * A file reference: a local path (absolute, or relative to the worker's working directory) or an http(s)
- * URL with a host. A URL must not carry a user name or password: inputs are kept in workflow history.
+ * A file reference: a local path (absolute, or relative to the worker's working directory), an object in
+ * the workers' store (`s3://bucket/key`, src/storage/location.ts) or an http(s) URL with a host. A URL
+ * must not carry a user name or password: inputs are kept in workflow history.
  */
 export const FileRef = z
   .string()
@@ -19,8 +21,17 @@ export const FileRef = z
   .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
   .superRefine((s, ctx) => {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return;
+    if (/^s3:\/\//i.test(s)) {
+      try {
+        parseS3Uri(s, { requireKey: true });
+      } catch (err) {
+        if (!(err instanceof LocationError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `is not a valid s3:// object URI: it ${err.message}` });
+      }
+      return;
+    }
     if (!/^https?:\/\//i.test(s)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a local path or an http(s) URL' });
+      ctx.addIssue({ code: 'custom', message: 'must be a local path or an http(s) URL (or an s3://bucket/key object)' });
       return;
     }
     let url: URL;
@@ -38,6 +49,8 @@ export type FileRef = z.infer<typeof FileRef>;
 export function isUrlRef(ref: string): boolean {
   return /^https?:\/\//i.test(ref);
 }
+
+export { isS3Ref } from '../storage/location';
 
 /**
  * A file reference fit for progress logs and messages: a URL loses its query and fragment (a signed
@@ -159,6 +172,9 @@ export const DeliveredFile = z.object({
   contentType: z.string().optional(),
   /** Where the provider served it, without the signed query (that is a credential). */
   providerUrl: z.string(),
+  /** When outputs go to an object store: the object (`path` is the same s3:// URI) and its ETag; never a signed URL. */
+  uri: z.string().regex(/^s3:\/\//).optional(),
+  etag: z.string().optional(),
 });
 export type DeliveredFile = z.infer<typeof DeliveredFile>;
 

@@ -12,6 +12,8 @@ export type StoreFault =
   | 'throttled'
   | 'server'
   | 'precondition'
+  /** The source ended before (or after) the length it announced. */
+  | 'length'
   | 'other';
 
 export class StoreError extends Error {

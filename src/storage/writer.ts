@@ -50,7 +50,10 @@ export interface WriteObjectArgs {
   target: S3Location;
   body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   contentType?: string;
-  /** User metadata (x-amz-meta-*): see outputMetadata(). Set when the upload is created. */
+  /**
+   * User metadata (x-amz-meta-*): see outputMetadata(). Fixed, with the Content-Type, when the upload is
+   * created: a resumed upload keeps what the attempt that created it set (the same activity, so the same).
+   */
   metadata?: Record<string, string>;
   /** The Content-Length the source announced: a body of another length fails and leaves nothing. */
   expectedBytes?: number;
@@ -89,9 +92,10 @@ export const SHA256_TAG = 'reelay-sha256';
  * Metadata of an output object: which run and which provider job produced it. Header values must be
  * printable ASCII, so anything else is percent-encoded.
  */
-export function outputMetadata(m: { workflowId: string; provider: string; providerJobId?: string }): Record<string, string> {
+export function outputMetadata(m: { workflowId?: string; provider: string; providerJobId?: string }): Record<string, string> {
   const clean = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
-  const out: Record<string, string> = { 'reelay-workflow-id': clean(m.workflowId), 'reelay-provider': clean(m.provider) };
+  const out: Record<string, string> = { 'reelay-provider': clean(m.provider) };
+  if (m.workflowId) out['reelay-workflow-id'] = clean(m.workflowId);
   if (m.providerJobId) out['reelay-provider-job-id'] = clean(m.providerJobId);
   return out;
 }
@@ -302,7 +306,7 @@ export async function writeObject(store: Store, args: WriteObjectArgs, hooks: Wr
     }
     signal?.throwIfAborted();
     if (args.expectedBytes !== undefined && done !== args.expectedBytes) {
-      throw new StoreError(`writing ${uri}: the source ended after ${done} of ${args.expectedBytes} bytes`, 'other', true);
+      throw new StoreError(`writing ${uri}: the source ended after ${done} of ${args.expectedBytes} bytes`, 'length', true);
     }
     const sha256 = whole.digest('hex');
     hooks.onProgress?.(done, args.expectedBytes);

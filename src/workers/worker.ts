@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
 import { bundleEncodesFailures, dataConverterForKeys } from '../codec';
 import { isLoadedConfig, loadClientConfig, loadConfig, type ReelayClientConfig, type ReelayConfig } from '../config';
+import { checkOutputStore } from '../storage/worker-store';
 import { connectionOptions } from '../temporal-config';
 import { providerTaskQueue } from '../contract/task-queues';
 import { PACED_PROVIDERS } from '../pipelines/registry';
@@ -70,6 +71,8 @@ export interface ReelayWorker {
  */
 export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<ReelayWorker> {
   const config = opts.config ?? loadConfig(opts.env ?? process.env);
+  // An s3:// output location must be reachable and writable before the worker takes any task.
+  await checkOutputStore(config);
   const connection = opts.connection ?? (await connectWorkerConnection(config));
   const namespace = opts.namespace ?? config.temporal.namespace;
   const queue = opts.taskQueue ?? config.taskQueue;

@@ -32,10 +32,13 @@ export async function run({ values }: Parsed): Promise<number> {
   try {
     worker = await startWorker({ taskQueue: queue, outputRoot: out, config });
   } catch (err) {
+    // The start-up check of an s3:// output location names its own variable (exit 2).
+    if ((err as Error).name === 'ConfigError') throw err;
     const { CliError } = await import('../args');
     throw new CliError(`cannot start the worker against Temporal at ${describeTemporal(config)}: ${(err as Error).message}`);
   }
-  note(`Reelay worker polling task queue "${queue}" on ${describeTemporal(config)}; outputs to ${out}. Ctrl-C to stop.`);
+  const outputs = config.storage.output.kind === 's3' ? `s3://${config.storage.output.bucket}/${config.storage.output.key}`.replace(/\/$/, '') : out;
+  note(`Reelay worker polling task queue "${queue}" on ${describeTemporal(config)}; outputs to ${outputs}. Ctrl-C to stop.`);
   const signal = untilSignal();
   let workerError: unknown;
   const stoppedBy = await Promise.race([signal, worker.done.then(() => undefined, (err: unknown) => void (workerError = err))]);

@@ -5,7 +5,7 @@ import { ConflictError, PermissionDeniedError } from '../../providers/errors';
 import { redactUrl } from '../../providers/http';
 import type { DeliveredFile } from '../../contract/common';
 import type { DublabOutputType } from './input';
-import { type ActivityDeps, activityTransferHooks, markCreateSent, pipelineOutputDir } from '../../activities/shared';
+import { type ActivityDeps, activityTransferHooks, markCreateSent, pipelineOutputTarget, storeHooks } from '../../activities/shared';
 import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from '../../activities/transfer';
 
 /** File extension per output type. Subtitles are assumed WebVTT and posters PNG (docs/provider-assumptions.md). */
@@ -101,7 +101,7 @@ export function createDublabActivities(deps: ActivityDeps) {
           return { projectId: String(prev.projectId), files: prevFiles, bytes: prev.bytes ?? 0, sha256: prev.sha256 ?? '' };
         }
       }
-      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher });
+      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher, ...storeHooks(deps) });
       const contentType = args.contentType ?? probed.contentType ?? contentTypeFor(args.source) ?? 'video/mp4';
       const group = await dublab().initDubGroup(
         {
@@ -156,7 +156,7 @@ export function createDublabActivities(deps: ActivityDeps) {
       outputSubdir: string;
     }): Promise<Array<DeliveredFile & { type: DublabOutputType }>> {
       const signal = Context.current().cancellationSignal;
-      const dir = pipelineOutputDir(deps, `${args.outputSubdir}/${args.language}`);
+      const dir = pipelineOutputTarget(deps, `${args.outputSubdir}/${args.language}`);
       const delivered: Array<DeliveredFile & { type: DublabOutputType }> = [];
       for (const type of args.types) {
         for (let fresh = 0; ; fresh++) {
@@ -184,7 +184,7 @@ export function createDublabActivities(deps: ActivityDeps) {
               { url, dir, name: dublabOutputFileName(type), provider: 'dublab' },
               activityTransferHooks(deps, `downloading ${type}`, { fileId: args.fileId }),
             );
-            delivered.push({ type, path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url) });
+            delivered.push({ type, path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url), uri: file.uri, etag: file.etag });
             break;
           } catch (err) {
             if (err instanceof PermissionDeniedError && fresh === 0) continue;

@@ -9,7 +9,8 @@ import {
   createAtMostOnce,
   markCreateSent,
   maybeSentBefore,
-  pipelineOutputDir,
+  pipelineOutputTarget,
+  storeHooks,
 } from '../../activities/shared';
 import { SourceError, contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from '../../activities/transfer';
 
@@ -65,7 +66,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
         }
       }
       const fileName = sourceFileName(args.source);
-      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher });
+      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher, ...storeHooks(deps) });
       const contentType = args.contentType ?? probed.contentType ?? contentTypeFor(fileName) ?? 'video/mp4';
       const init = await lipdub().initVideo(
         {
@@ -138,7 +139,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
           return { audioId: mine.audio_id, bytes: prev.bytes ?? 0, sha256: prev.sha256 ?? '' };
         }
       }
-      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher });
+      const probed = await probeSource(args.source, { signal, dispatcher: deps.dispatcher, ...storeHooks(deps) });
       if (probed.size === undefined) {
         // size_bytes is required by POST /audio; a URL without Content-Length is refused rather than spooled twice.
         throw new SourceError(`cannot tell the size of ${redactUrl(args.source)}: the server sent no Content-Length, and LipDub's POST /audio needs size_bytes`, false);
@@ -212,7 +213,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
       fileName: string;
     }): Promise<DeliveredFile> {
       const signal = Context.current().cancellationSignal;
-      const dir = pipelineOutputDir(deps, args.outputSubdir);
+      const dir = pipelineOutputTarget(deps, args.outputSubdir);
       for (let fresh = 0; ; fresh++) {
         const { download_url } = await lipdub().generateDownload(args.shotId, args.generateId, { signal });
         try {
@@ -220,7 +221,7 @@ export function createLipdubActivities(deps: ActivityDeps) {
             { url: download_url, dir, name: args.fileName, provider: 'lipdub' },
             activityTransferHooks(deps, 'downloading', { generateId: args.generateId }),
           );
-          return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(download_url) };
+          return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(download_url), uri: file.uri, etag: file.etag };
         } catch (err) {
           if (err instanceof PermissionDeniedError && fresh === 0) continue;
           throw err;
