@@ -10,11 +10,17 @@
  *     (store objects) or derives from the input (text2video);
  *   - no workflow is left running.
  *
+ * Outputs go to an object store (a versitygw of its own) through the store fault proxy
+ * (src/dev/store-faults.ts), which answers about 15% of part uploads with 503 SlowDown, holds another 15%
+ * for up to 1.5 s, and refuses 2% of object completions: every output object must still hold exactly the
+ * bytes the sandbox served, and no multipart upload may be left incomplete. `--local` writes outputs to
+ * a local directory instead (the run as it was before object storage).
+ *
  * It prints one summary line (and, with --json, writes the details) and exits 1 on any loss.
  *
  *   npm run chaos                        the full profile: 200 pipelines, 3 worker kills, 1 server restart
  *   npm run chaos -- --profile ci        the small one CI runs: 25 pipelines, 1 kill, 1 restart
- *   options: --pipelines N --kills K --server-restarts R --seed S --timeout-minutes M --json FILE --keep
+ *   options: --pipelines N --kills K --server-restarts R --seed S --timeout-minutes M --json FILE --keep --local
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,6 +34,9 @@ import { connectClient, startPipeline, type PipelineName } from '../src/client';
 import { workflowBundleOptions } from '../src/codec';
 import { failureMessage, outputFiles } from '../src/cli/pipelines';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../src/dev/temporal';
+import { ensureVersitygw, startObjectStore, type ObjectStoreServer } from '../src/dev/objectstore';
+import { startStoreFaultProxy, type StoreFaultLedger, type StoreFaultProxy } from '../src/dev/store-faults';
+import { GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LipdubClient } from '../src/pipelines/lipdub/client';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { sha256Hex, text2videoOutput } from '../src/sandbox/derive';
@@ -179,6 +188,20 @@ function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** The sha256 of an object (`s3://bucket/key`), read straight from the store (not through the fault proxy); undefined if absent. */
+async function sha256Object(s3: S3Client, uri: string): Promise<string | undefined> {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) return undefined;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+    const hash = createHash('sha256');
+    for await (const chunk of res.Body as AsyncIterable<Buffer>) hash.update(chunk);
+    return hash.digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 async function retrying<T>(what: string, fn: () => Promise<T>, deadline: number): Promise<T> {
   for (;;) {
     try {
@@ -202,6 +225,7 @@ async function main(): Promise<number> {
       'timeout-minutes': { type: 'string' },
       json: { type: 'string' },
       keep: { type: 'boolean' },
+      local: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -258,14 +282,43 @@ async function main(): Promise<number> {
     audio: path.join(inputsDir, 'line.mp3'),
     image: path.join(inputsDir, 'frame.png'),
   };
-  fs.writeFileSync(inputs.video, Buffer.alloc(300_000, 7));
+  // Outputs that embed the video (LipDub, DubLab's translated_mp4) span three 8 MiB parts: multipart uploads
+  // whose parts meet the store's faults.
+  fs.writeFileSync(inputs.video, Buffer.alloc(values.local ? 300_000 : 17 * 1024 * 1024 + 300_000, 7));
   fs.writeFileSync(inputs.audio, Buffer.alloc(40_000, 3));
   fs.writeFileSync(inputs.image, Buffer.from('89504e470d0a1a0a', 'hex'));
+
+  // The object store the outputs go to, behind the fault proxy.
+  let objectStore: ObjectStoreServer | undefined;
+  let storeProxy: StoreFaultProxy | undefined;
+  let storeEnv: Record<string, string> = {};
+  const outputPrefix = `chaos-${tag}`;
+  if (!values.local) {
+    objectStore = await startObjectStore({ binary: ensureVersitygw({ log }).path, rootDir: path.join(dir, 's3'), logFile: path.join(dir, 'versitygw.log') });
+    storeProxy = await startStoreFaultProxy({
+      target: objectStore.endpoint,
+      seed,
+      partServerErrorRate: 0.15,
+      partSlowRate: 0.15,
+      partSlowMs: { min: 200, max: 1500 },
+      writeServerErrorRate: 0.02,
+    });
+    storeEnv = {
+      REELAY_OUTPUT_URL: `s3://${objectStore.bucket}/${outputPrefix}`,
+      REELAY_S3_ENDPOINT: storeProxy.endpoint,
+      REELAY_S3_REGION: objectStore.region,
+      AWS_ACCESS_KEY_ID: objectStore.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: objectStore.credentials.secretAccessKey,
+    };
+    log(`outputs to s3://${objectStore.bucket}/${outputPrefix} on versitygw ${objectStore.endpoint}, through the store fault proxy ${storeProxy.endpoint}`);
+  }
+  const s3: S3Client | undefined = objectStore?.client();
 
   const worker = new WorkerSupervisor(
     {
       ...process.env,
       ...sandbox.env(),
+      ...storeEnv,
       TEMPORAL_ADDRESS: server.address,
       REELAY_TASK_QUEUE: taskQueue,
       REELAY_OUTPUT_DIR: outputRoot,
@@ -358,7 +411,12 @@ async function main(): Promise<number> {
     for (const f of outputFiles(result)) {
       let why: string | undefined;
       const key = f.providerUrl ? new URL(f.providerUrl).pathname.replace(/^\/o\//, '') : undefined;
-      if (!fs.existsSync(f.path)) why = 'missing on disk';
+      if (f.uri) {
+        const stored = s3 ? await sha256Object(s3, f.uri) : undefined;
+        if (!stored) why = 'missing in the object store';
+        else if (stored !== f.sha256) why = 'sha256 in the object store differs from the result';
+      } else if (!values.local) why = 'delivered to a local file, not to the object store';
+      else if (!fs.existsSync(f.path)) why = 'missing on disk';
       else if (sha256File(f.path) !== f.sha256) why = 'sha256 on disk differs from the result';
       else if (key && served.has(key)) {
         if (served.get(key)!.sha256 !== f.sha256) why = 'sha256 differs from what the sandbox served';
@@ -391,6 +449,17 @@ async function main(): Promise<number> {
   for (const e of ledger) if (e.provider === 'text2video') t2vTexts.set(e.key, (t2vTexts.get(e.key) ?? 0) + 1);
   const freeResubmits = [...t2vTexts.values()].reduce((a, c) => a + c - 1, 0);
 
+  // The object store: no multipart upload left incomplete, and what the fault proxy did.
+  let storeLedger: StoreFaultLedger | undefined;
+  const incompleteUploads: string[] = [];
+  if (s3 && objectStore?.bucket) {
+    storeLedger = storeProxy!.ledger();
+    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: objectStore.bucket, Prefix: outputPrefix }));
+    for (const u of res.Uploads ?? []) incompleteUploads.push(`${u.Key}#${u.UploadId}`);
+  }
+  const storeFaults = storeLedger?.faults;
+  const rewritten = storeLedger ? Object.entries(storeLedger.completed).filter(([, c]) => c > 1).length : 0;
+
   const completed = outcomes.filter((o) => o.status === 'completed').length;
   const failed = outcomes.filter((o) => o.status === 'failed');
   const unclear = failed.filter((o) => !CLEAR_FAILURES.has(o.failureType ?? ''));
@@ -399,7 +468,7 @@ async function main(): Promise<number> {
   const badFiles = files.filter((f) => !f.ok);
   const failureCounts = new Map<string, number>();
   for (const o of failed) failureCounts.set(o.failureType ?? 'unknown', (failureCounts.get(o.failureType ?? 'unknown') ?? 0) + 1);
-  const lost = unclear.length + stuck.length + badFiles.length + duplicates.length;
+  const lost = unclear.length + stuck.length + badFiles.length + duplicates.length + incompleteUploads.length;
   const ok = lost === 0 && worker.kills >= kills && serverRestartsDone >= serverRestarts;
 
   const summary =
@@ -408,13 +477,35 @@ async function main(): Promise<number> {
     `${duplicates.length} duplicate billable creates (${ledger.length} creates performed, ${freeResubmits} free text2video resubmits); ` +
     `${files.length - badFiles.length}/${files.length} files sha256-verified; ` +
     `faults injected: ${Object.entries(faults).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+    (storeFaults
+      ? `store: part 503s ${storeFaults.partServerError}, slow parts ${storeFaults.partSlow}, refused completions ${storeFaults.writeServerError}, ` +
+        `${incompleteUploads.length} incomplete uploads, ${rewritten} objects written again after a kill; `
+      : 'outputs local; ') +
     `worker SIGKILLs ${worker.kills}, server restarts ${serverRestartsDone}; ${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
   if (values.json) {
     fs.writeFileSync(
       values.json,
       JSON.stringify(
-        { ok, summary, pipelines: n, completed, failed: failed.length, unclear, stuck, duplicates, freeResubmits, files: files.length, badFiles, faults, kills: worker.kills, serverRestarts: serverRestartsDone, failures: Object.fromEntries(failureCounts), outcomes },
+        {
+          ok,
+          summary,
+          pipelines: n,
+          completed,
+          failed: failed.length,
+          unclear,
+          stuck,
+          duplicates,
+          freeResubmits,
+          files: files.length,
+          badFiles,
+          faults,
+          store: storeLedger ? { faults: storeLedger.faults, requests: storeLedger.requests, incompleteUploads, objectsWrittenAgain: rewritten } : null,
+          kills: worker.kills,
+          serverRestarts: serverRestartsDone,
+          failures: Object.fromEntries(failureCounts),
+          outcomes,
+        },
         null,
         2,
       ),
@@ -424,11 +515,15 @@ async function main(): Promise<number> {
   for (const o of stuck) log(`stuck: ${o.id} (${o.status})`);
   for (const d of duplicates) log(`duplicate: ${d}`);
   for (const f of badFiles) log(`bad file: ${f.path}: ${f.why}`);
+  for (const u of incompleteUploads) log(`incomplete multipart upload left: ${u}`);
 
   await client.connection.close();
   await worker.stop();
   await server.stop();
   await sandbox.close();
+  s3?.destroy();
+  await storeProxy?.close();
+  await objectStore?.stop();
   if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
   else log(`kept ${dir}`);
   process.stdout.write(summary + '\n');

@@ -7,11 +7,11 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /**
  * The chaos run's small profile (npm run chaos -- --profile ci): 25 pipelines under injected 5xx, 429 and
- * lost answers, a worker SIGKILL and a dev-server restart. It runs its own dev server, sandbox and worker
+ * lost answers, 503s and slow part uploads at the object store, a worker SIGKILL and a dev-server restart. It runs its own dev server, object store, sandbox and worker
  * process; this test checks its verdict and that the faults and events really happened.
  */
 describe('chaos run (ci profile)', () => {
-  it('finishes every pipeline or fails it with a reason, with no duplicate billable create and every file verified', () => {
+  it('finishes every pipeline or fails it with a reason, with no duplicate billable create and every output object verified under store faults', () => {
     const dir = tempDir('chaos');
     const report = path.join(dir, 'chaos.json');
     const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/chaos.ts'), '--profile', 'ci', '--json', report], {
@@ -32,6 +32,7 @@ describe('chaos run (ci profile)', () => {
       badFiles: unknown[];
       files: number;
       faults: Record<string, number>;
+      store: { faults: { partServerError: number; partSlow: number; writeServerError: number }; incompleteUploads: string[] } | null;
       kills: number;
       serverRestarts: number;
     };
@@ -43,6 +44,11 @@ describe('chaos run (ci profile)', () => {
     // The faults were really injected.
     expect(r.faults.serverError).toBeGreaterThan(0);
     expect(r.faults.rateLimit).toBeGreaterThan(0);
+    // Outputs went to the object store through the store fault proxy: 503s and slow part uploads, none lost.
+    expect(r.store).not.toBeNull();
+    expect(r.store!.faults.partServerError).toBeGreaterThan(0);
+    expect(r.store!.faults.partSlow).toBeGreaterThan(0);
+    expect(r.store!.incompleteUploads).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 14 * 60_000);
 });
