@@ -77,7 +77,8 @@ describe('transfers into and out of the store', () => {
 
   it('sizes an s3:// source with HeadObject, and refuses a missing one as a non-retryable source error', async () => {
     const prefix = uniquePrefix('probe');
-    await downloadToFile({ url: (await serveBody('probe', 1000)).url, dir: dirUri(prefix), name: 'a.mp3', provider: 'lipdub' }, hooks);
+    const server = await serveBody('probe', 1000);
+    await downloadToFile({ url: server.url, dir: dirUri(prefix), name: 'a.mp3', provider: 'lipdub' }, hooks).finally(() => server.close());
     await expect(probeSource(`${dirUri(prefix)}/a.mp3`, hooks)).resolves.toEqual({ size: 1000, contentType: 'video/mp4' });
     const e = await probeSource(`${dirUri(prefix)}/missing.mp3`, hooks).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(SourceError);
