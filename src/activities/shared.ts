@@ -101,6 +101,20 @@ export function pipelineOutputDir(deps: ActivityDeps, subdir: string): string {
   return safeOutputPath(deps.outputRoot, subdir);
 }
 
+/** A provider client built once, on first use (a worker without that provider's key still runs the others). */
+export function onFirstUse<C>(build: () => C): () => C {
+  let client: C | undefined;
+  return () => (client ??= build());
+}
+
+/** Call options for a status call or a transfer: the run's cancellation aborts it. */
+export function cancellable(): { signal: AbortSignal } {
+  return { signal: Context.current().cancellationSignal };
+}
+
+/** Call options for billable creates and their reconciliation: no signal, they run to their end even when the run is cancelled (see createAtMostOnce). */
+export const RUN_TO_END: { signal?: undefined } = {};
+
 /** Stream a provider's result URL into the run's output directory; the URL is recorded redacted. */
 export async function deliverDownload(deps: ActivityDeps, provider: ProviderId, url: string, outputSubdir: string, fileName: string): Promise<DeliveredFile> {
   const file = await downloadToFile(
