@@ -107,6 +107,13 @@ module.exports = tseslint.config(
     },
   },
   {
+    // The sandbox simulates the providers from their docs, not from our clients: a mistake shared by both would pass.
+    files: ['src/sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./', message: 'The sandbox is written from the provider docs: it imports nothing of Reelay outside src/sandbox.' }] }],
+    },
+  },
+  {
     files: ACTIVITY_AND_EDGE_FILES,
     rules: {
       'no-restricted-imports': [

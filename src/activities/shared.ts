@@ -133,6 +133,20 @@ export function pipelineOutputDir(deps: ActivityDeps, subdir: string): string {
   return safeOutputPath(deps.outputRoot, subdir);
 }
 
+/** A provider client built once, on first use (a worker without that provider's key still runs the others). */
+export function onFirstUse<C>(build: () => C): () => C {
+  let client: C | undefined;
+  return () => (client ??= build());
+}
+
+/** Call options for a status call or a transfer: the run's cancellation aborts it. */
+export function cancellable(): { signal: AbortSignal } {
+  return { signal: Context.current().cancellationSignal };
+}
+
+/** Call options for billable creates and their reconciliation: no signal, they run to their end even when the run is cancelled (see createAtMostOnce). */
+export const RUN_TO_END: { signal?: undefined } = {};
+
 /** Where a pipeline's downloads go: its s3:// prefix when outputs go to an object store, else its directory. */
 export function pipelineOutputTarget(deps: ActivityDeps, subdir: string): string {
   return storeOutputUri(deps.config, subdir) ?? pipelineOutputDir(deps, subdir);

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { ProviderConfigError, type ProviderId } from './errors';
+import { createHttpClient, type HttpClient } from './http';
 
 /** What every provider client is built from; the API key never leaves the client's HTTP closure. */
 export interface ProviderClientOptions {
@@ -66,13 +67,19 @@ export function publicProviderOptions(settings: ProviderSettings, extra: { dispa
   return { baseUrl: settings.baseUrl, ...(extra.dispatcher ? { dispatcher: extra.dispatcher } : {}) };
 }
 
-/** Constructor-time checks, so a bad configuration fails before the first call, naming the setting. */
-export function checkClientOptions(provider: ProviderId, opts: ProviderClientOptions): void {
-  if (!opts.apiKey || opts.apiKey.trim() === '') throw new ProviderConfigError(provider, 'apiKey', 'is empty');
+/**
+ * The HTTP core of one provider's client, built in its constructor: the options are checked first, so a
+ * bad configuration fails before the first call, naming the setting (a key where the provider takes one,
+ * PROVIDER_ENV says which); `authHeaders` go with every call and are redacted from every error.
+ */
+export function providerHttpClient(provider: ProviderId, opts: PublicProviderClientOptions & { apiKey?: string }, authHeaders: Record<string, string>): HttpClient {
+  const spec: ProviderEnvSpec = PROVIDER_ENV[provider];
+  if (spec.apiKeyVar !== undefined && (!opts.apiKey || opts.apiKey.trim() === '')) throw new ProviderConfigError(provider, 'apiKey', 'is empty');
   checkPublicClientOptions(provider, opts);
+  return createHttpClient({ provider, baseUrl: opts.baseUrl, headers: authHeaders, dispatcher: opts.dispatcher, timeoutMs: opts.timeoutMs });
 }
 
-export function checkPublicClientOptions(provider: ProviderId, opts: PublicProviderClientOptions): void {
+function checkPublicClientOptions(provider: ProviderId, opts: PublicProviderClientOptions): void {
   checkBaseUrl(provider, 'baseUrl', opts.baseUrl);
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) {
     throw new ProviderConfigError(provider, 'timeoutMs', 'must be a positive number');

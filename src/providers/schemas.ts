@@ -32,6 +32,16 @@ export const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s)
 /** An acknowledgement (`{}`, `{ data: … }`, or 204 with no body, read as `{}`): any JSON object. */
 export const Acknowledgement = z.looseObject({});
 
+/** `gs://bucket/path` or an https URL (Vivid Flow's image_url: "GCS URL or HTTPS URL"). */
+export function isGcsOrHttpsUrl(u: string): boolean {
+  if (/^gs:\/\/[^/\s]+\/\S+$/.test(u)) return true;
+  try {
+    return new URL(u).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

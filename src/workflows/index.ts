@@ -5,8 +5,8 @@
 // a cost: 2.3 MB and ~60 ms of CPU per run when every run built every pipeline's schemas (a waiting
 // text2video run held LipDub's, DubLab's, … too). So each pipeline's module is required only when a run
 // of that pipeline starts or replays: a run holds its own schemas alone. Id builders, signals and
-// queries are imported from the registry and the pipeline's module (`../pipelines/registry`,
-// `./batch`, `./shared/progress`), not from here.
+// queries are imported from the registry and the neutral modules (`../pipelines/registry`,
+// `../pipelines/batch/signals`, `../contract/progress`), not from here.
 //
 // The worker finds a workflow by its export name, and the bundler needs each `require` spelled out, so
 // the list is written here; the type check at the bottom refuses a registered pipeline left out of it.
@@ -34,8 +34,8 @@ export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') 
 
 // No schemas behind this one.
 export { providerLimiterWorkflow } from './limiter';
-export { progressQuery } from './shared/progress';
-export type { PipelineProgress } from './shared/progress';
+export { progressQuery } from '../contract/progress';
+export type { PipelineProgress } from '../contract/progress';
 
 /** Fails to compile when a registered pipeline's workflow type is not exported above. */
 type ExportedWorkflow<T extends keyof typeof import('./index')> = T;

@@ -23,6 +23,7 @@ const CASES: Array<{ rule: string; file: string; line: string; message: RegExp }
   { rule: 'batch starter: no workflow module', file: 'src/pipelines/batch/start.ts', line: "import { batchPipeline } from './workflow'; void batchPipeline;", message: /workflow runtime code/ },
   { rule: 'CLI: no workflow module loaded lazily either', file: 'src/cli/commands/batch.ts', line: "export const probe = () => import('../../pipelines/batch/workflow');", message: /is not loaded here/ },
   { rule: 'contract: nothing of the workflow runtime', file: 'src/contract/common.ts', line: "import { parseInput } from '../workflows/shared/input'; void parseInput;", message: /Workflow runtime code/ },
+  { rule: 'sandbox: written from the docs, not from the clients', file: 'src/sandbox/vividflow.ts', line: "import { VividflowGenerate } from '../pipelines/vividflow/schemas'; void VividflowGenerate;", message: /written from the provider docs/ },
   { rule: 'spec: no workflow module', file: 'src/pipelines/lipdub/spec.ts', line: "import { lipdubPipeline } from './workflow'; void lipdubPipeline;", message: /workflow runtime code/ },
 ];
 

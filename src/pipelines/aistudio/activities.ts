@@ -1,8 +1,7 @@
-import { Context } from '@temporalio/activity';
 import { RateLimitError } from '../../providers/errors';
 import type { DeliveredFile } from '../../contract/common';
 import { createdAtMs, reconcileFromList } from '../../activities/reconcile';
-import { type ActivityDeps, createAtMostOnce, deliverDownload } from '../../activities/shared';
+import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, type ActivityDeps } from '../../activities/shared';
 import { AistudioClient } from './client';
 import type { AistudioCreateJobRequest, AistudioListedJob } from './schemas';
 import type { AistudioPipelineParsed } from './input';
@@ -27,11 +26,7 @@ function toCreateJobRequest(p: AistudioParams): AistudioCreateJobRequest {
 
 /** The AI Studio pipeline's activities: create (a 429 for the 3-job limit answers `busy`), status, download. */
 export function createAistudioActivities(deps: ActivityDeps) {
-  let studio: AistudioClient | undefined;
-  const aistudio = () => (studio ??= AistudioClient.fromSettings(deps.config.providers.aistudio, { dispatcher: deps.dispatcher }));
-  const signal = () => Context.current().cancellationSignal;
-  // Billable creates and their reconciliation run to their end even when the run is cancelled: no signal (see createAtMostOnce).
-  const toEnd = {};
+  const aistudio = onFirstUse(() => AistudioClient.fromSettings(deps.config.providers.aistudio, { dispatcher: deps.dispatcher }));
 
   return {
     /**
@@ -53,7 +48,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
           const jobs: AistudioListedJob[] = [];
           let reachedBack = false;
           for (let page = 0; page < 10 && !reachedBack; page++) {
-            const list = await aistudio().listJobs({ limit, offset: page * limit }, toEnd);
+            const list = await aistudio().listJobs({ limit, offset: page * limit }, RUN_TO_END);
             jobs.push(...list.jobs);
             const oldest = createdAtMs(list.jobs.at(-1)?.createdAt ?? undefined);
             reachedBack = list.jobs.length < limit || jobs.length >= list.total || (oldest !== undefined && oldest < sinceMs);
@@ -74,7 +69,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
         },
         create: async () => {
           try {
-            const job = await aistudio().createJob(toCreateJobRequest(params), toEnd);
+            const job = await aistudio().createJob(toCreateJobRequest(params), RUN_TO_END);
             return { kind: 'created' as const, jobId: job.id, tokensConsumed: job.tokensConsumed };
           } catch (err) {
             if (err instanceof RateLimitError) return { kind: 'busy' as const, message: err.providerMessage };
@@ -85,7 +80,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
     },
 
     async aistudioGetJob(args: { jobId: string }) {
-      const j = await aistudio().getJob(args.jobId, { signal: signal() });
+      const j = await aistudio().getJob(args.jobId, cancellable());
       return {
         status: j.status,
         progressPercentage: j.progressPercentage,
@@ -97,7 +92,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
 
     /** GET …/download answers 302; its Location (the CDN URL) is streamed here. */
     async aistudioDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<DeliveredFile> {
-      const { location } = await aistudio().downloadUrl(args.jobId, { signal: signal() });
+      const { location } = await aistudio().downloadUrl(args.jobId, cancellable());
       return deliverDownload(deps, 'aistudio', location, args.outputSubdir, args.fileName);
     },
   };

@@ -1,14 +1,14 @@
 import { FormData, type Dispatcher } from 'undici';
 import {
   PROVIDER_ENV,
-  checkClientOptions,
+  providerHttpClient,
   providerOptions,
   providerSettingsFromEnv,
   type CallOptions,
   type ProviderClientOptions,
   type ProviderSettings,
 } from '../../providers/config';
-import { createHttpClient, pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
+import { pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
 import { openFilePart } from '../../providers/multipart';
 import { Acknowledgement } from '../../providers/schemas';
 import {
@@ -36,14 +36,7 @@ export class AistudioClient {
   readonly #http: HttpClient;
 
   constructor(opts: ProviderClientOptions) {
-    checkClientOptions('aistudio', opts);
-    this.#http = createHttpClient({
-      provider: 'aistudio',
-      baseUrl: opts.baseUrl,
-      headers: { authorization: `Bearer ${opts.apiKey}` },
-      dispatcher: opts.dispatcher,
-      timeoutMs: opts.timeoutMs,
-    });
+    this.#http = providerHttpClient('aistudio', opts, { authorization: `Bearer ${opts.apiKey}` });
   }
 
   /** AISTUDIO_BASE_URL (default `http://localhost:8000/api/v1`) and AISTUDIO_TOKEN (the bearer token). */

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import {
   PROVIDER_ENV,
-  checkClientOptions,
+  providerHttpClient,
   providerOptions,
   providerSettingsFromEnv,
   type CallOptions,
@@ -9,7 +9,7 @@ import {
   type ProviderSettings,
 } from '../../providers/config';
 import { ResponseValidationError } from '../../providers/errors';
-import { createHttpClient, pathSegment, type HttpClient } from '../../providers/http';
+import { pathSegment, type HttpClient } from '../../providers/http';
 import {
   DublabDubList,
   DublabDubOutputs,
@@ -34,14 +34,7 @@ export class DublabClient {
   readonly #http: HttpClient;
 
   constructor(opts: ProviderClientOptions) {
-    checkClientOptions('dublab', opts);
-    this.#http = createHttpClient({
-      provider: 'dublab',
-      baseUrl: opts.baseUrl,
-      headers: { apikey: opts.apiKey },
-      dispatcher: opts.dispatcher,
-      timeoutMs: opts.timeoutMs,
-    });
+    this.#http = providerHttpClient('dublab', opts, { apikey: opts.apiKey });
   }
 
   /** DUBLAB_BASE_URL (default the production URL) and DUBLAB_API_KEY. */

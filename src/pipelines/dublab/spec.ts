@@ -1,5 +1,5 @@
 import type { PollingConfig } from '../../contract/common';
-import type { CostEstimator, EdgeSpec, PipelineEntry, StartCli } from '../spec';
+import type { CostEstimator, EdgeSpec, PipelineEntry, StartCli, StartFlag } from '../spec';
 import type { DublabPipelineParsed } from './input';
 
 /** DubLab dubs take minutes (no documented duration); poll every 10 s growing to 1 min, give up after 6 h. */
@@ -17,6 +17,13 @@ export function dublabCredits(durationSeconds: number, languages: number): numbe
   return durationSeconds * languages;
 }
 
+/** The flags that name a source to dub; localize takes them too. */
+export const DUB_SOURCE_FLAGS = {
+  source: { kind: 'string', field: 'source', value: 'PATH|URL', description: 'the source video' },
+  'source-lang': { kind: 'string', field: 'sourceLanguage', value: 'LANG', description: 'language spoken in the source' },
+  duration: { kind: 'number', field: 'durationSeconds', value: 'SECONDS', description: 'duration of the source' },
+} as const satisfies Record<string, StartFlag>;
+
 const cli: StartCli = {
   usage: ['start dublab --source PATH|URL --source-lang L --target-lang L[,L…] --duration SECONDS [options]'],
   examples: [
@@ -24,10 +31,8 @@ const cli: StartCli = {
     '    --output-type translated_mp4 --output-type translated_subtitle --wait --json',
   ],
   flags: {
-    source: { kind: 'string', field: 'source', value: 'PATH|URL', description: 'the source video' },
-    'source-lang': { kind: 'string', field: 'sourceLanguage', value: 'LANG', description: 'language spoken in the source' },
+    ...DUB_SOURCE_FLAGS,
     'target-lang': { kind: 'list', field: 'targetLanguages', commaSeparated: true, value: 'LANG[,LANG…]', description: 'languages to dub into' },
-    duration: { kind: 'number', field: 'durationSeconds', value: 'SECONDS', description: 'duration of the source' },
     'output-type': { kind: 'list', field: 'outputTypes', commaSeparated: true, value: 'TYPE', description: 'output to download (translated_mp4, translated_mp3, translated_subtitle, …)' },
     'check-credits': { kind: 'true', field: 'checkCredits', description: 'refuse to start when the credit balance is short' },
     name: { kind: 'string', field: 'name', value: 'NAME', description: 'display name at DubLab' },

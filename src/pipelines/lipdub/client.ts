@@ -1,14 +1,14 @@
 import type { Dispatcher } from 'undici';
 import {
   PROVIDER_ENV,
-  checkClientOptions,
+  providerHttpClient,
   providerOptions,
   providerSettingsFromEnv,
   type CallOptions,
   type ProviderClientOptions,
   type ProviderSettings,
 } from '../../providers/config';
-import { createHttpClient, pathSegment, type HttpClient } from '../../providers/http';
+import { pathSegment, type HttpClient } from '../../providers/http';
 import { Acknowledgement } from '../../providers/schemas';
 import {
   LipdubAudioList,
@@ -40,14 +40,7 @@ export class LipdubClient {
   readonly #http: HttpClient;
 
   constructor(opts: ProviderClientOptions) {
-    checkClientOptions('lipdub', opts);
-    this.#http = createHttpClient({
-      provider: 'lipdub',
-      baseUrl: opts.baseUrl,
-      headers: { 'x-api-key': opts.apiKey },
-      dispatcher: opts.dispatcher,
-      timeoutMs: opts.timeoutMs,
-    });
+    this.#http = providerHttpClient('lipdub', opts, { 'x-api-key': opts.apiKey });
   }
 
   /** LIPDUB_BASE_URL (default the production URL) and LIPDUB_API_KEY. */

@@ -1,5 +1,5 @@
 import type { CostEstimator, EdgeSpec, PipelineEntry, StartCli } from '../spec';
-import { dublabCredits } from '../dublab/spec';
+import { DUB_SOURCE_FLAGS, dublabCredits } from '../dublab/spec';
 import type { LocalizePipelineParsed } from './input';
 
 const cli: StartCli = {
@@ -8,10 +8,8 @@ const cli: StartCli = {
     "start localize --input rerun.json   (a re-run input from a failed run's details, or one with a generate step)",
   ],
   flags: {
-    source: { kind: 'string', field: 'source', value: 'PATH|URL', description: 'the source video' },
-    'source-lang': { kind: 'string', field: 'sourceLanguage', value: 'LANG', description: 'language spoken in the source' },
+    ...DUB_SOURCE_FLAGS,
     'target-lang': { kind: 'list', field: 'targetLanguages', commaSeparated: true, value: 'LANG[,LANG…]', description: 'languages to dub and lip-sync into' },
-    duration: { kind: 'number', field: 'durationSeconds', value: 'SECONDS', description: 'duration of the source' },
     'shot-id': { kind: 'string', field: 'shotId', value: 'N', description: 'reuse a LipDub shot of this source (a re-run)' },
     'no-subtitles': { kind: 'false', field: 'subtitles', description: "don't deliver DubLab's subtitles" },
     'no-maintain-expression': { kind: 'false', field: 'maintainExpression', description: "don't keep the actor's facial expression" },

@@ -1,18 +1,13 @@
-import { Context } from '@temporalio/activity';
 import { NotFoundError } from '../../providers/errors';
 import type { DeliveredFile } from '../../contract/common';
 import { text2videoWindow } from '../../activities/reconcile';
-import { type ActivityDeps, createAtMostOnce, deliverDownload } from '../../activities/shared';
+import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, type ActivityDeps } from '../../activities/shared';
 import { Text2videoClient } from './client';
 import type { Text2videoJobStatus } from './schemas';
 
 /** The text2video pipeline's activities: submit, status, download. */
 export function createText2videoActivities(deps: ActivityDeps) {
-  let t2v: Text2videoClient | undefined;
-  const text2video = () => (t2v ??= Text2videoClient.fromSettings(deps.config.providers.text2video, { dispatcher: deps.dispatcher }));
-  const signal = () => Context.current().cancellationSignal;
-  // Creates and their reconciliation run to their end even when the run is cancelled: no signal (see createAtMostOnce).
-  const toEnd = {};
+  const text2video = onFirstUse(() => Text2videoClient.fromSettings(deps.config.providers.text2video, { dispatcher: deps.dispatcher }));
 
   return {
     /**
@@ -26,13 +21,13 @@ export function createText2videoActivities(deps: ActivityDeps) {
         check: 'Check GET /jobs on the text2video server for a job created around then.',
         retryUnknownOutcome: args.retryUnknownOutcome ?? true,
         reconcile: async (sinceMs) => {
-          const jobs = await text2video().listJobs(toEnd);
+          const jobs = await text2video().listJobs(RUN_TO_END);
           return text2videoWindow(
             jobs.map((j) => ({ id: j.jobId, createdAt: j.createdAt })),
             sinceMs,
           );
         },
-        create: async () => ({ jobId: (await text2video().generate({ text: args.text }, toEnd)).jobId }),
+        create: async () => ({ jobId: (await text2video().generate({ text: args.text }, RUN_TO_END)).jobId }),
       });
     },
 
@@ -46,7 +41,7 @@ export function createText2videoActivities(deps: ActivityDeps) {
       | { found: true; status: Text2videoJobStatus; progress?: number; message: string; logs: string[]; error?: string }
     > {
       try {
-        const s = await text2video().status(args.jobId, { signal: signal() });
+        const s = await text2video().status(args.jobId, cancellable());
         return { found: true, status: s.status, progress: s.progress, message: s.message, logs: s.logs, error: s.error };
       } catch (err) {
         if (err instanceof NotFoundError) return { found: false };

@@ -1,14 +1,14 @@
 import type { Dispatcher } from 'undici';
 import {
   PROVIDER_ENV,
-  checkPublicClientOptions,
+  providerHttpClient,
   providerSettingsFromEnv,
   publicProviderOptions,
   type CallOptions,
   type ProviderSettings,
   type PublicProviderClientOptions,
 } from '../../providers/config';
-import { createHttpClient, pathSegment, type HttpClient } from '../../providers/http';
+import { pathSegment, type HttpClient } from '../../providers/http';
 import {
   Text2videoGenerate,
   Text2videoGenerateRequest,
@@ -34,15 +34,8 @@ export class Text2videoClient {
   readonly #baseUrl: string;
 
   constructor(opts: PublicProviderClientOptions) {
-    checkPublicClientOptions('text2video', opts);
+    this.#http = providerHttpClient('text2video', opts, {});
     this.#baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.#http = createHttpClient({
-      provider: 'text2video',
-      baseUrl: opts.baseUrl,
-      headers: {},
-      dispatcher: opts.dispatcher,
-      timeoutMs: opts.timeoutMs,
-    });
   }
 
   /** TEXT2VIDEO_BASE_URL (default `http://localhost:5000/api/v1`); there is no key. */

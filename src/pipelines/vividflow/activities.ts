@@ -1,8 +1,8 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { BadRequestError } from '../../providers/errors';
 import type { DeliveredFile } from '../../contract/common';
 import { reconcileFromList } from '../../activities/reconcile';
-import { type ActivityDeps, createAtMostOnce, deliverDownload } from '../../activities/shared';
+import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, type ActivityDeps } from '../../activities/shared';
 import { VividflowClient } from './client';
 import { parseEstimatedWait, type VividflowGenerateRequest } from './schemas';
 import type { VividflowPipelineParsed } from './input';
@@ -34,11 +34,7 @@ function toGenerateRequest(p: VividParams): VividflowGenerateRequest {
 
 /** The Vivid Flow pipeline's activities: generate, status, cancel (queued jobs only), download. */
 export function createVividflowActivities(deps: ActivityDeps) {
-  let vivid: VividflowClient | undefined;
-  const vividflow = () => (vivid ??= VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher }));
-  const signal = () => Context.current().cancellationSignal;
-  // Billable creates and their reconciliation run to their end even when the run is cancelled: no signal (see createAtMostOnce).
-  const toEnd = {};
+  const vividflow = onFirstUse(() => VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher }));
 
   return {
     /**
@@ -55,7 +51,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
         retryUnknownOutcome,
         reconcile: async (sinceMs) => {
           const limit = 100;
-          const history = await vividflow().history({ limit }, toEnd);
+          const history = await vividflow().history({ limit }, RUN_TO_END);
           const r = reconcileFromList({
             jobs: history.jobs.map((j) => ({ ...j, id: j.jobId })),
             matches: (j) => j.prompt === params.prompt,
@@ -66,7 +62,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
           return r.kind === 'found' ? { ...r, value: { jobId: r.value.jobId } } : r;
         },
         create: async () => {
-          const res = await vividflow().generate(toGenerateRequest(params), toEnd);
+          const res = await vividflow().generate(toGenerateRequest(params), RUN_TO_END);
           // The job's own estimate places the first status call (src/workflows/shared/poll-schedule.ts).
           const estimatedWait = parseEstimatedWait(res.estimatedWaitTime);
           return { jobId: res.jobId, ...(estimatedWait ? { estimatedWait } : {}) };
@@ -75,7 +71,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
     },
 
     async vividflowGetStatus(args: { jobId: string }) {
-      const s = await vividflow().status(args.jobId, { signal: signal() });
+      const s = await vividflow().status(args.jobId, cancellable());
       return { status: s.status, message: s.message, errorMessage: s.errorMessage, metrics: s.metrics };
     },
 
@@ -85,12 +81,12 @@ export function createVividflowActivities(deps: ActivityDeps) {
      */
     async vividflowCancel(args: { jobId: string }): Promise<{ cancelled: boolean; message: string; status?: string }> {
       try {
-        const r = await vividflow().cancel(args.jobId, { signal: signal() });
+        const r = await vividflow().cancel(args.jobId, cancellable());
         return { cancelled: true, message: r.message };
       } catch (err) {
         if (err instanceof BadRequestError) {
           // Refused: the job is past the queue, or an earlier attempt whose answer was lost cancelled it.
-          const now = await vividflow().status(args.jobId, { signal: signal() });
+          const now = await vividflow().status(args.jobId, cancellable());
           return { cancelled: now.status === 'cancelled', message: err.providerMessage, status: now.status };
         }
         throw err;
@@ -99,7 +95,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
 
     /** The result URL is read fresh from the status, inside the activity. */
     async vividflowDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<DeliveredFile> {
-      const s = await vividflow().status(args.jobId, { signal: signal() });
+      const s = await vividflow().status(args.jobId, cancellable());
       if (!s.resultUrl) {
         throw ApplicationFailure.create({
           type: 'ProviderResponseInvalid',

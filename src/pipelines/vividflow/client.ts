@@ -1,14 +1,14 @@
 import { FormData, type Dispatcher } from 'undici';
 import {
   PROVIDER_ENV,
-  checkClientOptions,
+  providerHttpClient,
   providerOptions,
   providerSettingsFromEnv,
   type CallOptions,
   type ProviderClientOptions,
   type ProviderSettings,
 } from '../../providers/config';
-import { createHttpClient, pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
+import { pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
 import { openFilePart } from '../../providers/multipart';
 import {
   VividflowCancelResponse,
@@ -34,14 +34,7 @@ export class VividflowClient {
   readonly #http: HttpClient;
 
   constructor(opts: ProviderClientOptions) {
-    checkClientOptions('vividflow', opts);
-    this.#http = createHttpClient({
-      provider: 'vividflow',
-      baseUrl: opts.baseUrl,
-      headers: { 'x-api-key': opts.apiKey },
-      dispatcher: opts.dispatcher,
-      timeoutMs: opts.timeoutMs,
-    });
+    this.#http = providerHttpClient('vividflow', opts, { 'x-api-key': opts.apiKey });
   }
 
   /** VIVIDFLOW_BASE_URL (default the production URL) and VIVIDFLOW_API_KEY. */

@@ -1,18 +1,12 @@
 import { z } from 'zod';
+import { isGcsOrHttpsUrl } from '../../providers/schemas';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isS3Ref, isUrlRef } from '../../contract/common';
 
 const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
 const positiveInt = z.number().int().positive();
 
 /** `gs://bucket/path` or an https URL (Vivid Flow docs: "GCS URL or HTTPS URL"). */
-const ImageUrl = z.string().refine((u) => {
-  if (/^gs:\/\/[^/\s]+\/\S+$/.test(u)) return true;
-  try {
-    return new URL(u).protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'expected a gs://bucket/path or https:// URL');
+const ImageUrl = z.string().refine(isGcsOrHttpsUrl, 'expected a gs://bucket/path or https:// URL');
 
 /** The parameters of each model: one of the other model is refused (Vivid Flow would ignore it silently). */
 const MODEL_PARAMS = {

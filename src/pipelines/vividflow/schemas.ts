@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { lenientNumber, lenientStatus, lenientText, lenientUrl } from '../../providers/lenient';
-import { httpUrl, idString, tolerantEnum, type Undocumented } from '../../providers/schemas';
+import { httpUrl, idString, isGcsOrHttpsUrl, tolerantEnum, type Undocumented } from '../../providers/schemas';
 
 /** The documented statuses (docs § Check Job Status). */
 export const VIVIDFLOW_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
@@ -60,14 +60,7 @@ const positiveInt = z.number().int().positive();
 const text = z.string().refine((t) => t.trim() !== '', 'must not be empty');
 
 /** `gs://bucket/path` or an https URL (docs: "GCS URL or HTTPS URL"). */
-const imageUrl = z.string().refine((u) => {
-  if (/^gs:\/\/[^/\s]+\/\S+$/.test(u)) return true;
-  try {
-    return new URL(u).protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'expected a gs://bucket/path or https:// URL');
+const imageUrl = z.string().refine(isGcsOrHttpsUrl, 'expected a gs://bucket/path or https:// URL');
 
 /**
  * POST /generate. Exactly one image source: `imagePath` (a local file, sent as the multipart field
