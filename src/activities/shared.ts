@@ -153,13 +153,21 @@ export function pipelineOutputTarget(deps: ActivityDeps, subdir: string): string
 }
 
 /**
- * Stream a provider's result URL into the run's output directory, or into its object in the store; the
+ * Stream a provider's job result URL into the run's output directory, or into its object in the store
+ * (tagged with the run and the job, so an object an earlier attempt completed is not written again); the
  * URL is recorded redacted.
  */
-export async function deliverDownload(deps: ActivityDeps, provider: ProviderId, url: string, outputSubdir: string, fileName: string): Promise<DeliveredFile> {
+export async function deliverDownload(
+  deps: ActivityDeps,
+  provider: ProviderId,
+  job: { jobId: string; url: string },
+  outputSubdir: string,
+  fileName: string,
+): Promise<DeliveredFile> {
+  const { url } = job;
   const file = await downloadToFile(
     { url, dir: pipelineOutputTarget(deps, outputSubdir), name: fileName, provider },
-    activityTransferHooks(deps, 'downloading'),
+    activityTransferHooks(deps, 'downloading', { jobId: job.jobId }),
   );
   return { path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url), uri: file.uri, etag: file.etag };
 }

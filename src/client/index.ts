@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
@@ -61,6 +61,28 @@ export type PipelineSpec<P extends StartablePipelineId> = Registry[P] & Schemas[
 export const PIPELINE_SPECS = Object.fromEntries(STARTABLE_PIPELINES.map((id) => [id, { ...REGISTRY[id], ...SCHEMAS[id] }])) as {
   readonly [P in StartablePipelineId]: PipelineSpec<P>;
 };
+
+/** A pipeline's input and result as JSON Schema (draft 2020-12), for callers that do not run TypeScript. */
+export interface PipelineJsonSchema {
+  workflowType: string;
+  /** What a start may send (defaults optional, as the workflow fills them in). */
+  input: Record<string, unknown>;
+  /** What the workflow returns. */
+  result: Record<string, unknown>;
+}
+
+/** Every startable pipeline's JSON Schemas, generated from the same zod schemas the edge and the workflows use. */
+export function pipelineJsonSchemas(): { [P in StartablePipelineId]: PipelineJsonSchema } {
+  const entries = STARTABLE_PIPELINES.map((id): [StartablePipelineId, PipelineJsonSchema] => {
+    const spec = PIPELINE_SPECS[id];
+    const schema: z.ZodType = spec.schema;
+    const resultSchema: z.ZodType = spec.resultSchema;
+    const input = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+    const result = z.toJSONSchema(resultSchema, { io: 'output', target: 'draft-2020-12' }) as Record<string, unknown>;
+    return [id, { workflowType: spec.workflowType, input, result }];
+  });
+  return Object.fromEntries(entries) as { [P in StartablePipelineId]: PipelineJsonSchema };
+}
 
 /** The workflow function a pipeline runs, for typed starts and handles (a type only: nothing of the workflows is loaded). */
 export type PipelineWorkflow<P extends StartablePipelineId> = (typeof Workflows)[PipelineWorkflowType<P>];

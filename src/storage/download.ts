@@ -4,8 +4,10 @@ import { APIConnectionError, errorFromResponse, type ProviderId } from '../provi
 import { redactUrl } from '../providers/http';
 import { StoreError } from './errors';
 import { childLocation, parseS3Uri, s3Uri } from './location';
-import { outputMetadata, writeObject, type MultipartCheckpoint, type StoredObject } from './writer';
-import type { Store } from './s3';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { SHA256_TAG, outputMetadata, writeObject, type MultipartCheckpoint, type StoredObject } from './writer';
+import { headObject, type Store } from './s3';
+import type { S3Location } from './location';
 
 /**
  * A provider's download streamed straight into the object store (the s3:// twin of downloadToFile in
@@ -39,6 +41,10 @@ export async function downloadToStore(
   if (!hooks.store) throw new StoreError(`no object store is configured for ${args.dir}`, 'other', false);
   const store = hooks.store();
   const target = childLocation(parseS3Uri(args.dir), args.name);
+  if (!hooks.resumeFrom) {
+    const delivered = await alreadyDelivered(store, target, hooks.metadata, hooks.signal);
+    if (delivered) return delivered;
+  }
   let res: Dispatcher.ResponseData;
   try {
     res = await request(args.url, { method: 'GET', signal: hooks.signal, dispatcher: hooks.dispatcher, highWaterMark: BODY_CHUNK_BYTES });
@@ -88,4 +94,42 @@ export async function downloadToStore(
       cause: err,
     });
   }
+}
+
+/**
+ * The object an earlier attempt of this activity completed, when the worker died before the activity
+ * could report it: same key, same run, same provider job, and a recorded sha256. Its bytes are the
+ * provider's output of that job, so it is not downloaded and written again. Without the run and job in
+ * the hooks, or without a sha256 yet (killed between completing and tagging), the download runs again.
+ */
+async function alreadyDelivered(
+  store: Store,
+  target: S3Location,
+  metadata: StoreTransferHooks['metadata'],
+  signal: AbortSignal | undefined,
+): Promise<StoreDownloadResult | undefined> {
+  if (!metadata?.workflowId || !metadata.providerJobId) return undefined;
+  let info;
+  try {
+    info = await headObject(store, target, { signal });
+  } catch (err) {
+    if (err instanceof StoreError && err.fault === 'not-found') return undefined;
+    throw err;
+  }
+  const expected = outputMetadata({ workflowId: metadata.workflowId, providerJobId: metadata.providerJobId, provider: 'x' });
+  if (info.metadata['reelay-workflow-id'] !== expected['reelay-workflow-id'] || info.metadata['reelay-provider-job-id'] !== expected['reelay-provider-job-id']) {
+    return undefined;
+  }
+  let sha256: string | undefined = info.metadata[SHA256_TAG];
+  if (!sha256) {
+    try {
+      const tags = await store.client.send(new GetObjectTaggingCommand({ Bucket: target.bucket, Key: target.key }), { abortSignal: signal });
+      sha256 = tags.TagSet?.find((t) => t.Key === SHA256_TAG)?.Value;
+    } catch {
+      sha256 = undefined;
+    }
+  }
+  if (!sha256 || !info.etag) return undefined;
+  const uri = s3Uri(target);
+  return { uri, path: uri, bytes: info.size, sha256, etag: info.etag.replace(/^"|"$/g, ''), contentType: info.contentType, partsReused: 0 };
 }

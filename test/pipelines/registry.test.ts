@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { estimateCost } from '../../src/pipelines/batch/cost';
 import { parseManifest } from '../../src/pipelines/batch/manifest';
 import { listQuery } from '../../src/cli/commands/list';
-import { PIPELINE_NAMES, PIPELINE_SPECS, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
+import { PIPELINE_NAMES, PIPELINE_SPECS, pipelineJsonSchemas, startPipeline, validatePipelineInput, type PipelineName } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import { PROVIDER_ENV } from '../../src/providers/config';
 import {
@@ -81,6 +81,15 @@ describe('the pipeline registry', () => {
     expect(started.workflowId).toBe(pipelineWorkflowId(id, 'registry-check'));
     expect(started.workflowId).toBe(`${PIPELINES[id].idPrefix}-registry-check`);
     expect(starts).toEqual([{ workflowType: PIPELINES[id].workflowType, workflowId: started.workflowId, provider: PIPELINES[id].provider }]);
+  });
+
+  it.each(startable)('%s: its input and result have JSON Schemas naming its workflow type and every field a sample sends', (id) => {
+    const schemas = pipelineJsonSchemas()[id];
+    expect(schemas.workflowType).toBe(PIPELINES[id].workflowType);
+    expect(schemas.input).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', additionalProperties: false });
+    const properties = Object.keys((schemas.input as { properties: Record<string, unknown> }).properties);
+    expect(properties).toEqual(expect.arrayContaining(Object.keys(SAMPLE_INPUTS[id])));
+    expect(schemas.result).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: expect.any(Object) });
   });
 
   it('`reelay start --help` lists every startable pipeline, and only those', async () => {

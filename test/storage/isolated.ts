@@ -4,10 +4,10 @@ import path from 'node:path';
 /**
  * Processes that share no disk: each runs in a mount namespace of its own (`unshare -m`, private
  * propagation) where the whole root file system is read-only and /tmp and /dev/shm are fresh tmpfs
- * mounts nobody else sees. The host's /tmp (the sandbox's files, the dev server's database, the object
- * store's root, the other processes' files) is hidden; what such a process writes lives in its own
- * memory and vanishes with it. Only the network is shared: Temporal, the providers and the object store
- * on loopback.
+ * mounts nobody else sees; the checkout stays readable at its own path, wherever it lives. The host's
+ * /tmp (the sandbox's files, the dev server's database, the object store's root, the other processes'
+ * files) is hidden; what such a process writes lives in its own memory and vanishes with it. Only the
+ * network is shared: Temporal, the providers and the object store on loopback.
  */
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -29,7 +29,12 @@ function prelude(copies: Array<{ from: string; to: string }>): string {
     'set -e',
     'mount -t tmpfs tmpfs /dev/shm',
     ...copies.map((c) => `cp "${c.from}" "/dev/shm/${c.to}"`),
+    // The checkout stays visible (read-only, as everywhere else) even when it lives under the host's
+    // /tmp, as a CI clone may: it is held aside before /tmp is hidden and put back at its own path.
+    `mkdir /dev/shm/.checkout && mount --bind "${ROOT}" /dev/shm/.checkout`,
     'mount -t tmpfs tmpfs /tmp',
+    `if [ ! -d "${ROOT}" ]; then mkdir -p "${ROOT}" && mount --bind /dev/shm/.checkout "${ROOT}" && mount -o remount,bind,ro "${ROOT}"; fi`,
+    'umount /dev/shm/.checkout && rmdir /dev/shm/.checkout',
     'mount -o remount,bind,ro /',
     'mkdir -p /tmp/out /tmp/state /tmp/home',
     'export TMPDIR=/tmp HOME=/tmp/home REELAY_OUTPUT_DIR=/tmp/out REELAY_STATE_DIR=/tmp/state',

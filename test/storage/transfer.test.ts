@@ -60,6 +60,24 @@ describe('transfers into and out of the store', () => {
     }
   });
 
+  it('an object an earlier attempt completed for the same run and job is returned, not downloaded and written again', async () => {
+    const server = await serveBody('again', 6 * MiB + 7);
+    const prefix = uniquePrefix('again');
+    const metadata = { workflowId: 'lipdub-again', providerJobId: 'gen-1' };
+    const args = { url: server.url, dir: dirUri(prefix), name: 'video.mp4', provider: 'lipdub' as const };
+    let first;
+    try {
+      first = await downloadToFile(args, { ...hooks, metadata });
+    } finally {
+      await server.close();
+    }
+    // The provider's URL is gone now: only a result read from the store can come back.
+    expect(await downloadToFile(args, { ...hooks, metadata })).toEqual(first);
+    // Another job (or no job named) is downloaded again, so it meets the closed server.
+    await expect(downloadToFile(args, { ...hooks, metadata: { ...metadata, providerJobId: 'gen-2' } })).rejects.toBeInstanceOf(APIConnectionError);
+    await expect(downloadToFile(args, hooks)).rejects.toBeInstanceOf(APIConnectionError);
+  });
+
   it('a body shorter than its Content-Length fails as the provider\'s, leaving no object and no incomplete upload', async () => {
     const server = await serveBody('short', 10 * MiB, 12 * MiB);
     const prefix = uniquePrefix('short-dl');

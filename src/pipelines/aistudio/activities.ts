@@ -93,7 +93,7 @@ export function createAistudioActivities(deps: ActivityDeps) {
     /** GET …/download answers 302; its Location (the CDN URL) is streamed here. */
     async aistudioDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<DeliveredFile> {
       const { location } = await aistudio().downloadUrl(args.jobId, cancellable());
-      return deliverDownload(deps, 'aistudio', location, args.outputSubdir, args.fileName);
+      return deliverDownload(deps, 'aistudio', { jobId: args.jobId, url: location }, args.outputSubdir, args.fileName);
     },
   };
 }

@@ -52,7 +52,7 @@ export function createText2videoActivities(deps: ActivityDeps) {
     async text2videoDownload(args: { jobId: string; outputSubdir: string; fileName: string }): Promise<{ found: false } | { found: true; file: DeliveredFile }> {
       const url = text2video().downloadUrl(args.jobId);
       try {
-        return { found: true, file: await deliverDownload(deps, 'text2video', url, args.outputSubdir, args.fileName) };
+        return { found: true, file: await deliverDownload(deps, 'text2video', { jobId: args.jobId, url }, args.outputSubdir, args.fileName) };
       } catch (err) {
         if (err instanceof NotFoundError) return { found: false };
         throw err;

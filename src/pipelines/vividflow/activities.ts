@@ -103,7 +103,7 @@ export function createVividflowActivities(deps: ActivityDeps) {
           message: `VividFlow GET /status/{job_id}: job ${args.jobId} is ${s.status} and has no result_url to download`,
         });
       }
-      return deliverDownload(deps, 'vividflow', s.resultUrl, args.outputSubdir, args.fileName);
+      return deliverDownload(deps, 'vividflow', { jobId: args.jobId, url: s.resultUrl }, args.outputSubdir, args.fileName);
     },
   };
 }
