@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ensureGoTool, goToolCacheDir, type EnsuredGoTool } from './go-tool';
 import { freePort, portOpen } from './temporal';
 
 /**
@@ -21,71 +22,28 @@ export const TEST_STORE_CREDENTIALS = Object.freeze({
 export const TEST_STORE_REGION = 'us-east-1';
 export const TEST_STORE_BUCKET = 'reelay-test';
 
+const VERSITYGW = {
+  binary: 'versitygw',
+  title: 'versitygw',
+  module: VERSITYGW_MODULE,
+  version: VERSITYGW_VERSION,
+  cacheName: 'versitygw',
+  envVar: 'REELAY_VERSITYGW',
+} as const;
+
 export function versitygwCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.REELAY_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'reelay');
-  return path.join(base, 'versitygw', VERSITYGW_VERSION);
+  return goToolCacheDir(VERSITYGW, env);
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-export interface EnsureVersitygwResult {
-  path: string;
-  source: 'REELAY_VERSITYGW' | 'PATH' | 'cache' | 'built';
-  buildSeconds?: number;
-}
+export type EnsureVersitygwResult = EnsuredGoTool<'REELAY_VERSITYGW'>;
 
 /**
  * Find or build versitygw: `REELAY_VERSITYGW`, then `versitygw` on PATH, then the cache, else
- * `go install` from the Go module proxy into a scratch directory renamed into the cache (a killed
- * build never leaves a half binary). About a minute on a fresh 2-core machine, module download included.
+ * `go install` from the Go module proxy into the cache. About a minute on a fresh 2-core machine,
+ * module download included.
  */
 export function ensureVersitygw(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsureVersitygwResult {
-  const env = opts.env ?? process.env;
-  const log = opts.log ?? (() => undefined);
-  if (env.REELAY_VERSITYGW) {
-    if (!fs.existsSync(env.REELAY_VERSITYGW)) throw new Error(`REELAY_VERSITYGW points at ${env.REELAY_VERSITYGW}, which does not exist`);
-    return { path: env.REELAY_VERSITYGW, source: 'REELAY_VERSITYGW' };
-  }
-  const fromPath = onPath('versitygw', env);
-  if (fromPath) return { path: fromPath, source: 'PATH' };
-
-  const dir = versitygwCacheDir(env);
-  const binary = path.join(dir, 'versitygw');
-  if (fs.existsSync(binary)) return { path: binary, source: 'cache' };
-
-  if (!onPath('go', env)) {
-    throw new Error('No versitygw found (REELAY_VERSITYGW, PATH, cache) and no Go toolchain to build one. Install Go 1.22+ or set REELAY_VERSITYGW.');
-  }
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const scratch = fs.mkdtempSync(path.join(path.dirname(dir), 'build-'));
-  log(`Building versitygw ${VERSITYGW_VERSION} from its Go module (once; cached in ${dir})…`);
-  const started = Date.now();
-  const result = spawnSync('go', ['install', `${VERSITYGW_MODULE}@${VERSITYGW_VERSION}`], {
-    env: { ...env, GOBIN: scratch, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) {
-    fs.rmSync(scratch, { recursive: true, force: true });
-    throw new Error(`go install ${VERSITYGW_MODULE}@${VERSITYGW_VERSION} failed with exit code ${result.status}`);
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  fs.renameSync(path.join(scratch, 'versitygw'), binary);
-  fs.rmSync(scratch, { recursive: true, force: true });
-  const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
-  log(`Built versitygw in ${buildSeconds}s.`);
-  return { path: binary, source: 'built', buildSeconds };
+  return ensureGoTool(VERSITYGW, opts);
 }
 
 export interface ObjectStoreOptions {

@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { REELAY_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
+import { ensureGoTool, goToolCacheDir, type EnsuredGoTool } from './go-tool';
 
 /**
  * The Temporal CLI version we build when no `temporal` binary is at hand. Later tags carry a `replace`
@@ -12,73 +12,27 @@ import { REELAY_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
+const TEMPORAL_CLI = {
+  binary: 'temporal',
+  title: 'the Temporal CLI',
+  module: TEMPORAL_CLI_MODULE,
+  version: TEMPORAL_CLI_VERSION,
+  cacheName: 'temporal-cli',
+  envVar: 'TEMPORAL_CLI',
+} as const;
+
 export function temporalCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.REELAY_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'reelay');
-  return path.join(base, 'temporal-cli', TEMPORAL_CLI_VERSION);
+  return goToolCacheDir(TEMPORAL_CLI, env);
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-export interface EnsureResult {
-  path: string;
-  source: 'TEMPORAL_CLI' | 'PATH' | 'cache' | 'built';
-  buildSeconds?: number;
-}
+export type EnsureResult = EnsuredGoTool<'TEMPORAL_CLI'>;
 
 /**
  * Find or build the `temporal` CLI without downloading anything at run time: `TEMPORAL_CLI`, then a
  * `temporal` on PATH, then our cache, else `go install` from the Go module proxy into the cache.
  */
 export function ensureTemporalCli(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsureResult {
-  const env = opts.env ?? process.env;
-  const log = opts.log ?? (() => undefined);
-  if (env.TEMPORAL_CLI) {
-    if (!fs.existsSync(env.TEMPORAL_CLI)) throw new Error(`TEMPORAL_CLI points at ${env.TEMPORAL_CLI}, which does not exist`);
-    return { path: env.TEMPORAL_CLI, source: 'TEMPORAL_CLI' };
-  }
-  const fromPath = onPath('temporal', env);
-  if (fromPath) return { path: fromPath, source: 'PATH' };
-
-  const dir = temporalCacheDir(env);
-  const binary = path.join(dir, 'temporal');
-  if (fs.existsSync(binary)) return { path: binary, source: 'cache' };
-
-  if (!onPath('go', env)) {
-    throw new Error(
-      'No temporal CLI found (TEMPORAL_CLI, PATH) and no Go toolchain to build one. Install Go 1.22+ or set TEMPORAL_CLI.',
-    );
-  }
-  // Build into a scratch dir next to the cache and rename, so a killed build never leaves a half binary.
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const scratch = fs.mkdtempSync(path.join(path.dirname(dir), 'build-'));
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from its Go module (once; cached in ${dir})…`);
-  const started = Date.now();
-  const result = spawnSync('go', ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-    env: { ...env, GOBIN: scratch, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) {
-    fs.rmSync(scratch, { recursive: true, force: true });
-    throw new Error(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed with exit code ${result.status}`);
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  fs.renameSync(path.join(scratch, 'temporal'), binary);
-  fs.rmSync(scratch, { recursive: true, force: true });
-  const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
-  log(`Built the Temporal CLI in ${buildSeconds}s.`);
-  return { path: binary, source: 'built', buildSeconds };
+  return ensureGoTool(TEMPORAL_CLI, opts);
 }
 
 /** `ReelayProvider=Keyword`-style flags for `temporal server start-dev`. */
