@@ -8,7 +8,10 @@ import { redactUrl } from '../providers/http';
 import { StoreError } from '../storage/errors';
 import { storeForConfig, storeOutputUri } from '../storage/worker-store';
 import type { MultipartCheckpoint } from '../storage/writer';
-import { SourceError, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
+import { SourceError, contentTypeFor, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
+import type { FileOpener } from '../providers/multipart';
+import { isS3Ref, parseS3Uri } from '../storage/location';
+import { openObject } from '../storage/s3';
 
 export interface ActivityDeps {
   /** Root directory every output lands under; a pipeline writes to a subdirectory of it. */
@@ -146,6 +149,38 @@ export function cancellable(): { signal: AbortSignal } {
 
 /** Call options for billable creates and their reconciliation: no signal, they run to their end even when the run is cancelled (see createAtMostOnce). */
 export const RUN_TO_END: { signal?: undefined } = {};
+
+/** Images sent in a multipart field are read into memory; larger ones are refused. */
+export const MAX_STORED_IMAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Opens `s3://` image references for the multipart fields of provider requests (Vivid Flow `image`, AI
+ * Studio's frames and references) from the worker's object store; local paths are left to the client.
+ * The object is sized with HeadObject, refused above MAX_STORED_IMAGE_BYTES, and read whole (a form's
+ * file part needs its length before it is sent). It runs before the create is sent, so a store fault
+ * never leaves a billable create in doubt.
+ */
+export function storedFileOpener(deps: ActivityDeps): FileOpener {
+  return async (ref) => {
+    if (!isS3Ref(ref)) return undefined;
+    const config = deps.config;
+    if (!config?.storage) throw new Error(`cannot read ${ref}: no object store is configured on this worker (REELAY_OUTPUT_URL)`);
+    const obj = await openObject(storeForConfig(config), parseS3Uri(ref, { requireKey: true }));
+    try {
+      if (obj.size > MAX_STORED_IMAGE_BYTES) {
+        throw new Error(`${ref} is ${obj.size} bytes; an image field takes at most ${MAX_STORED_IMAGE_BYTES / 1024 / 1024} MiB`);
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of obj.stream) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      if (bytes.length !== obj.size) throw new StoreError(`reading ${ref}: got ${bytes.length} bytes of ${obj.size}`, 'length', true);
+      const fileName = ref.slice(ref.lastIndexOf('/') + 1);
+      return { blob: new Blob([bytes], { type: obj.contentType ?? contentTypeFor(fileName) }), fileName };
+    } finally {
+      obj.close();
+    }
+  };
+}
 
 /** Where a pipeline's downloads go: its s3:// prefix when outputs go to an object store, else its directory. */
 export function pipelineOutputTarget(deps: ActivityDeps, subdir: string): string {

@@ -10,7 +10,7 @@ import { lipdubOutput, sha256Hex, text2videoOutput } from '../../src/sandbox/der
 import { parseExpires } from '../../src/cli/commands/output';
 import { createReelayWorker } from '../../src/workers/worker';
 import { parseJsonOutput, runCli } from '../support/cli';
-import { FAST_POLLING, startHarness, type Harness } from '../support/harness';
+import { FAST_POLLING, makeFile, startHarness, tempDir, type Harness } from '../support/harness';
 import { incompleteUploads, testStore, testStoreEnv, uniquePrefix } from './support';
 
 /**
@@ -108,6 +108,29 @@ describe('pipelines with outputs and inputs in the object store', () => {
     expect((await body(keyOf(out.uri!))).equals(expected)).toBe(true);
     const head = await store.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: keyOf(out.uri!) }));
     expect(head.Metadata).toMatchObject({ 'reelay-workflow-id': started.workflowId, 'reelay-provider': 'lipdub', 'reelay-provider-job-id': out.generateId });
+  });
+
+  it('sends s3:// images in multipart fields byte-exact: Vivid Flow and AI Studio answer as for the same local file', async () => {
+    h.sandbox.configure({ timings: { vividflow: { processMs: 100, workers: 1 }, aistudio: { pendingMs: 20, runMs: 200, mockRunMs: 200 } } });
+    const dir = tempDir('stored-images');
+    try {
+      const localImage = makeFile(dir, 'frame.png', 150_000);
+      const otherImage = makeFile(dir, 'other.png', 150_000);
+      const stored = `s3://${s3.bucket}/${prefix}/in/frame.png`;
+      await store.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/in/frame.png`, Body: fs.readFileSync(localImage), ContentType: 'image/png' }));
+      const run = async (pipeline: 'vividflow' | 'aistudio', image: string) => {
+        const input = pipeline === 'vividflow' ? { prompt: 'the sea starts to move', imagePath: image, polling: FAST_POLLING } : { initialImage: image, mockMode: true, polling: FAST_POLLING };
+        const started = await startPipeline(h.client, pipeline, input, { taskQueue: h.taskQueue });
+        return (await started.handle.result()).output.sha256;
+      };
+      for (const pipeline of ['vividflow', 'aistudio'] as const) {
+        // The sandbox derives each output from the image bytes it received.
+        const [fromStore, fromFile, fromOther] = [await run(pipeline, stored), await run(pipeline, localImage), await run(pipeline, otherImage)];
+        expect({ pipeline, same: fromStore === fromFile, differsForAnotherImage: fromOther !== fromFile }).toEqual({ pipeline, same: true, differsForAnotherImage: true });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an s3:// input that does not exist, naming it, before any provider call', async () => {

@@ -1,7 +1,7 @@
 import { RateLimitError } from '../../providers/errors';
 import type { DeliveredFile } from '../../contract/common';
 import { createdAtMs, reconcileFromList } from '../../activities/reconcile';
-import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, type ActivityDeps } from '../../activities/shared';
+import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, storedFileOpener, type ActivityDeps } from '../../activities/shared';
 import { AistudioClient } from './client';
 import type { AistudioCreateJobRequest, AistudioListedJob } from './schemas';
 import type { AistudioPipelineParsed } from './input';
@@ -26,7 +26,7 @@ function toCreateJobRequest(p: AistudioParams): AistudioCreateJobRequest {
 
 /** The AI Studio pipeline's activities: create (a 429 for the 3-job limit answers `busy`), status, download. */
 export function createAistudioActivities(deps: ActivityDeps) {
-  const aistudio = onFirstUse(() => AistudioClient.fromSettings(deps.config.providers.aistudio, { dispatcher: deps.dispatcher }));
+  const aistudio = onFirstUse(() => AistudioClient.fromSettings(deps.config.providers.aistudio, { dispatcher: deps.dispatcher, openFile: storedFileOpener(deps) }));
 
   return {
     /**

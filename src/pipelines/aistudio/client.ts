@@ -9,7 +9,7 @@ import {
   type ProviderSettings,
 } from '../../providers/config';
 import { pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
-import { openFilePart } from '../../providers/multipart';
+import { openFilePart, type FileOpener } from '../../providers/multipart';
 import { Acknowledgement } from '../../providers/schemas';
 import {
   AistudioCreateJobRequest,
@@ -34,9 +34,12 @@ const Ack = Acknowledgement;
 /** One method per documented endpoint; every answer is validated (see schemas.ts). */
 export class AistudioClient {
   readonly #http: HttpClient;
+  readonly #openFile: FileOpener | undefined;
 
-  constructor(opts: ProviderClientOptions) {
+  /** `openFile` opens image references that are not local paths (the worker passes its object store's). */
+  constructor(opts: ProviderClientOptions & { openFile?: FileOpener }) {
     this.#http = providerHttpClient('aistudio', opts, { authorization: `Bearer ${opts.apiKey}` });
+    this.#openFile = opts.openFile;
   }
 
   /** AISTUDIO_BASE_URL (default `http://localhost:8000/api/v1`) and AISTUDIO_TOKEN (the bearer token). */
@@ -45,8 +48,8 @@ export class AistudioClient {
   }
 
   /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
-  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): AistudioClient {
-    return new AistudioClient(providerOptions(settings, extra));
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher; openFile?: FileOpener } = {}): AistudioClient {
+    return new AistudioClient({ ...providerOptions(settings, extra), openFile: extra.openFile });
   }
 
   /**
@@ -69,7 +72,7 @@ export class AistudioClient {
     if (p.endFrame !== undefined) files.push(['endFrame', 'endFrame', p.endFrame]);
     (p.referenceImages ?? []).forEach((r, i) => files.push(['referenceImages', `referenceImages[${i}]`, r]));
     for (const [field, param, path] of files) {
-      const part = await openFilePart('aistudio', CREATE, param, path);
+      const part = await openFilePart('aistudio', CREATE, param, path, this.#openFile);
       form.append(field, part.blob, part.fileName);
     }
     return this.#http.call({ method: 'POST', path: '/video-jobs', endpoint: CREATE, body: form, schema: AistudioCreatedJob, signal: o.signal });

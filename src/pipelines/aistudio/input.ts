@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isS3Ref, isUrlRef } from '../../contract/common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
 
-const LocalImage = FileRef.refine((s) => !isUrlRef(s) && !isS3Ref(s), 'must be a local image file (multipart image fields do not read s3:// yet)');
+const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file or an s3:// object');
 
 /**
  * Reelay's own durable input, with AI Studio's documented limits and Reelay's defaults. It is not the

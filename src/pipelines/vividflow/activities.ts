@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { BadRequestError } from '../../providers/errors';
 import type { DeliveredFile } from '../../contract/common';
 import { reconcileFromList } from '../../activities/reconcile';
-import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, type ActivityDeps } from '../../activities/shared';
+import { RUN_TO_END, cancellable, createAtMostOnce, deliverDownload, onFirstUse, storedFileOpener, type ActivityDeps } from '../../activities/shared';
 import { VividflowClient } from './client';
 import { parseEstimatedWait, type VividflowGenerateRequest } from './schemas';
 import type { VividflowPipelineParsed } from './input';
@@ -34,7 +34,7 @@ function toGenerateRequest(p: VividParams): VividflowGenerateRequest {
 
 /** The Vivid Flow pipeline's activities: generate, status, cancel (queued jobs only), download. */
 export function createVividflowActivities(deps: ActivityDeps) {
-  const vividflow = onFirstUse(() => VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher }));
+  const vividflow = onFirstUse(() => VividflowClient.fromSettings(deps.config.providers.vividflow, { dispatcher: deps.dispatcher, openFile: storedFileOpener(deps) }));
 
   return {
     /**

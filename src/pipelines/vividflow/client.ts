@@ -9,7 +9,7 @@ import {
   type ProviderSettings,
 } from '../../providers/config';
 import { pathSegment, queryString, validateRequest, type HttpClient } from '../../providers/http';
-import { openFilePart } from '../../providers/multipart';
+import { openFilePart, type FileOpener } from '../../providers/multipart';
 import {
   VividflowCancelResponse,
   VividflowGenerate,
@@ -32,9 +32,12 @@ const GENERATE = 'POST /generate';
 /** One method per documented endpoint; every answer is validated (see schemas.ts). */
 export class VividflowClient {
   readonly #http: HttpClient;
+  readonly #openFile: FileOpener | undefined;
 
-  constructor(opts: ProviderClientOptions) {
+  /** `openFile` opens image references that are not local paths (the worker passes its object store's). */
+  constructor(opts: ProviderClientOptions & { openFile?: FileOpener }) {
     this.#http = providerHttpClient('vividflow', opts, { 'x-api-key': opts.apiKey });
+    this.#openFile = opts.openFile;
   }
 
   /** VIVIDFLOW_BASE_URL (default the production URL) and VIVIDFLOW_API_KEY. */
@@ -43,8 +46,8 @@ export class VividflowClient {
   }
 
   /** From the worker's configuration (src/config.ts); a missing key fails here, naming its variable. */
-  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher } = {}): VividflowClient {
-    return new VividflowClient(providerOptions(settings, extra));
+  static fromSettings(settings: ProviderSettings, extra: { dispatcher?: Dispatcher; openFile?: FileOpener } = {}): VividflowClient {
+    return new VividflowClient({ ...providerOptions(settings, extra), openFile: extra.openFile });
   }
 
   /**
@@ -56,7 +59,7 @@ export class VividflowClient {
     const fields = vividflowFormFields(p);
     let body: FormData | URLSearchParams;
     if (p.imagePath !== undefined) {
-      const image = await openFilePart('vividflow', GENERATE, 'imagePath', p.imagePath);
+      const image = await openFilePart('vividflow', GENERATE, 'imagePath', p.imagePath, this.#openFile);
       const form = new FormData();
       for (const [k, v] of fields) form.append(k, v);
       form.append('image', image.blob, image.fileName);

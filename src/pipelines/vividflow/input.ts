@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isGcsOrHttpsUrl } from '../../providers/schemas';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isS3Ref, isUrlRef } from '../../contract/common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
 
 const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
 const positiveInt = z.number().int().positive();
@@ -24,7 +24,7 @@ export const VividflowPipelineInput = z
     prompt: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
     /** Vivid Flow's default is wan2.1. */
     model: z.enum(['wan2.1', 'veo3.1']).optional(),
-    imagePath: FileRef.refine((s) => !isUrlRef(s) && !isS3Ref(s), 'must be a local file; use imageUrl for a URL (multipart image fields do not read s3:// yet)').optional(),
+    imagePath: FileRef.refine((s) => !isUrlRef(s), 'must be a local file or an s3:// object; use imageUrl for a URL').optional(),
     imageUrl: ImageUrl.optional(),
     // Wan 2.1. The docs give no limits for the free-text fields; Reelay keeps them to prompt-sized text.
     negativePrompt: z.string().max(2000, 'must be at most 2000 characters').optional(),
