@@ -84,6 +84,16 @@ export function pipelineJsonSchemas(): { [P in StartablePipelineId]: PipelineJso
   return Object.fromEntries(entries) as { [P in StartablePipelineId]: PipelineJsonSchema };
 }
 
+/** The files of `schemas/` (`npm run schemas`): `<workflowType>.input.json` and `.result.json` per startable pipeline. */
+export function renderJsonSchemaFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const { workflowType, input, result } of Object.values(pipelineJsonSchemas())) {
+    files[`${workflowType}.input.json`] = `${JSON.stringify(input, null, 2)}\n`;
+    files[`${workflowType}.result.json`] = `${JSON.stringify(result, null, 2)}\n`;
+  }
+  return files;
+}
+
 /** The workflow function a pipeline runs, for typed starts and handles (a type only: nothing of the workflows is loaded). */
 export type PipelineWorkflow<P extends StartablePipelineId> = (typeof Workflows)[PipelineWorkflowType<P>];
 /** What a pipeline's workflow returns. */
