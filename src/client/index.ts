@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
-import { isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
+import { DEFAULT_TASK_QUEUE, isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
 import { WorkflowKey, describeZodError, isS3Ref, isUrlRef } from '../contract/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../pipelines/dublab/input';
@@ -14,6 +14,8 @@ import { LocalizePipelineInput, LocalizePipelineResult } from '../pipelines/loca
 import { Text2videoPipelineInput, Text2videoPipelineResult } from '../pipelines/text2video/input';
 import { VividflowPipelineInput, VividflowPipelineResult } from '../pipelines/vividflow/input';
 import { REELAY_PROVIDER } from '../contract/search-attributes';
+import { PipelineProgressSchema } from '../contract/progress-schema';
+import { BatchPipelineInput, BatchPipelineResult, BatchProgress, BatchResultRecord, ManifestEntry } from '../pipelines/batch/input';
 import {
   PIPELINES as REGISTRY,
   STARTABLE_PIPELINES,
@@ -71,26 +73,70 @@ export interface PipelineJsonSchema {
   result: Record<string, unknown>;
 }
 
+/**
+ * One schema file. Inputs are closed (a field the workflow does not know is refused, as zod refuses it);
+ * results and query answers are open: Reelay may add fields to what it returns, and readers ignore the
+ * ones they do not know (a localize result's dubbedAudio, for one, carries DubLab's output `type`).
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', title: string, description: string): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Record<string, unknown>;
+  const open = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(open);
+    if (!v || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'additionalProperties' && x === false)).map(([k, x]) => [k, open(x)]));
+  };
+  const body = io === 'output' ? (open(rest) as Record<string, unknown>) : rest;
+  const note = io === 'output' ? ' Objects may carry fields this schema does not list; ignore them.' : '';
+  return { $schema, title, description: `${description}${note}`, ...body };
+}
+
 /** Every startable pipeline's JSON Schemas, generated from the same zod schemas the edge and the workflows use. */
 export function pipelineJsonSchemas(): { [P in StartablePipelineId]: PipelineJsonSchema } {
   const entries = STARTABLE_PIPELINES.map((id): [StartablePipelineId, PipelineJsonSchema] => {
     const spec = PIPELINE_SPECS[id];
-    const schema: z.ZodType = spec.schema;
-    const resultSchema: z.ZodType = spec.resultSchema;
-    const input = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
-    const result = z.toJSONSchema(resultSchema, { io: 'output', target: 'draft-2020-12' }) as Record<string, unknown>;
-    return [id, { workflowType: spec.workflowType, input, result }];
+    const on = `workflow type ${spec.workflowType}, task queue "${DEFAULT_TASK_QUEUE}" (or the workers' REELAY_TASK_QUEUE)`;
+    return [
+      id,
+      {
+        workflowType: spec.workflowType,
+        input: jsonSchema(spec.schema, 'input', `${spec.workflowType} input`, `The one argument of ${on}. Fields with a default may be left out.`),
+        result: jsonSchema(spec.resultSchema, 'output', `${spec.workflowType} result`, `What ${on} returns when it completes.`),
+      },
+    ];
   });
   return Object.fromEntries(entries) as { [P in StartablePipelineId]: PipelineJsonSchema };
 }
 
-/** The files of `schemas/` (`npm run schemas`): `<workflowType>.input.json` and `.result.json` per startable pipeline. */
+/**
+ * The rest of the contract: the batch workflow (started by `startBatch` / `reelay batch start`, which
+ * write its normalized manifest first; its schema is published for readers of its input and result), one
+ * line of that normalized manifest, and the two queries.
+ */
+function otherJsonSchemas(): Record<string, Record<string, unknown>> {
+  const batch = `workflow type batchPipeline, task queue "${DEFAULT_TASK_QUEUE}"`;
+  return {
+    'batchPipeline.input.json': jsonSchema(
+      BatchPipelineInput,
+      'input',
+      'batchPipeline input',
+      `The one argument of ${batch}. manifestPath names a normalized JSONL manifest (one batchManifestLine per line, absolute paths or s3:// objects) readable by the workers; startBatch and \`reelay batch start\` write it from a caller's manifest.`,
+    ),
+    'batchPipeline.result.json': jsonSchema(BatchPipelineResult, 'output', 'batchPipeline result', `What ${batch} returns when it ends.`),
+    'batchManifestLine.json': jsonSchema(ManifestEntry, 'input', 'batch manifest line', "One line of a batch's normalized manifest: the pipeline id (lipdub, dublab, …), its input (that pipeline's input schema) and an optional key."),
+    'batchResultRecord.json': jsonSchema(BatchResultRecord, 'output', 'batch result record', "One line of a batch's results.jsonl; a line may appear more than once, the last record wins."),
+    'progress.query.json': jsonSchema(PipelineProgressSchema, 'output', 'progress query result', 'What the `progress` query (no arguments) answers on every pipeline workflow.'),
+    'batchProgress.query.json': jsonSchema(BatchProgress, 'output', 'batchProgress query result', 'What the `batchProgress` query (no arguments) answers on batchPipeline.'),
+  };
+}
+
+/** The files of `schemas/` (`npm run schemas`): input and result per startable pipeline, the batch's, and the query results. */
 export function renderJsonSchemaFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const { workflowType, input, result } of Object.values(pipelineJsonSchemas())) {
     files[`${workflowType}.input.json`] = `${JSON.stringify(input, null, 2)}\n`;
     files[`${workflowType}.result.json`] = `${JSON.stringify(result, null, 2)}\n`;
   }
+  for (const [name, schema] of Object.entries(otherJsonSchemas())) files[name] = `${JSON.stringify(schema, null, 2)}\n`;
   return files;
 }
 

@@ -11,8 +11,14 @@ describe('schemas/', () => {
   const dir = path.resolve(__dirname, '../../schemas');
   const files = renderJsonSchemaFiles();
 
-  it('holds an input and a result schema for every startable pipeline, by workflow type', () => {
-    const expected = STARTABLE_PIPELINES.flatMap((id) => [`${PIPELINES[id].workflowType}.input.json`, `${PIPELINES[id].workflowType}.result.json`]);
+  it('holds an input and a result schema for every pipeline, by workflow type, and the query results', () => {
+    const expected = [
+      ...[...STARTABLE_PIPELINES, 'batch' as const].flatMap((id) => [`${PIPELINES[id].workflowType}.input.json`, `${PIPELINES[id].workflowType}.result.json`]),
+      'batchManifestLine.json',
+      'batchResultRecord.json',
+      'progress.query.json',
+      'batchProgress.query.json',
+    ];
     expect(Object.keys(files).sort()).toEqual(expected.sort());
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(expected.sort());
   });

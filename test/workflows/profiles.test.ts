@@ -7,7 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startPipeline, type PipelineName } from '../../src/client';
+import { progressQuery, startPipeline, type PipelineName } from '../../src/client';
+import { PIPELINES, type PipelineId } from '../../src/pipelines/registry';
+import { schemaProblems } from '../support/contract';
 import { readResults, startBatch } from '../../src/pipelines/batch/start';
 import { SANDBOX_PROFILES } from '../../src/sandbox';
 import { sha256Hex } from '../../src/sandbox/derive';
@@ -75,6 +77,13 @@ describe.each(SANDBOX_PROFILES.map((p) => [p]))('every pipeline against the %s s
     const failures = outcomes.flatMap((o, i) => (o.ok ? [] : [`${inputs[i]![0]}: ${o.e.message} ${String((o.e.cause as Error | undefined)?.message ?? '')}`]));
     expect(failures).toEqual([]);
     for (const o of outcomes) if (o.ok) expectExact(deliveredFiles(o.r));
+    // What each run returns and answers is what schemas/ publishes, read by an independent validator.
+    const answers = await Promise.all(started.map((s) => s.handle.query(progressQuery)));
+    const off = outcomes.flatMap((o, i) => [
+      ...schemaProblems(`${PIPELINES[inputs[i]![0]].workflowType}.result.json`, o.ok ? o.r : undefined),
+      ...schemaProblems('progress.query.json', answers[i]),
+    ]);
+    expect(off).toEqual([]);
   });
 
   it('a batch of 10 mixed items completes', async () => {
@@ -95,6 +104,12 @@ describe.each(SANDBOX_PROFILES.map((p) => [p]))('every pipeline against the %s s
     const progress = await batch.handle.query(batchProgressQuery);
     expect({ total: progress.total, done: progress.done, failed: progress.failed }).toEqual({ total: 10, done: 10, failed: 0 });
     const results = readResults(result.resultsPath!);
+    const off = [
+      ...schemaProblems('batchPipeline.result.json', result),
+      ...schemaProblems('batchProgress.query.json', progress),
+      ...results.flatMap((r) => [...schemaProblems('batchResultRecord.json', r), ...schemaProblems(`${PIPELINES[r.pipeline as PipelineId].workflowType}.result.json`, r.result)]),
+    ];
+    expect(off).toEqual([]);
     expect(results.map((r) => r.status)).toEqual(Array(10).fill('completed'));
     expectExact(deliveredFiles(results.map((r) => r.result)));
   });

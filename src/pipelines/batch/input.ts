@@ -64,57 +64,65 @@ export const BatchPipelineInput = z
   .strict();
 export type BatchPipelineInput = z.input<typeof BatchPipelineInput>;
 
-export type BatchItemStatus = 'completed' | 'failed' | 'cancelled';
+export const BatchItemStatus = z.enum(['completed', 'failed', 'cancelled']);
+export type BatchItemStatus = z.infer<typeof BatchItemStatus>;
 
 /** One line of results.jsonl. A line may appear more than once (a retried append, retry-failed): the last wins. */
-export interface BatchResultRecord {
-  line: number;
-  pipeline: string;
-  workflowId: string;
-  status: BatchItemStatus;
-  result?: unknown;
-  error?: { message: string; type?: string };
-  at: string;
-}
+export const BatchResultRecord = z.object({
+  line: z.number().int().positive(),
+  pipeline: z.string(),
+  workflowId: z.string(),
+  status: BatchItemStatus,
+  /** The item pipeline's result (its own schema, schemas/<workflowType>.result.json), when it completed. */
+  result: z.unknown().optional(),
+  error: z.object({ message: z.string(), type: z.string().optional() }).optional(),
+  at: z.string(),
+});
+export type BatchResultRecord = z.infer<typeof BatchResultRecord>;
 
-export type BatchStatus = 'running' | 'paused' | 'cancelling' | 'completed' | 'cancelled';
+export const BatchStatus = z.enum(['running', 'paused', 'cancelling', 'completed', 'cancelled']);
+export type BatchStatus = z.infer<typeof BatchStatus>;
+
+const count = z.number().int().nonnegative();
 
 /** What the `batchProgress` query returns. */
-export interface BatchProgress {
-  batchId: string;
-  status: BatchStatus;
-  total: number;
+export const BatchProgress = z.object({
+  batchId: z.string(),
+  status: BatchStatus,
+  total: count,
   /** Items that completed successfully. */
-  done: number;
-  failed: number;
-  cancelled: number;
-  running: number;
-  queued: number;
-  paused: boolean;
+  done: count,
+  failed: count,
+  cancelled: count,
+  running: count,
+  queued: count,
+  paused: z.boolean(),
   /** Items finished (any outcome) per minute since the batch started. */
-  ratePerMinute: number;
-  etaSeconds: number | null;
-  startedAt: string;
-  run: number;
+  ratePerMinute: z.number().nonnegative(),
+  etaSeconds: z.number().nonnegative().nullable(),
+  startedAt: z.string(),
+  run: z.number().int().positive(),
   /** The latest failures, newest last, e.g. `line 17: ProviderJobFailed: …`. */
-  recentErrors: string[];
+  recentErrors: z.array(z.string()),
   /** Where the results are (a local results.jsonl or an `s3://` one), once the first are written. */
-  resultsPath?: string;
-}
+  resultsPath: z.string().optional(),
+});
+export type BatchProgress = z.infer<typeof BatchProgress>;
 
-export interface BatchPipelineResult {
-  batchId: string;
-  status: 'completed' | 'cancelled';
-  total: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
+export const BatchPipelineResult = z.object({
+  batchId: z.string(),
+  status: z.enum(['completed', 'cancelled']),
+  total: count,
+  succeeded: count,
+  failed: count,
+  cancelled: count,
   /** Lines never started (a cancelled batch). */
-  notStarted: number;
-  failedLines: number[];
-  manifestPath: string;
-  resultsPath?: string;
-  startedAt: string;
-  finishedAt: string;
-  runs: number;
-}
+  notStarted: count,
+  failedLines: z.array(z.number().int().positive()),
+  manifestPath: z.string(),
+  resultsPath: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  runs: z.number().int().positive(),
+});
+export type BatchPipelineResult = z.infer<typeof BatchPipelineResult>;
