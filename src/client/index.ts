@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { DEFAULT_TASK_QUEUE, isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
@@ -28,6 +28,8 @@ import type { EdgeSpec, FileField, TextHelpers } from '../pipelines/spec';
 import type * as Workflows from '../workflows';
 
 import { storedInputProblems, type StoredInputOptions } from './stored-inputs';
+import { differingFields } from './same-input';
+import { startInput } from './history';
 export * from '../contract/common';
 export * from '../pipelines/lipdub/input';
 export * from '../pipelines/dublab/input';
@@ -270,9 +272,39 @@ export interface Started<P extends PipelineName = PipelineName> {
   uiUrl: string;
   /** Typed by the pipeline: `await started.handle.result()` is its result. */
   handle: WorkflowHandle<PipelineWorkflow<P>>;
+  /**
+   * Set when the key was taken by a run of the same pipeline with the same input, and this start returned
+   * that run instead of starting another: `running` or `completed`. Absent when this call started it.
+   */
+  existing?: 'running' | 'completed';
 }
 
-/** Validate and start a pipeline. Starting the same key twice while one runs is refused by Temporal. */
+/**
+ * A start refused because its key is taken by a run with another input (or of another workflow type):
+ * `fields` names where the inputs differ (`input.targetLanguages.1`), never their values.
+ */
+export class KeyInUseError extends Error {
+  override name = 'KeyInUseError';
+  constructor(
+    readonly workflowId: string,
+    readonly fields: string[],
+    readonly existingStatus: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The statuses whose key a new start may not take (Temporal's ALLOW_DUPLICATE_FAILED_ONLY): the rest are rerun. */
+const KEY_HOLDING = new Set(['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW']);
+
+/**
+ * Validate and start a pipeline. Idempotent by key: a start whose key is taken by a running or completed
+ * run of the same pipeline with the same input (compared after defaults, so `{}` and `{ polling: {} }`
+ * are the same) returns that run (`existing`); with a different input it is refused (KeyInUseError,
+ * naming the fields). A key whose run failed, was cancelled, terminated or timed out starts a new run. A
+ * completed run holds its key for the namespace's retention period; after that the key is free again.
+ */
 export async function startPipeline<P extends PipelineName>(client: Client, pipeline: P, raw: unknown, opts: StartOptions = {}): Promise<Started<P>> {
   const input = validatePipelineInput(pipeline, raw, opts.cwd);
   if (opts.key !== undefined) validateKey(opts.key);
@@ -283,14 +315,68 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
   const encrypted = encryptingCodec(client.options.loadedDataConverter) !== undefined;
   const key = opts.key ?? (encrypted ? randomUUID().replace(/-/g, '').slice(0, 16) : `${slug(spec.edge.keyHint(parsed, TEXT))}-${randomUUID().slice(0, 8)}`);
   const workflowId = pipelineWorkflowId(pipeline, key);
-  const handle = await client.workflow.start<PipelineWorkflow<P>>(REGISTRY[pipeline].workflowType, {
-    workflowId,
-    taskQueue: opts.taskQueue ?? defaultTaskQueue(),
-    // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
-    args: [input] as Parameters<PipelineWorkflow<P>>,
-    staticSummary: spec.edge.summary(parsed, TEXT),
-    typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-  });
-  return { workflowId, runId: handle.firstExecutionRunId, uiUrl: workflowUiLink({ uiUrl: temporalUiUrl(), namespace: client.options.namespace }, workflowId), handle };
+  const workflowType = REGISTRY[pipeline].workflowType;
+  const uiUrl = workflowUiLink({ uiUrl: temporalUiUrl(), namespace: client.options.namespace }, workflowId);
+  const typedHandle = (runId: string) => client.workflow.getHandle<PipelineWorkflow<P>>(workflowId, undefined, { firstExecutionRunId: runId });
+
+  /** The run holding the key, if one may not be replaced: the same input returns it, another is refused. */
+  const holder = async (): Promise<Started<P> | undefined> => {
+    const held = await keyHolder(client, workflowId);
+    if (!held) return undefined;
+    const theirs = held.workflowType === workflowType ? spec.schema.safeParse(held.input) : undefined;
+    const fields = theirs?.success ? differingFields(theirs.data, parsed) : [];
+    const status = held.status === 'COMPLETED' ? 'completed' : 'running';
+    const refuse = (why: string) => new KeyInUseError(workflowId, fields, held.status, `key ${JSON.stringify(key)} is taken: ${workflowId} (${status}) ${why}; use another key for another input`);
+    if (held.workflowType !== workflowType) throw refuse(`is a ${held.workflowType} run`);
+    if (!theirs?.success) throw refuse('was started with an input this version cannot read');
+    if (fields.length) throw refuse(`was started with a different input (differs at ${fields.join(', ')})`);
+    return { workflowId, runId: held.firstRunId, uiUrl, handle: typedHandle(held.firstRunId), existing: status };
+  };
+
+  if (opts.key !== undefined) {
+    const existing = await holder();
+    if (existing) return existing;
+  }
+  let handle: WorkflowHandleWithFirstExecutionRunId<PipelineWorkflow<P>>;
+  try {
+    handle = await client.workflow.start<PipelineWorkflow<P>>(workflowType, {
+      workflowId,
+      taskQueue: opts.taskQueue ?? defaultTaskQueue(),
+      // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
+      args: [input] as Parameters<PipelineWorkflow<P>>,
+      staticSummary: spec.edge.summary(parsed, TEXT),
+      typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
+      // A second start while one runs returns the running one (its input is compared below); a closed
+      // run holds its key unless it failed (ALLOW_DUPLICATE_FAILED_ONLY), and then the start throws.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    });
+  } catch (err) {
+    // Completed between our look and our start (or started with another key policy by someone else).
+    if (err instanceof WorkflowExecutionAlreadyStartedError && opts.key !== undefined) {
+      const existing = await holder();
+      if (existing) return existing;
+    }
+    throw err;
+  }
+  // Another caller may have started the key between our look and our start: USE_EXISTING then returned
+  // their run, which must have our input (holder() refuses it otherwise). Indistinguishable from ours
+  // when it does, so it is reported as started.
+  if (opts.key !== undefined) await holder();
+  return { workflowId, runId: handle.firstExecutionRunId, uiUrl, handle };
+}
+
+/** The run that holds a workflow id (running, completed or continued), with the input its chain started with. */
+async function keyHolder(client: Client, workflowId: string): Promise<{ status: string; workflowType: string; firstRunId: string; input: unknown } | undefined> {
+  let desc;
+  try {
+    desc = await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (!KEY_HOLDING.has(desc.status.name)) return undefined;
+  const firstRunId = desc.raw.workflowExecutionInfo?.firstRunId || desc.runId;
+  const input = await startInput(client, workflowId, firstRunId);
+  return { status: desc.status.name, workflowType: desc.type, firstRunId, input };
 }

@@ -1,4 +1,4 @@
-import { UsageError, bool, list, num, pairs, str, type CommandSpec, type OptionSpec, type Parsed } from '../args';
+import { CliError, UsageError, bool, list, num, pairs, str, type CommandSpec, type OptionSpec, type Parsed } from '../args';
 import { note, print, printJson, withClient } from '../context';
 import { printOutcome, outcomeJson } from './shared';
 import { PIPELINES, STARTABLE_PIPELINES, isStartablePipeline, type StartablePipelineId } from '../../pipelines/registry';
@@ -68,7 +68,7 @@ export const spec: CommandSpec = {
     input: { type: 'string', value: 'FILE', description: 'Read the input from a JSON file; flags override its fields' },
     ...pipelineOptions(),
     // all
-    key: { type: 'string', value: 'KEY', description: 'Workflow id suffix (id = <pipeline>-<key>); default: from the source name, text or prompt + random' },
+    key: { type: 'string', value: 'KEY', description: 'Workflow id suffix (id = <pipeline>-<key>); default: from the source name, text or prompt + random. Starting again with a key taken by a running or completed run of the same input prints that run and exits 0; another input is refused (exit 2)' },
     'output-subdir': { type: 'string', value: 'DIR', description: "Subdirectory of the worker's output dir (default: the workflow id)" },
     'poll-initial': { type: 'string', value: 'SECONDS', description: 'First wait between status checks' },
     'poll-max': { type: 'string', value: 'SECONDS', description: 'Longest wait between status checks' },
@@ -202,28 +202,28 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
   validatePipelineInput(pipeline, raw);
 
   return withClient(async (client) => {
-    const { WorkflowExecutionAlreadyStartedError } = await import('@temporalio/client');
+    const { KeyInUseError } = await import('../../client');
     let started;
     try {
       started = await startPipeline(client, pipeline, raw, { key, taskQueue: str(values, 'task-queue') ?? taskQueue() });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new UsageError(`--key: a workflow with id ${err.workflowId} already exists (running or completed); choose another key`);
-      }
+      if (err instanceof KeyInUseError) throw new CliError(`--key: ${err.message}`, 2);
       throw err;
     }
-    const ids = { workflowId: started.workflowId, runId: started.runId, uiUrl: started.uiUrl };
+    const ids = { workflowId: started.workflowId, runId: started.runId, uiUrl: started.uiUrl, ...(started.existing ? { existing: started.existing } : {}) };
+    // A start retried with the same key and input returns the run it started: say so, and succeed.
+    const headline = started.existing ? `${started.workflowId} already ${started.existing} (run ${started.runId}); same key, same input: nothing new started` : `Started ${started.workflowId} (run ${started.runId})`;
     if (!wait) {
       if (json) printJson(ids);
       else {
-        print(`Started ${started.workflowId} (run ${started.runId})`);
+        print(headline);
         print(`  Temporal UI: ${started.uiUrl}`);
         print(`  Follow it:   reelay watch ${started.workflowId}`);
       }
       return 0;
     }
     if (!json) {
-      print(`Started ${started.workflowId}`);
+      print(headline);
       print(`  Temporal UI: ${started.uiUrl}`);
     }
     const { awaitOutcome, watchWorkflows } = await import('../pipelines');

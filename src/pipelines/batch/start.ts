@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InputError, inputFileFields, storedInputProblems, validateKey } from '../../client';
+import { startInput } from '../../client/history';
 import { ConfigError, loadStorageConfig, taskQueue as defaultTaskQueue } from '../../config';
 import type { StorageSettings } from '../../storage/config';
 import { StoreError } from '../../storage/errors';
@@ -126,9 +127,8 @@ export async function retryFailed(
   if (desc.status.name === 'RUNNING') throw new Error(`batch ${batchId} is still running; retry its failed lines once it has finished`);
   const result = await handle.result();
   if (!result.failedLines.length) return { batchId, total: 0 };
-  const original = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
-  const { defaultPayloadConverter } = await import('@temporalio/common');
-  const firstInput = original?.input?.payloads?.[0] ? (defaultPayloadConverter.fromPayload(original.input.payloads[0]) as BatchPipelineInput) : undefined;
+  // The batch's first input, decoded like any payload (a plain JSON read would see ciphertext when payloads are encrypted).
+  const firstInput = (await startInput(client, batchId)) as BatchPipelineInput | undefined;
   // An original batch writes under its own id; a retry carries the original's subdir.
   const outputSubdir = firstInput?.outputSubdir ?? batchId;
   const root = batchId.replace(/-retry-\d+$/, '');
