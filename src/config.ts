@@ -94,6 +94,11 @@ export interface ReelayConfig extends ReelayClientConfig {
    * worker's memory when thousands of pipelines wait at once (docs/performance.md). 0 turns the cache off.
    */
   maxCachedWorkflows: number | undefined;
+  /**
+   * REELAY_SHUTDOWN_GRACE: after SIGTERM the worker stops polling and lets running activities finish this
+   * long, then cancels them (a download keeps its part for the next attempt to resume).
+   */
+  shutdownGraceMs: number;
   /** A prebuilt workflow bundle (REELAY_WORKFLOW_BUNDLE); otherwise the worker bundles at start. */
   workflowBundlePath: string | undefined;
   /** Bearer token `reelay codec-server` requires (REELAY_CODEC_TOKEN). */
@@ -154,6 +159,17 @@ export const HTTP_URL = z.string().refine((v) => {
     return false;
   }
 });
+/** `90s`, `3m`, `1h`, `500ms`, or plain seconds (`120`): a duration in milliseconds. */
+const DURATION = z
+  .string()
+  .trim()
+  .regex(/^(\d+\.?\d*|\.\d+)(ms|s|m|h)?$/)
+  .transform((v) => {
+    const [, n, unit] = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
+    return Math.round(Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? 's') as 'ms' | 's' | 'm' | 'h']);
+  });
+/** How long a stopping worker lets running activities finish before it cancels them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 3 * 60_000;
 const LOG_LEVEL = z
   .string()
   .transform((v) => v.toUpperCase())
@@ -220,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   problems.read(env, 'REELAY_TASK_QUEUE', NON_BLANK, 'must be a task queue name');
   const logLevel = problems.read(env, 'REELAY_LOG_LEVEL', LOG_LEVEL, `must be one of ${LOG_LEVELS.join(', ')}`);
   const maxCachedWorkflows = problems.read(env, 'REELAY_MAX_CACHED_WORKFLOWS', WHOLE_NUMBER, 'must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)');
+  const shutdownGraceMs = problems.read(env, 'REELAY_SHUTDOWN_GRACE', DURATION, 'must be a duration such as 90s, 3m or 500ms (plain numbers are seconds)');
   const workflowBundlePath = problems.read(
     env,
     'REELAY_WORKFLOW_BUNDLE',
@@ -238,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     stateDir: stateDir(env),
     logLevel,
     maxCachedWorkflows,
+    shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
     providers,

@@ -8,7 +8,7 @@ import { redactUrl } from '../providers/http';
 import { StoreError } from '../storage/errors';
 import { storeForConfig, storeOutputUri } from '../storage/worker-store';
 import type { MultipartCheckpoint } from '../storage/writer';
-import { SourceError, contentTypeFor, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
+import { SourceError, contentTypeFor, downloadToFile, safeOutputPath, type DownloadCheckpoint, type TransferHooks } from './transfer';
 import type { FileOpener } from '../providers/multipart';
 import { isS3Ref, parseS3Uri } from '../storage/location';
 import { openObject } from '../storage/s3';
@@ -96,8 +96,9 @@ export const TRANSFER_HEARTBEAT_INTERVAL_MS = 1000;
 export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'> & Partial<Pick<ActivityDeps, 'config'>>, phase: string, extra: Record<string, unknown> = {}): TransferHooks {
   const ctx = Context.current();
   let lastBeatMs = -Infinity;
-  const previous = ctx.info.heartbeatDetails as { storeUpload?: MultipartCheckpoint } | undefined;
+  const previous = ctx.info.heartbeatDetails as { storeUpload?: MultipartCheckpoint; download?: DownloadCheckpoint } | undefined;
   let storeUpload: MultipartCheckpoint | undefined;
+  let download: DownloadCheckpoint | undefined;
   const jobId = [extra.generateId, extra.fileId, extra.jobId].find((v): v is string => typeof v === 'string');
   const config = deps.config;
   return {
@@ -108,7 +109,19 @@ export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'> & P
       // Dropped, never deferred: a late progress heartbeat would overwrite what the activity records next (markCreateSent).
       if (now - lastBeatMs < TRANSFER_HEARTBEAT_INTERVAL_MS && bytesDone !== bytesTotal) return;
       lastBeatMs = now;
-      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null, ...(storeUpload ? { storeUpload } : {}) });
+      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null, ...(storeUpload ? { storeUpload } : {}), ...(download ? { download } : {}) });
+    },
+    // A download to a local file resumes where an earlier attempt stopped (a deploy, a network fault).
+    resumeDownload: previous?.download,
+    onDownloadCheckpoint: (cp) => {
+      download = cp;
+      lastBeatMs = performance.now();
+      ctx.heartbeat({ ...extra, phase, bytesDone: 0, bytesTotal: cp.total ?? null, download: cp });
+    },
+    // Keep a partial download for the next attempt unless the run itself asked for the cancel (or closed).
+    keepPartial: () => {
+      const why = ctx.cancellationDetails;
+      return !(why?.cancelRequested || why?.notFound);
     },
     ...(config?.storage
       ? {

@@ -91,6 +91,8 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     activities,
     // Transfers are I/O bound and stream in constant memory; status calls are tiny.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
+    // A deploy's SIGTERM lets running transfers and status calls finish (up to REELAY_SHUTDOWN_GRACE).
+    shutdownGraceTime: config.shutdownGraceMs,
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   });
   const paced = await Promise.all(
@@ -103,6 +105,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         dataConverter,
         ...(opts.identity ? { identity: `${opts.identity}-${provider}` } : {}),
         activities,
+        shutdownGraceTime: config.shutdownGraceMs,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
       });
     }),

@@ -99,6 +99,8 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
   // about pacing set their own rate.
   const env: NodeJS.ProcessEnv = {
     REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '50',
+    // Tests stop workers mid-activity on purpose: no grace unless a test is about it (test/workflows/drain.test.ts).
+    REELAY_SHUTDOWN_GRACE: '0',
     ...process.env,
     ...sandbox.env(),
     REELAY_OUTPUT_DIR: outputRoot,
