@@ -168,6 +168,11 @@ const DURATION = z
     const [, n, unit] = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
     return Math.round(Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? 's') as 'ms' | 's' | 'm' | 'h']);
   });
+/** A REELAY_SHUTDOWN_GRACE-style duration in milliseconds, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const parsed = DURATION.safeParse(text);
+  return parsed.success ? parsed.data : undefined;
+}
 /** How long a stopping worker lets running activities finish before it cancels them. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 3 * 60_000;
 const LOG_LEVEL = z
