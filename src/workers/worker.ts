@@ -80,6 +80,17 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   const dataConverter = dataConverterForKeys(config.payloadKeys);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
   const cached = config.maxCachedWorkflows;
+  // Worker Versioning: pipelines stay on the version they started on (PINNED, the default here); the
+  // batch, the limiter and webhook deliveries say AUTO_UPGRADE in src/workflows/index.ts.
+  const versioning = config.deployment
+    ? {
+        workerDeploymentOptions: {
+          version: { deploymentName: config.deployment.name, buildId: config.deployment.buildId },
+          useWorkerVersioning: true as const,
+          defaultVersioningBehavior: 'PINNED' as const,
+        },
+      }
+    : {};
   const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config });
   const main = await Worker.create({
     connection,
@@ -93,6 +104,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
     // A deploy's SIGTERM lets running transfers and status calls finish (up to REELAY_SHUTDOWN_GRACE).
     shutdownGraceTime: config.shutdownGraceMs,
+    ...versioning,
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   });
   const paced = await Promise.all(
@@ -106,6 +118,8 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         ...(opts.identity ? { identity: `${opts.identity}-${provider}` } : {}),
         activities,
         shutdownGraceTime: config.shutdownGraceMs,
+        // The paced queues are part of the same version, so a pinned run's activities find its workers.
+        ...versioning,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
       });
     }),

@@ -12,7 +12,7 @@ import { encryptingWorkflowBundle } from './bundle';
 
 let runtimeInstalled = false;
 /** Keep worker logs to errors in tests (REELAY_TEST_LOG_LEVEL=INFO to see them). */
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
