@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import { isUrlRef } from '../contract/common';
 import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
+import { requestSignedDownload, signedDownloadFault, signedDownloadRefused } from '../providers/signed-download';
 import { redactUrl } from '../providers/http';
 import { downloadToStore, type StoreTransferHooks } from '../storage/download';
 import { StoreError } from '../storage/errors';
@@ -417,24 +418,16 @@ export async function downloadToFile(
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   const part = `${target}.part`;
   const source = redactUrl(args.url);
-  const fault = (message: string, cause?: unknown) =>
-    new APIConnectionError({ provider: args.provider, endpoint: 'GET signed download URL', message, ambiguous: false, ...(cause ? { cause } : {}) });
+  const fault = (message: string, cause?: unknown) => signedDownloadFault(args, message, cause);
 
   const resumeAt = await resumableBytes(hooks.resumeDownload, source, target, part);
-  const get = async (range: { from: number; validator: string } | undefined): Promise<Dispatcher.ResponseData> => {
-    try {
-      return await request(args.url, {
-        method: 'GET',
-        signal: hooks.signal,
-        dispatcher: hooks.dispatcher,
-        highWaterMark: TRANSFER_CHUNK_BYTES,
-        ...(range ? { headers: { range: `bytes=${range.from}-`, 'if-range': range.validator } } : {}),
-      });
-    } catch (err) {
-      if (hooks.signal?.aborted) throw err;
-      throw fault(`download from ${source} failed: ${(err as Error).message}`, err);
-    }
-  };
+  const get = (range: { from: number; validator: string } | undefined) =>
+    requestSignedDownload(args, {
+      signal: hooks.signal,
+      dispatcher: hooks.dispatcher,
+      highWaterMark: TRANSFER_CHUNK_BYTES,
+      ...(range ? { headers: { range: `bytes=${range.from}-`, 'if-range': range.validator } } : {}),
+    });
   let res = await get(resumeAt ? { from: resumeAt, validator: hooks.resumeDownload!.validator } : undefined);
   let from = 0;
   if (resumeAt && res.statusCode === 206) {
@@ -449,16 +442,7 @@ export async function downloadToFile(
     await res.body.text().catch(() => undefined);
     res = await get(undefined);
   }
-  if (res.statusCode < 200 || res.statusCode > 299 || (res.statusCode === 206 && from === 0)) {
-    const text = await res.body.text();
-    throw errorFromResponse({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      status: res.statusCode,
-      headers: res.headers,
-      body: text,
-    });
-  }
+  if (res.statusCode < 200 || res.statusCode > 299 || (res.statusCode === 206 && from === 0)) throw await signedDownloadRefused(args, res);
   const length = Number(res.headers['content-length']);
   const expected = Number.isFinite(length) ? from + length : undefined;
   const ct = res.headers['content-type'];
