@@ -18,10 +18,14 @@ import type * as Localize from '../pipelines/localize/workflow';
 import type * as Text2video from '../pipelines/text2video/workflow';
 import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
+import { withNotify } from './shared/notify';
 
-/** A workflow whose module is required when a run first calls it. */
+/**
+ * A workflow whose module is required when a run first calls it, with its completion webhook
+ * (`notify` in its input: src/workflows/shared/notify.ts) around it.
+ */
 function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
-  return (input) => load()(input);
+  return withNotify((input: I) => load()(input));
 }
 
 export const lipdubPipeline = lazy(() => (require('../pipelines/lipdub/workflow') as typeof Lipdub).lipdubPipeline);
@@ -32,8 +36,9 @@ export const aistudioPipeline = lazy(() => (require('../pipelines/aistudio/workf
 export const localizePipeline = lazy(() => (require('../pipelines/localize/workflow') as typeof Localize).localizePipeline);
 export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
 
-// No schemas behind this one.
+// No schemas behind these.
 export { providerLimiterWorkflow } from './limiter';
+export { webhookDelivery } from './webhook';
 export { progressQuery } from '../contract/progress';
 export type { PipelineProgress } from '../contract/progress';
 
