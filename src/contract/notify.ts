@@ -39,7 +39,7 @@ export function notifyUrlProblem(s: string): string | undefined {
     return 'is not a valid URL';
   }
   if (!url.hostname) return 'is not a valid URL: it has no host';
-  if (url.username || url.password) return 'must not carry a user name or password (inputs are kept in workflow history; receivers check the signature)';
+  if (url.username || url.password) return 'must not carry a user name or password (inputs are kept in workflow history, and receivers check the signature instead)';
   if (s.includes('#')) return 'must not have a fragment ("#…")';
   return undefined;
 }
