@@ -65,7 +65,7 @@ describe('completion webhooks', () => {
       const result = await started.handle.result();
       // The run does not wait for the delivery: it closed while the receiver was still refusing.
       expect(receiver.accepted.size).toBe(0);
-      await receiver.waitForAccepted(1);
+      await receiver.waitForAccepted(1, 20_000);
       const done = await delivery(h.client, started.workflowId, started.runId, 'completed');
       const id = webhookMessageId(started.workflowId, started.runId, 'completed');
       expect(done).toEqual({ webhookId: id, status: 204, attempt: 4 });
