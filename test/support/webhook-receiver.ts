@@ -93,8 +93,8 @@ export async function startWebhookReceiver(secret: string, opts: { failFirst?: n
     deliveries,
     accepted,
     attempts: (id) => deliveries.filter((d) => d.headers.id === id).length,
-    waitForAccepted: (n, timeoutMs = 60_000) => waitUntil(() => accepted.size >= n, `${n} accepted event(s)`, timeoutMs),
-    waitForDelivery: async (n, timeoutMs = 60_000) => {
+    waitForAccepted: (n, timeoutMs = 20_000) => waitUntil(() => accepted.size >= n, `${n} accepted event(s)`, timeoutMs),
+    waitForDelivery: async (n, timeoutMs = 20_000) => {
       await waitUntil(() => deliveries.length >= n, `delivery #${n}`, timeoutMs);
       return deliveries[n - 1]!;
     },

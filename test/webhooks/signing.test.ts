@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { ConfigError, loadConfig } from '../../src/config';
 import { isPrivateAddress, resolveWebhookHost } from '../../src/webhooks/address';
@@ -38,6 +41,23 @@ describe('webhook signatures (Standard Webhooks)', () => {
     expect(id).toMatch(/^msg_[0-9a-f]{32}$/);
     expect(webhookMessageId('text2video-x', 'run-2', 'completed')).not.toBe(id);
     expect(webhookMessageId('text2video-x', 'run-1', 'failed')).not.toBe(id);
+  });
+
+  it('the Python snippet in docs/webhooks.md verifies a Reelay signature, and refuses another secret, a changed body and a stale timestamp', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/webhooks.md'), 'utf8');
+    const snippet = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(snippet).toContain('def verify(');
+    const signature = webhookSignature([parseWebhookSecret(secret)], id, ts, body);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signature };
+    const cases = [
+      { secret, headers, body },
+      { secret: newWebhookSecret().secret, headers, body },
+      { secret, headers, body: body.replace('x', 'y') },
+      { secret, headers: { ...headers, 'webhook-timestamp': String(ts - 3600), 'webhook-signature': webhookSignature([parseWebhookSecret(secret)], id, ts - 3600, body) }, body },
+    ];
+    const driver = `\nimport json, sys\nprint(json.dumps([verify(c["secret"], c["headers"], c["body"].encode()) for c in json.load(sys.stdin)]))\n`;
+    const out = execFileSync('python3', ['-c', `${snippet}${driver}`], { input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([true, false, false, false]);
   });
 
   it('the key never shows in its string or JSON form', () => {

@@ -145,7 +145,7 @@ describe('completion webhooks', () => {
     }
   });
 
-  it('a batch notifies once when it ends, and each line that asks for it, for its own run', async () => {
+  it('a batch notifies once when it ends (not when it continues as new), and each line that asks for it, for its own run', async () => {
     const receiver = await startWebhookReceiver(secret);
     try {
       const file = path.join(dir, 'notify.jsonl');
@@ -155,9 +155,10 @@ describe('completion webhooks', () => {
         { pipeline: 'text2video', input: { text: 'Line three, quiet.', polling: FAST_POLLING } },
       ];
       fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-      const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, notify: { url: receiver.url, events: ['completed'] } });
+      // One item per run: the batch continues as new twice, and notifies only at its real end.
+      const started = await startBatch(h.client, file, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: 1, itemsPerRun: 1, notify: { url: receiver.url } });
       const result = await started.handle.result();
-      expect(result).toMatchObject({ status: 'completed', succeeded: 3 });
+      expect(result).toMatchObject({ status: 'completed', succeeded: 3, runs: 3 });
       await receiver.waitForAccepted(2);
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.accepted.size).toBe(2);
