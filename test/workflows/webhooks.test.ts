@@ -5,6 +5,7 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import { temporal } from '@temporalio/proto';
 import { InputError, startPipeline, validatePipelineInput } from '../../src/client';
 import { webhookDeliveryWorkflowId, type NotifyEvent, type WebhookDeliveryResult } from '../../src/contract/notify';
+import { ManifestError } from '../../src/pipelines/batch/manifest';
 import { startBatch } from '../../src/pipelines/batch/start';
 import { webhookMessageId } from '../../src/webhooks/signature';
 import { runCli } from '../support/cli';
@@ -246,6 +247,16 @@ describe('completion webhooks', () => {
     expect(cli2.code).toBe(2);
     expect(cli2.stderr).toMatch(/input\.notify\.url: must not carry a user name or password/);
     expect(cli2.stderr).not.toContain('user:pw');
+    // A batch manifest line is a pipeline input: its notify is checked with the line's number, before anything starts.
+    const manifest = path.join(dir, 'bad-notify.jsonl');
+    fs.writeFileSync(manifest, `${JSON.stringify({ pipeline: 'text2video', input: input('ftp://hooks.example.com/in') })}\n`);
+    const bad = (await startBatch(h.client, manifest, { taskQueue: h.taskQueue, outputRoot: h.outputRoot }).catch((e: unknown) => e)) as ManifestError;
+    expect(bad).toBeInstanceOf(ManifestError);
+    expect(bad.message).toMatch(/line 1: input\.notify\.url: must be an http:\/\/ or https:\/\/ URL/);
+    // And so is the batch's own.
+    const ok = path.join(dir, 'ok.jsonl');
+    fs.writeFileSync(ok, `${JSON.stringify({ pipeline: 'text2video', input: { text: 'x' } })}\n`);
+    await expect(startBatch(h.client, ok, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, notify: { url: 'https://u:p@hooks.example.com/' } })).rejects.toThrow(/input\.notify\.url: must not carry a user name or password/);
   });
 });
 
