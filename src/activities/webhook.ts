@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { notifyUrlProblem, type WebhookDeliveryInput, type WebhookDeliveryResult, type WebhookEventType } from '../contract/notify';
 import { redactUrl } from '../providers/http';
-import { WebhookAddressError, resolveWebhookHost } from '../webhooks/address';
+import { WebhookAddressError, pinnedAgent, resolveWebhookHost } from '../webhooks/address';
 import { webhookMessageId, webhookSignature } from '../webhooks/signature';
 import type { ActivityDeps } from './shared';
 
@@ -118,7 +118,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
         throw refused(`webhook to ${where}: cannot resolve ${url.hostname}: ${(err as Error).message}`);
       }
       // Connect only to the addresses just checked: a DNS answer that changes now cannot redirect the POST.
-      const agent = new Agent({ connect: { lookup: target.lookup, timeout: 10_000 }, headersTimeout: WEBHOOK_REQUEST_TIMEOUT_MS, bodyTimeout: WEBHOOK_REQUEST_TIMEOUT_MS });
+      const agent = pinnedAgent(target, { connectMs: 10_000, answerMs: WEBHOOK_REQUEST_TIMEOUT_MS });
       const beat = setInterval(() => ctx.heartbeat({ webhookId, attempt }), HEARTBEAT_EVERY_MS);
       try {
         const timestamp = Math.floor(Date.now() / 1000);

@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import net from 'node:net';
+import { Agent } from 'undici';
 
 /**
  * The address policy of webhook deliveries: with private destinations refused (REELAY_WEBHOOK_ALLOW_PRIVATE
@@ -110,4 +111,9 @@ export async function resolveWebhookHost(hostname: string, { allowPrivate }: { a
     else callback(null, list[0]!.address, list[0]!.family);
   };
   return { addresses, lookup };
+}
+
+/** An HTTP agent that connects only to a resolved target's addresses, whatever host name a request names (TLS still checks that name). */
+export function pinnedAgent(target: ResolvedTarget, timeouts: { connectMs: number; answerMs: number }): Agent {
+  return new Agent({ connect: { lookup: target.lookup, timeout: timeouts.connectMs }, headersTimeout: timeouts.answerMs, bodyTimeout: timeouts.answerMs });
 }

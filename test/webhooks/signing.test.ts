@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { ConfigError, loadConfig } from '../../src/config';
-import { isPrivateAddress, resolveWebhookHost } from '../../src/webhooks/address';
+import { request } from 'undici';
+import { isPrivateAddress, pinnedAgent, resolveWebhookHost } from '../../src/webhooks/address';
 import { parseWebhookSecret, webhookMessageId, webhookSignature } from '../../src/webhooks/signature';
 import { deliveredOutputs, webhookRetryDelayMs } from '../../src/activities/webhook';
 import { newWebhookSecret } from '../support/webhook-receiver';
@@ -115,10 +117,20 @@ describe('webhook address policy', () => {
     expect(ok.addresses).toEqual([{ address: '127.0.0.1', family: 4 }]);
   });
 
-  it('connects only to the checked addresses: the pinned lookup answers with them whatever the name', async () => {
-    const target = await resolveWebhookHost('localhost', { allowPrivate: true });
-    const answer = await new Promise<string>((resolve, reject) => target.lookup('attacker.example', {}, (err, address) => (err ? reject(err) : resolve(String(address)))));
-    expect(target.addresses.map((a) => a.address)).toContain(answer);
+  it('connects only to the checked addresses, whatever the name resolves to at connect time (no DNS rebinding)', async () => {
+    const server = http.createServer((_req, res) => res.end('pinned'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const agent = pinnedAgent(await resolveWebhookHost('127.0.0.1', { allowPrivate: true }), { connectMs: 2000, answerMs: 2000 });
+    try {
+      // A name that resolves nowhere (RFC 2606 .invalid): only the pinned lookup can connect it, to the checked address.
+      const res = await request(`http://rebinding.invalid:${port}/`, { dispatcher: agent });
+      expect(await res.body.text()).toBe('pinned');
+      await expect(request(`http://rebinding.invalid:${port}/`)).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
+    } finally {
+      await agent.close();
+      server.close();
+    }
   });
 });
 
