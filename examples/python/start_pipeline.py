@@ -23,6 +23,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from google.protobuf import json_format
@@ -34,6 +35,9 @@ from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 PROGRESS_INTERVAL_SECONDS = 1.0
+# A query no worker answers (none running, or the run closing at that moment) would otherwise wait on the
+# server for long, and the example waits for the query in flight before it exits.
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class CodecServerPayloadCodec(PayloadCodec):
@@ -103,7 +107,7 @@ class ProgressReporter:
 
     async def once(self) -> None:
         try:
-            progress = await self._handle.query("progress")
+            progress = await self._handle.query("progress", rpc_timeout=QUERY_TIMEOUT)
         except (RPCError, WorkflowQueryFailedError) as err:
             # No worker answered yet, or the query timed out: the run goes on; ask again later.
             print(f"progress: not answered ({err})", file=sys.stderr, flush=True)
@@ -115,10 +119,13 @@ class ProgressReporter:
             tail = f"  {log[-1]['message']}" if log else ""
             print(f"progress: stage={now[0]} percent={now[1]}{tail}", file=sys.stderr, flush=True)
 
-    async def forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await self.once()
+    async def until(self, stop: asyncio.Event, interval: float) -> None:
+        """Ask every `interval` seconds until `stop` is set; stopped between queries, never during one."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except asyncio.TimeoutError:
+                await self.once()
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -151,14 +158,16 @@ async def run(args: argparse.Namespace) -> int:
 
     reporter = ProgressReporter(handle)
     await reporter.once()  # answered even if the run is already over: the worker replays it
-    progress = asyncio.create_task(reporter.forever(args.progress_interval))
+    stop = asyncio.Event()
+    progress = asyncio.create_task(reporter.until(stop, args.progress_interval))
     try:
         result = await handle.result()
     except WorkflowFailureError as err:
         print(f"workflow {workflow_id} failed: {failure_chain(err)}", file=sys.stderr, flush=True)
         return 1
     finally:
-        progress.cancel()
+        stop.set()
+        await progress
     print(json.dumps(result, indent=2))
     return 0
 
@@ -186,4 +195,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The SDK's Rust core may still run a thread while the interpreter shuts down, which can abort or hang
+    # a short-lived process after its work is done (temporalio/sdk-python#300): skip the shutdown.
+    os._exit(exit_code)

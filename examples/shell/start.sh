@@ -23,10 +23,11 @@ if [[ $workflow_type != *Pipeline ]]; then
   echo "$workflow_type is not a Reelay workflow type (lipdubPipeline, text2videoPipeline, …)" >&2
   exit 2
 fi
-command -v jq >/dev/null || { echo "$0 needs jq" >&2; exit 2; }
 workflow_id="${workflow_type%Pipeline}-$key"
 task_queue=${REELAY_TASK_QUEUE:-reelay}
 temporal=${TEMPORAL_CLI:-temporal}
+command -v jq >/dev/null || { echo "$0 needs jq" >&2; exit 2; }
+command -v "$temporal" >/dev/null || { echo "$0 needs the temporal CLI (on PATH, or TEMPORAL_CLI)" >&2; exit 2; }
 
 codec=()
 if [[ -n ${REELAY_CODEC_ENDPOINT:-} ]]; then
@@ -71,8 +72,10 @@ if [[ $status == COMPLETED ]]; then
   exit 0
 fi
 # A failure wraps its causes: workflow → activity → the provider's ApplicationFailure (with its type).
+# With encryption on, each message is "Encoded failure" and the real one is in encodedAttributes, which
+# the codec endpoint decrypted.
 reason=$(jq -r '[.closeEvent | .. | .failure? // empty][0] // empty
-  | [recurse(.cause // empty) | .message + (if .applicationFailureInfo.type then " (\(.applicationFailureInfo.type))" else "" end)]
+  | [recurse(.cause // empty) | (.encodedAttributes.message // .message) + (if .applicationFailureInfo.type then " (\(.applicationFailureInfo.type))" else "" end)]
   | join(" <- ")' <<<"$outcome")
 echo "workflow $workflow_id ${status,,}${reason:+: $reason}" >&2
 exit 1
