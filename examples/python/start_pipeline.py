@@ -101,8 +101,9 @@ def failure_chain(err: BaseException) -> str:
 class ProgressReporter:
     """Prints the `progress` query's stage and percent to stderr whenever they change."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+    def __init__(self, handle: WorkflowHandle[Any, Any], task_queue: str) -> None:
         self._handle = handle
+        self._task_queue = task_queue
         self._last: tuple[Any, Any] | None = None
 
     async def once(self) -> None:
@@ -110,7 +111,7 @@ class ProgressReporter:
             progress = await self._handle.query("progress", rpc_timeout=QUERY_TIMEOUT)
         except (RPCError, WorkflowQueryFailedError) as err:
             # No worker answered yet, or the query timed out: the run goes on; ask again later.
-            print(f"progress: not answered ({err})", file=sys.stderr, flush=True)
+            print(f"progress: not answered ({err}; is a worker polling task queue {self._task_queue}?)", file=sys.stderr, flush=True)
             return
         now = (progress.get("stage"), progress.get("percent"))
         if now != self._last:
@@ -156,7 +157,7 @@ async def run(args: argparse.Namespace) -> int:
         handle = client.get_workflow_handle(workflow_id, run_id=err.run_id)
         print(f"workflow {workflow_id} run {err.run_id} (already closed)", file=sys.stderr, flush=True)
 
-    reporter = ProgressReporter(handle)
+    reporter = ProgressReporter(handle, args.task_queue)
     await reporter.once()  # answered even if the run is already over: the worker replays it
     stop = asyncio.Event()
     progress = asyncio.create_task(reporter.until(stop, args.progress_interval))

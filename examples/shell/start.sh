@@ -40,18 +40,18 @@ started=$(tcli workflow start --type "$workflow_type" --task-queue "$task_queue"
   --input-file "$input_file" --id-conflict-policy UseExisting --id-reuse-policy AllowDuplicateFailedOnly)
 echo "workflow $workflow_id run $(jq -r .runId <<<"$started")" >&2
 
-# One line to stderr whenever stage or percent change.
+# One line to stderr whenever stage or percent change. A query no worker answers gives up after 5 s.
 last_progress=""
 progress_once() {
   local answer line
-  if answer=$(tcli workflow query --workflow-id "$workflow_id" --name progress 2>/dev/null); then
+  if answer=$(tcli workflow query --workflow-id "$workflow_id" --name progress --command-timeout 5s 2>/dev/null); then
     line=$(jq -r '.queryResult[0] | "stage=\(.stage) percent=\(.percent)"' <<<"$answer")
     if [[ $line != "$last_progress" ]]; then
       echo "progress: $line  $(jq -r '.queryResult[0].log[-1].message // ""' <<<"$answer")" >&2
       last_progress=$line
     fi
   else
-    echo "progress: not answered" >&2
+    echo "progress: not answered (is a worker polling task queue $task_queue?)" >&2
   fi
 }
 progress_once # answered even if the run is already over: the worker replays it
@@ -77,5 +77,5 @@ fi
 reason=$(jq -r '[.closeEvent | .. | .failure? // empty][0] // empty
   | [recurse(.cause // empty) | (.encodedAttributes.message // .message) + (if .applicationFailureInfo.type then " (\(.applicationFailureInfo.type))" else "" end)]
   | join(" <- ")' <<<"$outcome")
-echo "workflow $workflow_id ${status,,}${reason:+: $reason}" >&2
+echo "workflow $workflow_id $(tr '[:upper:]' '[:lower:]' <<<"$status")${reason:+: $reason}" >&2
 exit 1
