@@ -141,8 +141,9 @@ async def run(args: argparse.Namespace) -> int:
     client = await Client.connect(args.address, namespace=args.namespace, data_converter=data_converter)
 
     try:
-        # The same key and input twice return the same run: a run still open is reused (USE_EXISTING);
-        # a closed one is reused unless it failed (ALLOW_DUPLICATE_FAILED_ONLY: a failed key may run again).
+        # The same key twice returns the same run: a run still open is reused (USE_EXISTING); a closed one
+        # is reused unless it failed (ALLOW_DUPLICATE_FAILED_ONLY: a failed key may run again). Temporal
+        # does not compare inputs: another input under a used key gets the existing run back too.
         handle = await client.start_workflow(
             args.workflow_type,
             workflow_input,

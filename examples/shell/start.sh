@@ -5,7 +5,8 @@
 #
 # The workflow id is <type without "Pipeline">-<key> (text2video-my-story), as Reelay's own starters name
 # runs. The same key and input again return the same run: an open one is reused (UseExisting), a closed
-# one too unless it failed (AllowDuplicateFailedOnly: a failed key may run again).
+# one too unless it failed (AllowDuplicateFailedOnly: a failed key may run again). Temporal does not
+# compare inputs: another input under a used key gets the existing run back too.
 #
 # Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (read by the CLI itself); REELAY_TASK_QUEUE (default
 # reelay); REELAY_CODEC_ENDPOINT (and REELAY_CODEC_AUTH, e.g. "Bearer <token>") when the workers encrypt
