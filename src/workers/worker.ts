@@ -23,8 +23,8 @@ export interface ReelayWorkerOptions {
   /**
    * A prebuilt bundle (tests build it once; `REELAY_WORKFLOW_BUNDLE` names one for `reelay worker`);
    * otherwise the worker bundles the workflows at start (src/workflows, or dist/workflows in the package).
-   * With payload encryption on, build it with `workflowBundleOptions(env)` (src/codec) or the worker
-   * refuses it.
+   * With payload encryption or tracing (OTEL_*) on, build it with `workflowBundleOptions(env)` (src/codec)
+   * or the worker refuses it.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
