@@ -19,19 +19,14 @@ export interface WorkerTracing {
  */
 export async function workerTracing(env: NodeJS.ProcessEnv, workflowBundle: WorkerOptions['workflowBundle']): Promise<WorkerTracing> {
   const settings = tracingSettings(env);
-  const code = workflowBundle ? ('code' in workflowBundle ? workflowBundle.code : fs.readFileSync(workflowBundle.codePath, 'utf8')) : undefined;
-  const bundled = code !== undefined && bundleTracesWorkflows(code);
   if (!settings) {
-    // The bundle's interceptors export through the `exporter` sink: drop their spans rather than have the
-    // worker log an unregistered sink at every workflow task.
+    // A bundle built with the interceptors exports through the `exporter` sink: drop its spans rather than
+    // have the worker log an unregistered sink at every workflow task (a bundle without them never calls it).
     const drop: WorkerOptions['sinks'] = { exporter: { export: { fn: () => undefined } } };
-    return {
-      on: false,
-      apply: (options) => (bundled ? { ...options, sinks: { ...options.sinks, ...drop } } : options),
-      flush: async () => undefined,
-    };
+    return { on: false, apply: (options) => ({ ...options, sinks: { ...options.sinks, ...drop } }), flush: async () => undefined };
   }
-  if (code !== undefined && !bundled) {
+  const code = workflowBundle ? ('code' in workflowBundle ? workflowBundle.code : fs.readFileSync(workflowBundle.codePath, 'utf8')) : undefined;
+  if (code !== undefined && !bundleTracesWorkflows(code)) {
     throw new Error(
       'tracing is on (OTEL_* variables) but the prebuilt workflow bundle was built without the OpenTelemetry workflow interceptors: ' +
         'build it with bundleWorkflowCode({ ...workflowBundleOptions(env) }) from src/codec under the same OTEL_* settings, ' +
