@@ -8,6 +8,7 @@ import { checkOutputStore } from '../storage/worker-store';
 import { connectionOptions } from '../temporal-config';
 import { providerTaskQueue } from '../contract/task-queues';
 import { PACED_PROVIDERS } from '../pipelines/registry';
+import { workerTracing } from '../telemetry/worker';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;
@@ -22,8 +23,8 @@ export interface ReelayWorkerOptions {
   /**
    * A prebuilt bundle (tests build it once; `REELAY_WORKFLOW_BUNDLE` names one for `reelay worker`);
    * otherwise the worker bundles the workflows at start (src/workflows, or dist/workflows in the package).
-   * With payload encryption on, build it with `workflowBundleOptions(env)` (src/codec) or the worker
-   * refuses it.
+   * With payload encryption or tracing (OTEL_*) on, build it with `workflowBundleOptions(env)` (src/codec)
+   * or the worker refuses it.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -71,12 +72,14 @@ export interface ReelayWorker {
  */
 export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<ReelayWorker> {
   const config = opts.config ?? loadConfig(opts.env ?? process.env);
+  const workflowBundle = opts.workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined);
+  // OTEL_* (off unless configured); refuses a prebuilt bundle without the workflow interceptors when on.
+  const tracing = await workerTracing(opts.env ?? process.env, workflowBundle);
   // An s3:// output location must be reachable and writable before the worker takes any task.
   await checkOutputStore(config);
   const connection = opts.connection ?? (await connectWorkerConnection(config));
   const namespace = opts.namespace ?? config.temporal.namespace;
   const queue = opts.taskQueue ?? config.taskQueue;
-  const workflowBundle = opts.workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined);
   const dataConverter = dataConverterForKeys(config.payloadKeys);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
   const cached = config.maxCachedWorkflows;
@@ -92,7 +95,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
       }
     : {};
   const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config });
-  const main = await Worker.create({
+  const main = await Worker.create(tracing.apply({
     connection,
     namespace,
     taskQueue: queue,
@@ -106,11 +109,11 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     shutdownGraceTime: config.shutdownGraceMs,
     ...versioning,
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
-  });
+  }));
   const paced = await Promise.all(
     PACED_PROVIDERS.map((provider) => {
       const perSecond = config.providers[provider].requestsPerSecond;
-      return Worker.create({
+      return Worker.create(tracing.apply({
         connection,
         namespace,
         taskQueue: providerTaskQueue(queue, provider),
@@ -121,13 +124,13 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         // The paced queues are part of the same version, so a pinned run's activities find its workers.
         ...versioning,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
-      });
+      }));
     }),
   );
   const all = [main, ...paced];
   return {
     run: async () => {
-      await Promise.all(all.map((w) => w.run()));
+      await Promise.all(all.map((w) => w.run())).finally(() => tracing.flush());
     },
     shutdown: () => {
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
