@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { estimateCost } from '../../src/pipelines/batch/cost';
 import { parseManifest } from '../../src/pipelines/batch/manifest';
 import { listQuery } from '../../src/cli/commands/list';
@@ -47,6 +47,10 @@ function recordingClient() {
         starts.push({ workflowType, workflowId: opts.workflowId, provider: opts.typedSearchAttributes[0]?.value });
         return { workflowId: opts.workflowId, firstExecutionRunId: 'run-1' };
       },
+      // A keyed start first asks whether the key is taken (src/client: idempotent starts): here it never is.
+      getHandle: (workflowId: string) => ({
+        describe: () => Promise.reject(new WorkflowNotFoundError('not found', workflowId, undefined)),
+      }),
     },
   };
   return { client: client as unknown as Client, starts };
