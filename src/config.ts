@@ -98,6 +98,8 @@ export interface ReelayConfig extends ReelayClientConfig {
   workflowBundlePath: string | undefined;
   /** Bearer token `reelay codec-server` requires (REELAY_CODEC_TOKEN). */
   codecToken: string | undefined;
+  /** `host:port` of the worker's /metrics, /healthz and /readyz (REELAY_METRICS_ADDR); undefined = off. */
+  metricsAddr: string | undefined;
   providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
 }
 
@@ -159,6 +161,11 @@ const LOG_LEVEL = z
   .transform((v) => v.toUpperCase())
   .pipe(z.enum(LOG_LEVELS));
 const NON_BLANK = z.string().min(1);
+/** `host:port` or `[v6]:port`, port 1–65535 (or 0: any free port). */
+export const LISTEN_ADDRESS = z.string().refine((v) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  return m !== null && Number(m[2]) <= 65535;
+});
 
 function readPayloadKeys(env: NodeJS.ProcessEnv, problems: Problems): PayloadKeys | undefined {
   try {
@@ -230,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     (Object.keys(PROVIDER_ENV) as ProviderId[]).map((id) => [id, readProvider(env, id, problems)]),
   ) as ReelayConfig['providers'];
   const storage = readStorageSettings(env, problems);
+  const metricsAddr = problems.read(env, 'REELAY_METRICS_ADDR', LISTEN_ADDRESS, 'must be host:port (e.g. 0.0.0.0:9464) to serve /metrics, /healthz and /readyz, or unset for none');
   problems.throwIfAny();
   return {
     ...client,
@@ -240,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     maxCachedWorkflows,
     workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
+    metricsAddr,
     providers,
   };
 }

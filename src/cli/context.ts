@@ -63,14 +63,13 @@ let runtimeInstalled = false;
  * The Temporal worker runtime, installed once per process before any worker connection. We handle
  * signals ourselves (`untilSignal`) so the worker, the sandbox and the dev server stop in order.
  */
-export async function installWorkerRuntime(level: LogLevel = 'INFO', opts: { handleSignals?: boolean } = {}): Promise<void> {
+export async function installWorkerRuntime(level: LogLevel = 'INFO', opts: { handleSignals?: boolean; metrics?: boolean } = {}): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
-  Runtime.install({
-    logger: new DefaultLogger(level),
-    ...(opts.handleSignals ? {} : { shutdownSignals: [] }),
-  });
+  const { DefaultLogger } = await import('@temporalio/worker');
+  const { installRuntime } = await import('../ops/runtime');
+  // With REELAY_METRICS_ADDR the SDK's Prometheus exporter must be part of the runtime from the start.
+  await installRuntime({ logger: new DefaultLogger(level), metrics: opts.metrics ?? false, handleSignals: opts.handleSignals ?? false });
 }
 
 /**

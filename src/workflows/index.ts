@@ -18,10 +18,11 @@ import type * as Localize from '../pipelines/localize/workflow';
 import type * as Text2video from '../pipelines/text2video/workflow';
 import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
+import { countPipelineRun } from './shared/metrics';
 
-/** A workflow whose module is required when a run first calls it. */
+/** A workflow whose module is required when a run first calls it; its runs are counted (shared/metrics.ts). */
 function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
-  return (input) => load()(input);
+  return (input) => countPipelineRun(() => load()(input));
 }
 
 export const lipdubPipeline = lazy(() => (require('../pipelines/lipdub/workflow') as typeof Lipdub).lipdubPipeline);

@@ -1,4 +1,5 @@
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { recordJobsInFlight } from './shared/metrics';
 import { acquireSlotSignal, limiterStateQuery, releaseSlotSignal, slotGrantedSignal, type LimiterState } from '../contract/limiter';
 
 /**
@@ -44,6 +45,7 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
         state.holders = state.holders.filter((h) => h.requestId !== next.requestId);
       }
     }
+    recordJobsInFlight(state.provider, state.holders.length);
     if (signals >= SIGNALS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof providerLimiterWorkflow>(state);
     }
