@@ -1,5 +1,5 @@
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { recordJobsInFlight } from './shared/metrics';
+import { countSlotWait, recordJobsInFlight } from './shared/metrics';
 import { acquireSlotSignal, limiterStateQuery, releaseSlotSignal, slotGrantedSignal, type LimiterState } from '../contract/limiter';
 
 /**
@@ -21,7 +21,10 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     signals++;
     state.capacity = req.capacity;
     const known = state.holders.some((h) => h.requestId === req.requestId) || state.waiting.some((w) => w.requestId === req.requestId);
-    if (!known) state.waiting.push(req);
+    if (!known) {
+      state.waiting.push(req);
+      if (state.holders.length + state.waiting.length > state.capacity) countSlotWait(state.provider);
+    }
   });
   setHandler(releaseSlotSignal, (req) => {
     signals++;

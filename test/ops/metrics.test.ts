@@ -46,9 +46,10 @@ describe('worker metrics in Prometheus, and the health probes', () => {
 
   beforeAll(async () => {
     const binary = ensurePrometheus({ log: (l) => console.log(l) });
-    h = await startHarness({ faults: FAULTS, timings: { text2video: { queueMs: 50, stageMs: 50 } } });
+    h = await startHarness({ faults: FAULTS, timings: { text2video: { queueMs: 50, stageMs: 50 }, aistudio: { pendingMs: 50, runMs: 300 } } });
     metricsAddr = `127.0.0.1:${await freePort()}`;
-    worker = await spawnWorker({ ...h.env, REELAY_TEST_TEMPORAL_ADDRESS: temporalAddress(), REELAY_METRICS_ADDR: metricsAddr });
+    // One AI Studio job at a time: of two runs, one waits for the slot.
+    worker = await spawnWorker({ ...h.env, REELAY_TEST_TEMPORAL_ADDRESS: temporalAddress(), REELAY_METRICS_ADDR: metricsAddr, REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: '1' });
     prom = await startPrometheus({ binary: binary.path, targets: [metricsAddr], scrapeIntervalSeconds: 1 });
   });
   afterAll(async () => {
@@ -61,7 +62,10 @@ describe('worker metrics in Prometheus, and the health probes', () => {
     const started = await Promise.all(
       Array.from({ length: PIPELINES }, (_, i) => startPipeline(h.client, 'text2video', { text: `metrics story ${i}`, polling: FAST_POLLING }, { taskQueue: h.taskQueue })),
     );
-    for (const s of started) await s.handle.result();
+    const slotted = await Promise.all(
+      [1, 2].map((i) => startPipeline(h.client, 'aistudio', { prompt: `metrics story ${i}`, mockMode: true, polling: FAST_POLLING }, { taskQueue: h.taskQueue })),
+    );
+    for (const s of [...started, ...slotted]) await s.handle.result();
     const injected = h.sandbox.faultStats().total.rateLimit ?? 0;
     expect(injected).toBeGreaterThan(0);
 
@@ -76,6 +80,11 @@ describe('worker metrics in Prometheus, and the health probes', () => {
     expect(await promValue(prom!, 'reelay_status_polls_total{provider="text2video"}', (v) => v >= PIPELINES)).toBeGreaterThanOrEqual(PIPELINES);
     expect(await promValue(prom!, 'reelay_provider_job_duration_seconds_count{provider="text2video"}', (v) => v >= PIPELINES)).toBe(PIPELINES);
     expect(await promValue(prom!, 'reelay_transfer_bytes_total{direction="download"}', (v) => v > 0)).toBeGreaterThan(0);
+    // The second AI Studio run waited for the one slot; the limiter's gauge is back to 0 once both are done.
+    expect(await promValue(prom!, 'reelay_provider_slot_waits_total{provider="aistudio"}', (v) => v >= 1)).toBe(1);
+    expect(await promValue(prom!, 'reelay_provider_slot_wait_seconds_count{provider="aistudio"}', (v) => v >= 2)).toBe(2);
+    expect(await promValue(prom!, 'reelay_provider_jobs_in_flight{provider="aistudio"}', (v) => v === 0)).toBe(0);
+    expect(await promValue(prom!, 'reelay_pipelines_finished_total{outcome="completed",workflowType="aistudioPipeline"}', (v) => v >= 2)).toBe(2);
     // The SDK's own runtime metrics come through the same scrape.
     expect(await promValue(prom!, 'temporal_workflow_task_schedule_to_start_latency_count', (v) => v > 0)).toBeGreaterThan(0);
     expect(await promValue(prom!, 'temporal_worker_task_slots_available', (v) => v > 0)).toBeGreaterThan(0);

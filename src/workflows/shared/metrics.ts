@@ -48,10 +48,14 @@ export function recordProviderJobDuration(ms: number): void {
     .record(Math.max(0, ms) / 1000, { provider: providerOfRun() });
 }
 
-/** A pipeline found every job slot of its provider taken and waited `ms` for one. */
+/** How long a pipeline waited from asking for a provider job slot to getting it. */
 export function recordSlotWait(provider: string, ms: number): void {
-  metricMeter.createCounter(METRIC.slotWaits, undefined, 'Pipelines that had to wait for a provider job slot').add(1, { provider });
-  metricMeter.createHistogram(METRIC.slotWaitDuration, 'float', 's', 'Time waited for a provider job slot').record(Math.max(0, ms) / 1000, { provider });
+  metricMeter.createHistogram(METRIC.slotWaitDuration, 'float', 's', 'Time from asking for a provider job slot to getting it').record(Math.max(0, ms) / 1000, { provider });
+}
+
+/** The limiter queued a request behind every slot taken: the pipeline has to wait. */
+export function countSlotWait(provider: string): void {
+  metricMeter.createCounter(METRIC.slotWaits, undefined, 'Requests for a provider job slot that found every slot taken').add(1, { provider });
 }
 
 /** The job slots a provider's limiter has handed out (jobs in flight across every worker). */
