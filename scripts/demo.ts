@@ -164,7 +164,7 @@ async function main(): Promise<number> {
   const where = outputsWhere(config);
   step(`Outputs go to ${where}`);
   const store: Store | undefined = config.storage.output.kind === 's3' ? { settings: config.storage.s3, client: createS3Client(config.storage.s3) } : undefined;
-  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true });
+  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true, logFormat: config.logFormat });
   const signal = untilSignal();
 
   process.stdout.write(st.bold('Reelay demo: LipDub, DubLab, text2video, Vivid Flow and AI Studio pipelines on a local Temporal, against the sandbox providers\n\n'));

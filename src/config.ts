@@ -69,6 +69,8 @@ export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'names
 }
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** What the Temporal client side needs: where Temporal is, the task queue starters use, the payload keys. */
 export interface ReelayClientConfig {
@@ -86,6 +88,8 @@ export interface ReelayConfig extends ReelayClientConfig {
   stateDir: string;
   /** REELAY_LOG_LEVEL; undefined = the command's default. */
   logLevel: LogLevel | undefined;
+  /** REELAY_LOG_FORMAT: `text` (default) or `json`, one object per line (src/ops/logging.ts). */
+  logFormat: LogFormat;
   /**
    * Runs a worker keeps in memory between their workflow tasks (`REELAY_MAX_CACHED_WORKFLOWS`). A cached
    * waiting pipeline costs about 1.5 MiB of worker memory; one that was evicted is replayed from its
@@ -226,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const client = readClient(env, problems);
   problems.read(env, 'REELAY_TASK_QUEUE', NON_BLANK, 'must be a task queue name');
   const logLevel = problems.read(env, 'REELAY_LOG_LEVEL', LOG_LEVEL, `must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = problems.read(env, 'REELAY_LOG_FORMAT', z.string().transform((v) => v.toLowerCase()).pipe(z.enum(LOG_FORMATS)), `must be ${LOG_FORMATS.join(' or ')}`) ?? 'text';
   const maxCachedWorkflows = problems.read(env, 'REELAY_MAX_CACHED_WORKFLOWS', WHOLE_NUMBER, 'must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)');
   const workflowBundlePath = problems.read(
     env,
@@ -245,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     storage,
     stateDir: stateDir(env),
     logLevel,
+    logFormat,
     maxCachedWorkflows,
     workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,

@@ -35,7 +35,7 @@ export async function run({ values }: Parsed): Promise<number> {
   const config = await cliConfig();
   const queue = str(values, 'task-queue') ?? config.taskQueue;
   const out = path.resolve(str(values, 'output-dir') ?? config.outputDir);
-  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true });
+  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true, logFormat: config.logFormat });
   const { startLocalStack } = await import('../stack');
   const { formatSandboxBanner } = await import('../../sandbox');
   const signal = untilSignal();

@@ -30,7 +30,7 @@ export async function run({ values }: Parsed): Promise<number> {
   if (values.check === true) return check(config.metricsAddr);
   const queue = str(values, 'task-queue') ?? config.taskQueue;
   const out = path.resolve(str(values, 'output-dir') ?? config.outputDir);
-  await installWorkerRuntime(config.logLevel ?? 'INFO', { metrics: config.metricsAddr !== undefined });
+  await installWorkerRuntime(config.logLevel ?? 'INFO', { metrics: config.metricsAddr !== undefined, logFormat: config.logFormat });
   const { startWorker } = await import('../stack');
   let worker;
   try {
