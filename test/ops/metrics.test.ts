@@ -1,11 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { NativeConnection, Runtime, DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { startPipeline } from '../../src/client';
 import { ensurePrometheus, startPrometheus, type PrometheusServer } from '../../src/dev/prometheus';
 import { startStoreFaultProxy } from '../../src/dev/store-faults';
 import { freePort } from '../../src/dev/temporal';
 import { createReelayWorker } from '../../src/workers/worker';
-import { BIN, runProcess } from '../support/cli';
+import { BIN, ROOT, runProcess } from '../support/cli';
 import { FAST_POLLING, startHarness, temporalAddress, type Harness } from '../support/harness';
 import { killed, spawnWorker } from '../support/processes';
 import { testStoreEnv } from '../storage/support';
@@ -172,5 +172,44 @@ describe('worker metrics in Prometheus, and the health probes', () => {
         else process.env[name] = value;
       }
     }
+  });
+
+  it('`reelay worker` with REELAY_METRICS_ADDR serves the SDK\'s metrics and the probes, and stops serving when it stops', async () => {
+    const addr = `127.0.0.1:${await freePort()}`;
+    const child = spawn(process.execPath, [BIN, 'worker'], {
+      cwd: ROOT,
+      env: {
+        ...h.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        TEMPORAL_NAMESPACE: 'default',
+        REELAY_TASK_QUEUE: `${h.taskQueue}-cli`,
+        REELAY_WORKFLOW_BUNDLE: process.env.REELAY_TEST_WORKFLOW_BUNDLE!,
+        REELAY_METRICS_ADDR: addr,
+        REELAY_LOG_LEVEL: 'WARN',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!stderr.includes('Metrics on')) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`reelay worker did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stderr).toContain(`Metrics on http://${addr}/metrics, probes on /healthz and /readyz.`);
+      expect((await check(addr)).code).toBe(0);
+      const metrics = await get(`http://${addr}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(new RegExp(`^temporal_worker_task_slots_available\\{.*task_queue="${h.taskQueue}-cli".*\\} \\d+$`, 'm'));
+      expect((await get(`http://${addr}/nothing`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    const after = await check(addr);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain('ECONNREFUSED');
   });
 });
