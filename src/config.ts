@@ -98,6 +98,17 @@ export interface ReelayConfig extends ReelayClientConfig {
    * worker's memory when thousands of pipelines wait at once (docs/performance.md). 0 turns the cache off.
    */
   maxCachedWorkflows: number | undefined;
+  /**
+   * REELAY_SHUTDOWN_GRACE: after SIGTERM the worker stops polling and lets running activities finish this
+   * long, then cancels them (a download keeps its part for the next attempt to resume).
+   */
+  shutdownGraceMs: number;
+  /**
+   * Worker Versioning (REELAY_DEPLOYMENT_NAME and REELAY_BUILD_ID, both or neither): the worker joins that
+   * Worker Deployment Version. Pipelines are pinned to the version they started on; the batch, the
+   * limiter and webhook deliveries move to the current version (docs/deploying.md).
+   */
+  deployment: { name: string; buildId: string } | undefined;
   /** A prebuilt workflow bundle (REELAY_WORKFLOW_BUNDLE); otherwise the worker bundles at start. */
   workflowBundlePath: string | undefined;
   /** Bearer token `reelay codec-server` requires (REELAY_CODEC_TOKEN). */
@@ -160,6 +171,24 @@ export const HTTP_URL = z.string().refine((v) => {
     return false;
   }
 });
+/** `90s`, `3m`, `1h`, `500ms`, or plain seconds (`120`): a duration in milliseconds. */
+const DURATION = z
+  .string()
+  .trim()
+  .regex(/^(\d+\.?\d*|\.\d+)(ms|s|m|h)?$/)
+  .transform((v) => {
+    const [, n, unit] = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
+    return Math.round(Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? 's') as 'ms' | 's' | 'm' | 'h']);
+  });
+/** A Worker Deployment name or build id: no '/' (the CLI joins them as `name.buildId`), nothing invisible. */
+const DEPLOYMENT_PART = z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/);
+/** A REELAY_SHUTDOWN_GRACE-style duration in milliseconds, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const parsed = DURATION.safeParse(text);
+  return parsed.success ? parsed.data : undefined;
+}
+/** How long a stopping worker lets running activities finish before it cancels them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 3 * 60_000;
 const LOG_LEVEL = z
   .string()
   .transform((v) => v.toUpperCase())
@@ -232,6 +261,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const logLevel = problems.read(env, 'REELAY_LOG_LEVEL', LOG_LEVEL, `must be one of ${LOG_LEVELS.join(', ')}`);
   const logFormat = problems.read(env, 'REELAY_LOG_FORMAT', z.string().transform((v) => v.toLowerCase()).pipe(z.enum(LOG_FORMATS)), `must be ${LOG_FORMATS.join(' or ')}`) ?? 'text';
   const maxCachedWorkflows = problems.read(env, 'REELAY_MAX_CACHED_WORKFLOWS', WHOLE_NUMBER, 'must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)');
+  const shutdownGraceMs = problems.read(env, 'REELAY_SHUTDOWN_GRACE', DURATION, 'must be a duration such as 90s, 3m or 500ms (plain numbers are seconds)');
+  const deploymentName = problems.read(env, 'REELAY_DEPLOYMENT_NAME', DEPLOYMENT_PART, 'must be a Worker Deployment name: letters, digits, ".", "_" or "-", at most 200 (set REELAY_BUILD_ID with it)');
+  const buildId = problems.read(env, 'REELAY_BUILD_ID', DEPLOYMENT_PART, 'must be a build id: letters, digits, ".", "_" or "-", at most 200 (set REELAY_DEPLOYMENT_NAME with it)');
+  // One set without the other (a bad value was named above already).
+  const given = (name: string) => Boolean(env[name]?.trim());
+  if (given('REELAY_DEPLOYMENT_NAME') !== given('REELAY_BUILD_ID')) {
+    const missing = given('REELAY_DEPLOYMENT_NAME') ? 'REELAY_BUILD_ID' : 'REELAY_DEPLOYMENT_NAME';
+    problems.add(`${missing}: must be set too: Worker Versioning takes REELAY_DEPLOYMENT_NAME and REELAY_BUILD_ID together`);
+  }
   const workflowBundlePath = problems.read(
     env,
     'REELAY_WORKFLOW_BUNDLE',
@@ -252,6 +290,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     logLevel,
     logFormat,
     maxCachedWorkflows,
+    shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    deployment: deploymentName !== undefined && buildId !== undefined ? { name: deploymentName, buildId } : undefined,
     workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
     metricsAddr,

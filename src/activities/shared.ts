@@ -10,7 +10,7 @@ import { observeProviderCalls } from '../providers/observe';
 import { StoreError } from '../storage/errors';
 import { storeForConfig, storeOutputUri } from '../storage/worker-store';
 import type { MultipartCheckpoint } from '../storage/writer';
-import { SourceError, contentTypeFor, downloadToFile, safeOutputPath, type TransferHooks } from './transfer';
+import { SourceError, contentTypeFor, downloadToFile, safeOutputPath, type DownloadCheckpoint, type TransferHooks } from './transfer';
 import type { FileOpener } from '../providers/multipart';
 import { isS3Ref, parseS3Uri } from '../storage/location';
 import { openObject } from '../storage/s3';
@@ -118,8 +118,9 @@ export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'> & P
   // Phases are 'uploading…' or 'downloading…'; progress is cumulative, the counter takes what moved since.
   const direction = phase.startsWith('up') ? 'upload' : 'download';
   let counted = 0;
-  const previous = ctx.info.heartbeatDetails as { storeUpload?: MultipartCheckpoint } | undefined;
+  const previous = ctx.info.heartbeatDetails as { storeUpload?: MultipartCheckpoint; download?: DownloadCheckpoint } | undefined;
   let storeUpload: MultipartCheckpoint | undefined;
+  let download: DownloadCheckpoint | undefined;
   const jobId = [extra.generateId, extra.fileId, extra.jobId].find((v): v is string => typeof v === 'string');
   const config = deps.config;
   return {
@@ -134,7 +135,19 @@ export function activityTransferHooks(deps: Pick<ActivityDeps, 'dispatcher'> & P
       // Dropped, never deferred: a late progress heartbeat would overwrite what the activity records next (markCreateSent).
       if (now - lastBeatMs < TRANSFER_HEARTBEAT_INTERVAL_MS && bytesDone !== bytesTotal) return;
       lastBeatMs = now;
-      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null, ...(storeUpload ? { storeUpload } : {}) });
+      ctx.heartbeat({ ...extra, phase, bytesDone, bytesTotal: bytesTotal ?? null, ...(storeUpload ? { storeUpload } : {}), ...(download ? { download } : {}) });
+    },
+    // A download to a local file resumes where an earlier attempt stopped (a deploy, a network fault).
+    resumeDownload: previous?.download,
+    onDownloadCheckpoint: (cp) => {
+      download = cp;
+      lastBeatMs = performance.now();
+      ctx.heartbeat({ ...extra, phase, bytesDone: 0, bytesTotal: cp.total ?? null, download: cp });
+    },
+    // Keep a partial download for the next attempt unless the run itself asked for the cancel (or closed).
+    keepPartial: () => {
+      const why = ctx.cancellationDetails;
+      return !(why?.cancelRequested || why?.notFound);
     },
     ...(config?.storage
       ? {

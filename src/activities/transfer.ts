@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import { isUrlRef } from '../contract/common';
 import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
+import { requestSignedDownload, signedDownloadFault, signedDownloadRefused } from '../providers/signed-download';
 import { redactUrl } from '../providers/http';
 import { downloadToStore, type StoreTransferHooks } from '../storage/download';
 import { StoreError } from '../storage/errors';
@@ -25,6 +26,30 @@ export interface TransferHooks extends StoreTransferHooks {
   /** Called with the bytes moved so far, about every `PROGRESS_STEP_BYTES`, and once at the end. */
   onProgress?: (bytesDone: number, bytesTotal: number | undefined) => void;
   dispatcher?: Dispatcher;
+  /** Where an earlier attempt's download to a local file stood (its heartbeat), to ask only for the rest. */
+  resumeDownload?: DownloadCheckpoint;
+  /** Called once a download's source is known to be resumable, before its body is written: heartbeat it. */
+  onDownloadCheckpoint?: (checkpoint: DownloadCheckpoint) => void;
+  /**
+   * Whether a download that broke off keeps its `.part` file for the next attempt. Default: unless the
+   * transfer was aborted. The activities keep it when the worker shuts down or the attempt timed out, and
+   * remove it when the run asked for the cancel.
+   */
+  keepPartial?: () => boolean;
+}
+
+/**
+ * Where a download to a local file can resume from: the `.part` file beside the target holds its first
+ * bytes, and the source's validator makes sure the rest is of the same object (`If-Range`).
+ */
+export interface DownloadCheckpoint {
+  /** The source without its query: a signed URL's signature never goes into a heartbeat. */
+  source: string;
+  target: string;
+  /** A strong ETag, else the Last-Modified date: what `If-Range` sends. */
+  validator: string;
+  /** The whole object's size, when the source said. */
+  total: number | undefined;
 }
 
 export interface TransferResult {
@@ -74,6 +99,12 @@ function transferMeter(total: number | undefined, hooks: TransferHooks) {
   let done = 0;
   let reported = 0;
   return {
+    /** Bytes already in place (a resumed download's first part): hashed and counted, not reported. */
+    absorb(chunk: Buffer): void {
+      hash.update(chunk);
+      done += chunk.length;
+      reported = done;
+    },
     add(chunk: Buffer): void {
       hash.update(chunk);
       done += chunk.length;
@@ -294,13 +325,14 @@ export function safeOutputPath(dir: string, name: string): string {
  * batch waits, so memory stays bounded. Cancellation reaches it through the body, which the request's
  * signal destroys. Settles only once no write is in flight, so the caller may close and remove the file.
  */
-async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<typeof transferMeter>): Promise<void> {
-  const fh = await fs.promises.open(file, 'w');
+async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<typeof transferMeter>, startAt = 0): Promise<void> {
+  const fh = await fs.promises.open(file, startAt > 0 ? 'r+' : 'w');
   try {
+    if (startAt > 0) await fh.truncate(startAt);
     await new Promise<void>((resolve, reject) => {
       let batch: Buffer[] = [];
       let batchBytes = 0;
-      let position = 0;
+      let position = startAt;
       let writing = false;
       let ended = false;
       let failure: { err: unknown } | undefined;
@@ -367,6 +399,12 @@ export interface DownloadResult extends TransferResult {
 /**
  * Stream a signed URL to `dir/name` through a `.part` file renamed at the end, so a crash never leaves a
  * truncated file under the final name. A body shorter or longer than its Content-Length is an error.
+ *
+ * Resumable: when the source names a validator (a strong ETag or Last-Modified), `onDownloadCheckpoint`
+ * hears it before the body is written, and a download that breaks off (a network fault, the worker
+ * shutting down) keeps its `.part` file. The next attempt, given that checkpoint as `resumeDownload`,
+ * hashes the bytes already on disk and asks for the rest (`Range: bytes=<size>-`, `If-Range`); a source
+ * that answers 200 instead (no ranges, or the object changed) is downloaded again from its first byte.
  */
 export async function downloadToFile(
   args: { url: string; dir: string; name: string; provider: ProviderId },
@@ -378,57 +416,95 @@ export async function downloadToFile(
   }
   const target = safeOutputPath(args.dir, args.name);
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(args.url, { method: 'GET', signal: hooks.signal, dispatcher: hooks.dispatcher, highWaterMark: TRANSFER_CHUNK_BYTES });
-  } catch (err) {
-    if (hooks.signal?.aborted) throw err;
-    throw new APIConnectionError({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      message: `download from ${redactUrl(args.url)} failed: ${(err as Error).message}`,
-      ambiguous: false,
-      cause: err,
-    });
-  }
-  if (res.statusCode < 200 || res.statusCode > 299) {
-    const text = await res.body.text();
-    throw errorFromResponse({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      status: res.statusCode,
-      headers: res.headers,
-      body: text,
-    });
-  }
-  const expected = Number(res.headers['content-length']);
-  const ct = res.headers['content-type'];
-  const meter = transferMeter(Number.isFinite(expected) ? expected : undefined, hooks);
   const part = `${target}.part`;
+  const source = redactUrl(args.url);
+  const fault = (message: string, cause?: unknown) => signedDownloadFault(args, message, cause);
+
+  const resumeAt = await resumableBytes(hooks.resumeDownload, source, target, part);
+  const get = (range: { from: number; validator: string } | undefined) =>
+    requestSignedDownload(args, {
+      signal: hooks.signal,
+      dispatcher: hooks.dispatcher,
+      highWaterMark: TRANSFER_CHUNK_BYTES,
+      ...(range ? { headers: { range: `bytes=${range.from}-`, 'if-range': range.validator } } : {}),
+    });
+  let res = await get(resumeAt ? { from: resumeAt, validator: hooks.resumeDownload!.validator } : undefined);
+  let from = 0;
+  if (resumeAt && res.statusCode === 206) {
+    const range = contentRange(res.headers['content-range']);
+    if (range?.start === resumeAt && (hooks.resumeDownload!.total === undefined || range.total === hooks.resumeDownload!.total)) from = resumeAt;
+    else {
+      // A range we did not ask for: take the whole object instead.
+      res.body.destroy();
+      res = await get(undefined);
+    }
+  } else if (resumeAt && res.statusCode === 416) {
+    await res.body.text().catch(() => undefined);
+    res = await get(undefined);
+  }
+  if (res.statusCode < 200 || res.statusCode > 299 || (res.statusCode === 206 && from === 0)) throw await signedDownloadRefused(args, res);
+  const length = Number(res.headers['content-length']);
+  const expected = Number.isFinite(length) ? from + length : undefined;
+  const ct = res.headers['content-type'];
+  const validator = from > 0 ? hooks.resumeDownload!.validator : validatorOf(res.headers);
+  if (validator) hooks.onDownloadCheckpoint?.({ source, target, validator, total: expected });
+  const meter = transferMeter(expected, hooks);
+  if (from > 0) await absorbFile(part, from, meter);
+  const keep = () => validator !== undefined && (hooks.keepPartial ? hooks.keepPartial() : !hooks.signal?.aborted);
   try {
-    await writeBodyToFile(res.body, part, meter);
+    await writeBodyToFile(res.body, part, meter, from);
   } catch (err) {
     res.body.destroy();
-    await fs.promises.rm(part, { force: true });
+    if (!keep()) await fs.promises.rm(part, { force: true });
     if (hooks.signal?.aborted) throw err;
-    throw new APIConnectionError({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      message: `download from ${redactUrl(args.url)} broke off: ${(err as Error).message}`,
-      ambiguous: false,
-      cause: err,
-    });
+    throw fault(`download from ${source} broke off: ${(err as Error).message}`, err);
   }
   const result = meter.result();
-  if (Number.isFinite(expected) && result.bytes !== expected) {
+  if (expected !== undefined && result.bytes !== expected) {
     await fs.promises.rm(part, { force: true });
-    throw new APIConnectionError({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      message: `download from ${redactUrl(args.url)} ended after ${result.bytes} of ${expected} bytes`,
-      ambiguous: false,
-    });
+    throw fault(`download from ${source} ended after ${result.bytes} of ${expected} bytes`);
   }
   await fs.promises.rename(part, target);
   return { ...result, path: target, contentType: typeof ct === 'string' ? ct.split(';')[0]!.trim() : undefined };
+}
+
+/** How many bytes of `part` a download may keep: those on disk, when the checkpoint is of this source and target. */
+async function resumableBytes(checkpoint: DownloadCheckpoint | undefined, source: string, target: string, part: string): Promise<number> {
+  if (!checkpoint || checkpoint.source !== source || checkpoint.target !== target) return 0;
+  const size = await fs.promises.stat(part).then(
+    (st) => (st.isFile() ? st.size : 0),
+    () => 0,
+  );
+  return checkpoint.total !== undefined && size >= checkpoint.total ? 0 : size;
+}
+
+/** Feed the first `bytes` of a file to the meter (a resumed download's hash covers every byte). */
+async function absorbFile(file: string, bytes: number, meter: ReturnType<typeof transferMeter>): Promise<void> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(TRANSFER_CHUNK_BYTES);
+    for (let at = 0; at < bytes; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, bytes - at), at);
+      if (bytesRead === 0) throw new Error(`${file} is shorter than ${bytes} bytes`);
+      meter.absorb(buffer.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What `If-Range` may send: a strong ETag (a weak one may not be used there), else Last-Modified. */
+function validatorOf(headers: Dispatcher.ResponseData['headers']): string | undefined {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const etag = one(headers.etag);
+  if (etag && !etag.startsWith('W/')) return etag;
+  return one(headers['last-modified']);
+}
+
+/** `Content-Range: bytes 100-199/1000` → { start: 100, total: 1000 }. */
+function contentRange(header: string | string[] | undefined): { start: number; total: number | undefined } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(Array.isArray(header) ? header[0] : header ?? '').trim());
+  if (!m) return undefined;
+  return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }

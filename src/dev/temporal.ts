@@ -61,6 +61,9 @@ export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=norma
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
   'system.enableActivityEagerExecution': true,
+  // Worker Deployments (REELAY_DEPLOYMENT_NAME / REELAY_BUILD_ID): set explicitly, as a production server needs them.
+  'system.enableDeploymentVersions': true,
+  'frontend.workerVersioningWorkflowAPIs': true,
 };
 
 /** `--dynamic-config-value key=value` flags for `temporal server start-dev`. */

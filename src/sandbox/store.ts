@@ -15,9 +15,12 @@ export interface ObjectInfo {
 
 export interface ServedObject {
   key: string;
+  /** Of the bytes served: the whole object's, or the range's when `from` is set. */
   sha256: string;
   bytes: number;
   contentType: string;
+  /** A range request (`Range: bytes=<from>-…`) answered 206: the first byte served. */
+  from?: number;
 }
 
 /** Streams one new object into the store with bounded memory; it appears only when end() resolves. */
@@ -259,10 +262,23 @@ export class ObjectStore {
     this.verify(ctx, 'GET', key, '');
     const o = this.objects.get(key);
     if (!o) throw new HttpError(404, 'The specified key does not exist.', 'NoSuchKey');
+    // A strong ETag of the content, as S3 and GCS give, so a client can resume with Range + If-Range.
+    const etag = `"${(await this.sha256(key)).slice(0, 32)}"`;
+    const range = byteRange(req.headers.range, req.headers['if-range'], etag, o.bytes);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${o.bytes}`, 'content-length': '0' });
+      res.end();
+      return;
+    }
+    const from = range?.start ?? 0;
+    const length = range ? range.end - range.start + 1 : o.bytes;
     const headers: Record<string, string> = {
       'content-type': o.contentType,
-      'content-length': String(o.bytes),
+      'content-length': String(length),
+      'accept-ranges': 'bytes',
+      etag,
     };
+    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${o.bytes}`;
     if (ctx.query.get('download') === '1') {
       headers['content-disposition'] = `attachment; filename="${path.posix.basename(key)}"`;
     }
@@ -274,21 +290,26 @@ export class ObjectStore {
     const record = () => {
       if (recorded) return;
       recorded = true;
-      this.servedLog.push({ key, sha256: hash.digest('hex'), bytes, contentType: o.contentType });
+      this.servedLog.push({ key, sha256: hash.digest('hex'), bytes, contentType: o.contentType, ...(range ? { from } : {}) });
     };
-    if (o.bytes === 0) record();
-    res.writeHead(200, headers);
+    if (length === 0) record();
+    res.writeHead(range ? 206 : 200, headers);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
         bytes += chunk.length;
-        if (bytes >= o.bytes) record();
+        if (bytes >= length) record();
         cb(null, chunk);
       },
     });
+    // A body cut short (the client went away) is recorded too: `served()` shows what left the store.
+    res.once('close', () => {
+      if (bytes > 0) record();
+    });
+    const file = createReadStream(this.filePath(key), range ? { start: range.start, end: range.end } : {});
     const bytesPerSecond = this.faultHooks?.downloadBytesPerSecond(ctx) ?? null;
-    if (bytesPerSecond !== null) await pipeline(createReadStream(this.filePath(key)), throttle(bytesPerSecond), meter, res);
-    else await pipeline(createReadStream(this.filePath(key)), meter, res);
+    if (bytesPerSecond !== null) await pipeline(file, throttle(bytesPerSecond), meter, res);
+    else await pipeline(file, meter, res);
   }
 
   private verify(ctx: RequestContext, method: 'GET' | 'PUT', key: string, contentType: string): void {
@@ -343,4 +364,30 @@ export class ObjectStore {
 export function xmlError(code: string, message: string): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error>`;
+}
+
+/**
+ * A single `Range: bytes=a-b` / `bytes=a-` / `bytes=-n` of an object of `size` bytes (RFC 9110 §14): the
+ * range to serve, `undefined` for the whole object (no Range, a multi-range or malformed one, or an
+ * `If-Range` that does not match the ETag), or `'unsatisfiable'` (416).
+ */
+export function byteRange(
+  header: string | string[] | undefined,
+  ifRange: string | string[] | undefined,
+  etag: string,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (typeof header !== 'string') return undefined;
+  if (ifRange !== undefined && ifRange !== etag) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
 }

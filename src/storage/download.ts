@@ -1,6 +1,6 @@
-import { request, type Dispatcher } from 'undici';
 import type { TransferHooks } from '../activities/transfer';
-import { APIConnectionError, errorFromResponse, type ProviderId } from '../providers/errors';
+import type { ProviderId } from '../providers/errors';
+import { requestSignedDownload, signedDownloadFault, signedDownloadRefused } from '../providers/signed-download';
 import { redactUrl } from '../providers/http';
 import { StoreError } from './errors';
 import { childLocation, parseS3Uri, s3Uri } from './location';
@@ -45,23 +45,8 @@ export async function downloadToStore(
     const delivered = await alreadyDelivered(store, target, hooks.metadata, hooks.signal);
     if (delivered) return delivered;
   }
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(args.url, { method: 'GET', signal: hooks.signal, dispatcher: hooks.dispatcher, highWaterMark: BODY_CHUNK_BYTES });
-  } catch (err) {
-    if (hooks.signal?.aborted) throw err;
-    throw new APIConnectionError({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      message: `download from ${redactUrl(args.url)} failed: ${(err as Error).message}`,
-      ambiguous: false,
-      cause: err,
-    });
-  }
-  if (res.statusCode < 200 || res.statusCode > 299) {
-    const text = await res.body.text();
-    throw errorFromResponse({ provider: args.provider, endpoint: 'GET signed download URL', status: res.statusCode, headers: res.headers, body: text });
-  }
+  const res = await requestSignedDownload(args, { signal: hooks.signal, dispatcher: hooks.dispatcher, highWaterMark: BODY_CHUNK_BYTES });
+  if (res.statusCode < 200 || res.statusCode > 299) throw await signedDownloadRefused(args, res);
   const expected = Number(res.headers['content-length']);
   const ct = res.headers['content-type'];
   const contentType = typeof ct === 'string' ? ct.split(';')[0]!.trim() : undefined;
@@ -78,21 +63,10 @@ export async function downloadToStore(
     if (hooks.signal?.aborted) throw err;
     if (err instanceof StoreError && err.fault === 'length') {
       // The provider's fault, like a short body into a file: retryable, and nothing was left in the store.
-      throw new APIConnectionError({
-        provider: args.provider,
-        endpoint: 'GET signed download URL',
-        message: `download from ${redactUrl(args.url)} into ${s3Uri(target)}: ${err.message.replace(/^writing \S+: /, '')}`,
-        ambiguous: false,
-      });
+      throw signedDownloadFault(args, `download from ${redactUrl(args.url)} into ${s3Uri(target)}: ${err.message.replace(/^writing \S+: /, '')}`);
     }
     if (err instanceof StoreError) throw err;
-    throw new APIConnectionError({
-      provider: args.provider,
-      endpoint: 'GET signed download URL',
-      message: `download from ${redactUrl(args.url)} broke off: ${(err as Error).message}`,
-      ambiguous: false,
-      cause: err,
-    });
+    throw signedDownloadFault(args, `download from ${redactUrl(args.url)} broke off: ${(err as Error).message}`, err);
   }
 }
 

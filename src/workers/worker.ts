@@ -86,6 +86,17 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   const dataConverter = dataConverterForKeys(config.payloadKeys);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
   const cached = config.maxCachedWorkflows;
+  // Worker Versioning: pipelines stay on the version they started on (PINNED, the default here); the
+  // batch, the limiter and webhook deliveries say AUTO_UPGRADE in src/workflows/index.ts.
+  const versioning = config.deployment
+    ? {
+        workerDeploymentOptions: {
+          version: { deploymentName: config.deployment.name, buildId: config.deployment.buildId },
+          useWorkerVersioning: true as const,
+          defaultVersioningBehavior: 'PINNED' as const,
+        },
+      }
+    : {};
   const metrics = createReelayMetrics(Runtime.instance().metricMeter);
   const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config, metrics });
   const main = await Worker.create({
@@ -98,6 +109,9 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     activities,
     // Transfers are I/O bound and stream in constant memory; status calls are tiny.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
+    // A deploy's SIGTERM lets running transfers and status calls finish (up to REELAY_SHUTDOWN_GRACE).
+    shutdownGraceTime: config.shutdownGraceMs,
+    ...versioning,
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   });
   const paced = await Promise.all(
@@ -110,6 +124,9 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         dataConverter,
         ...(opts.identity ? { identity: `${opts.identity}-${provider}` } : {}),
         activities,
+        shutdownGraceTime: config.shutdownGraceMs,
+        // The paced queues are part of the same version, so a pinned run's activities find its workers.
+        ...versioning,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
       });
     }),

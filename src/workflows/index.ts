@@ -18,6 +18,7 @@ import type * as Localize from '../pipelines/localize/workflow';
 import type * as Text2video from '../pipelines/text2video/workflow';
 import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
+import { setWorkflowOptions } from '@temporalio/workflow';
 import { countPipelineRun } from './shared/metrics';
 
 /** A workflow whose module is required when a run first calls it; its runs are counted (shared/metrics.ts). */
@@ -34,7 +35,14 @@ export const localizePipeline = lazy(() => (require('../pipelines/localize/workf
 export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
 
 // No schemas behind this one.
-export { providerLimiterWorkflow } from './limiter';
+import { providerLimiterWorkflow } from './limiter';
+export { providerLimiterWorkflow };
+
+// Worker Versioning (when the worker joins a Worker Deployment, docs/deploying.md): a pipeline stays on
+// the version it started on (the worker's default, PINNED), so a deploy never replays it through changed
+// code. The batch and the limiter continue-as-new and run for days: each run moves to the current version.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, batchPipeline);
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, providerLimiterWorkflow);
 export { progressQuery } from '../contract/progress';
 export type { PipelineProgress } from '../contract/progress';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TRANSFER_HEARTBEAT_INTERVAL_MS, activityTransferHooks } from '../../src/activities/shared';
-import { downloadToFile, safeOutputPath, uploadToSignedUrl, SourceError } from '../../src/activities/transfer';
+import { downloadToFile, safeOutputPath, uploadToSignedUrl, SourceError, type DownloadCheckpoint } from '../../src/activities/transfer';
 import { APIConnectionError, PermissionDeniedError } from '../../src/providers/errors';
 import { LipdubClient } from '../../src/pipelines/lipdub/client';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
@@ -159,6 +159,94 @@ describe('streaming transfers', () => {
     } finally {
       await server.close();
     }
+  });
+
+  describe('resuming a download that broke off', () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 11);
+    const etag = `"${sha(bytes).slice(0, 16)}"`;
+    /** A server that answers Range + If-Range like S3, cutting the first whole-object answer short. */
+    const rangeServer = (opts: { honourRange: boolean }) => {
+      const seen: Array<{ range?: string; ifRange?: string }> = [];
+      return {
+        seen,
+        start: () =>
+          serve((req, res) => {
+            seen.push({ range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
+            const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+            if (m && opts.honourRange && req.headers['if-range'] === etag) {
+              const from = Number(m[1]);
+              res.writeHead(206, { etag, 'content-length': String(bytes.length - from), 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` });
+              return res.end(bytes.subarray(from));
+            }
+            res.writeHead(200, { etag, 'content-type': 'video/mp4', 'content-length': String(bytes.length) });
+            if (seen.length > 1) return res.end(bytes);
+            res.write(bytes.subarray(0, 1_200_000));
+            setTimeout(() => req.socket.destroy(), 50);
+          }),
+      };
+    };
+
+    const interrupted = async (url: string, out: string) => {
+      let checkpoint: DownloadCheckpoint | undefined;
+      const err = await downloadToFile({ url, dir: out, name: 'es.mp4', provider: 'dublab' }, { onDownloadCheckpoint: (cp) => (checkpoint = cp) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(APIConnectionError);
+      return checkpoint!;
+    };
+
+    it('keeps the .part file and asks only for the rest, with If-Range; the result is exact', async () => {
+      const src = rangeServer({ honourRange: true });
+      const server = await src.start();
+      try {
+        const out = tempDir('dl-resume');
+        const checkpoint = await interrupted(`${server.url}/f?sig=secret`, out);
+        expect(checkpoint).toEqual({ source: `${server.url}/f?…`, target: path.join(out, 'es.mp4'), validator: etag, total: bytes.length });
+        const kept = fs.statSync(path.join(out, 'es.mp4.part')).size;
+        expect(kept).toBeGreaterThan(0);
+        // A fresh signed URL for the same object resumes too: the checkpoint names the source without its query.
+        const result = await downloadToFile({ url: `${server.url}/f?sig=fresh`, dir: out, name: 'es.mp4', provider: 'dublab' }, { resumeDownload: checkpoint });
+        expect(src.seen.at(-1)).toEqual({ range: `bytes=${kept}-`, ifRange: etag });
+        expect(result).toMatchObject({ bytes: bytes.length, sha256: sha(bytes) });
+        expect(sha(fs.readFileSync(path.join(out, 'es.mp4')))).toBe(sha(bytes));
+        expect(fs.readdirSync(out)).toEqual(['es.mp4']);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('downloads again from the first byte when the source answers 200 to the range (no ranges, or the object changed)', async () => {
+      const src = rangeServer({ honourRange: false });
+      const server = await src.start();
+      try {
+        const out = tempDir('dl-no-range');
+        const checkpoint = await interrupted(`${server.url}/f`, out);
+        const result = await downloadToFile({ url: `${server.url}/f`, dir: out, name: 'es.mp4', provider: 'dublab' }, { resumeDownload: checkpoint });
+        expect(src.seen.at(-1)?.range).toMatch(/^bytes=\d+-$/);
+        expect(result).toMatchObject({ bytes: bytes.length, sha256: sha(bytes) });
+        expect(fs.readdirSync(out)).toEqual(['es.mp4']);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('ignores a checkpoint of another source and removes the part when the run cancelled', async () => {
+      const src = rangeServer({ honourRange: true });
+      const server = await src.start();
+      try {
+        const out = tempDir('dl-other');
+        const checkpoint = await interrupted(`${server.url}/f`, out);
+        await downloadToFile({ url: `${server.url}/g`, dir: out, name: 'es.mp4', provider: 'dublab' }, { resumeDownload: checkpoint });
+        expect(src.seen.at(-1)).toEqual({ range: undefined, ifRange: undefined });
+
+        const cancelled = tempDir('dl-cancelled');
+        fs.rmSync(path.join(out, 'es.mp4'));
+        src.seen.length = 0;
+        const err = await downloadToFile({ url: `${server.url}/f`, dir: cancelled, name: 'es.mp4', provider: 'dublab' }, { keepPartial: () => false }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(APIConnectionError);
+        expect(fs.readdirSync(cancelled)).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
   });
 
   it('fails an upload whose http source breaks off as a retryable SourceError, not as an ambiguous upload', async () => {

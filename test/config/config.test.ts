@@ -118,6 +118,17 @@ describe('loadConfig', () => {
     expect(loadConfig(clean({ REELAY_LIPDUB_MAX_CONCURRENT_JOBS: ' ' })).providers.lipdub.maxConcurrentJobs).toBe(0);
   });
 
+  it('reads the shutdown grace as a duration and Worker Versioning as a pair', () => {
+    expect(loadConfig(clean()).shutdownGraceMs).toBe(180_000);
+    expect(['90s', '3m', '500ms', '2', '1h'].map((v) => loadConfig(clean({ REELAY_SHUTDOWN_GRACE: v })).shutdownGraceMs)).toEqual([90_000, 180_000, 500, 2_000, 3_600_000]);
+    expect(problemsOf(clean({ REELAY_SHUTDOWN_GRACE: 'three minutes' }))).toEqual([expect.stringMatching(/^REELAY_SHUTDOWN_GRACE="three minutes": must be a duration such as 90s/)]);
+    expect(loadConfig(clean()).deployment).toBeUndefined();
+    expect(loadConfig(clean({ REELAY_DEPLOYMENT_NAME: 'reelay', REELAY_BUILD_ID: '2026.12.01-a1b2' })).deployment).toEqual({ name: 'reelay', buildId: '2026.12.01-a1b2' });
+    expect(problemsOf(clean({ REELAY_DEPLOYMENT_NAME: 'reelay' }))).toEqual([expect.stringMatching(/^REELAY_BUILD_ID: must be set too/)]);
+    expect(problemsOf(clean({ REELAY_BUILD_ID: 'v2' }))).toEqual([expect.stringMatching(/^REELAY_DEPLOYMENT_NAME: must be set too/)]);
+    expect(problemsOf(clean({ REELAY_DEPLOYMENT_NAME: 'my/app', REELAY_BUILD_ID: 'v2' }))).toEqual([expect.stringMatching(/^REELAY_DEPLOYMENT_NAME="my\/app": must be a Worker Deployment name/)]);
+  });
+
   it('a missing API key is not a start-up error: the provider fails when used, naming the variable', () => {
     const c = loadConfig(clean());
     expect(c.providers.aistudio.apiKey).toBeUndefined();

@@ -12,7 +12,7 @@ import { encryptingWorkflowBundle } from './bundle';
 
 let runtimeInstalled = false;
 /** Keep worker logs to errors in tests (REELAY_TEST_LOG_LEVEL=INFO to see them). */
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
@@ -99,6 +99,8 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
   // about pacing set their own rate.
   const env: NodeJS.ProcessEnv = {
     REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '50',
+    // Tests stop workers mid-activity on purpose: no grace unless a test is about it (test/workflows/drain.test.ts).
+    REELAY_SHUTDOWN_GRACE: '0',
     ...process.env,
     ...sandbox.env(),
     REELAY_OUTPUT_DIR: outputRoot,
