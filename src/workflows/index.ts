@@ -18,7 +18,7 @@ import type * as Localize from '../pipelines/localize/workflow';
 import type * as Text2video from '../pipelines/text2video/workflow';
 import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
-import { setWorkflowOptions } from '@temporalio/workflow';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { countPipelineRun } from './shared/metrics';
 
 /** A workflow whose module is required when a run first calls it; its runs are counted (shared/metrics.ts). */
@@ -41,8 +41,12 @@ export { providerLimiterWorkflow };
 // Worker Versioning (when the worker joins a Worker Deployment, docs/deploying.md): a pipeline stays on
 // the version it started on (the worker's default, PINNED), so a deploy never replays it through changed
 // code. The batch and the limiter continue-as-new and run for days: each run moves to the current version.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, batchPipeline);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, providerLimiterWorkflow);
+// Only on a versioned worker: an unversioned one (the default) has every workflow task completion that
+// names a behavior refused ("versioning behavior cannot be specified without deployment options …"), and
+// the run never gets past its first task.
+const autoUpgradeWhenVersioned = () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' as const } : {});
+setWorkflowOptions(autoUpgradeWhenVersioned, batchPipeline);
+setWorkflowOptions(autoUpgradeWhenVersioned, providerLimiterWorkflow);
 export { progressQuery } from '../contract/progress';
 export type { PipelineProgress } from '../contract/progress';
 
