@@ -22,6 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +46,7 @@ import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../
 import type { BatchProgress } from '../src/pipelines/batch/input';
 import { limiterWorkflowId } from '../src/contract/limiter';
 import { REELAY_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
+import { webhookDeliveryWorkflowId } from '../src/contract/notify';
 import {
   HISTORIES_DIR,
   historyFileName,
@@ -79,6 +81,10 @@ const BASELINE: DeepPartial<SandboxConfig> = {
 /** Vivid Flow's documented pace (2000/day) would make every request wait 43 s. */
 const BASELINE_WORKER_ENV: Record<string, string | undefined> = {
   REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '50',
+  // A fixed key for the webhook scenarios: signatures stay out of history anyway, and this one guards nothing.
+  REELAY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 'reelay-record-histories').toString('base64')}`,
+  REELAY_WEBHOOK_ALLOW_PRIVATE: 'true',
+  REELAY_WEBHOOK_RETRY_INITIAL_SECONDS: '0.1',
   REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: undefined,
 };
 
@@ -163,7 +169,62 @@ const pipelineRecording = (handle: WorkflowHandle, workflowType: string, scenari
   description,
 });
 
+/** A webhook receiver on loopback that answers `statuses` in turn (then 204) and counts what came. */
+async function webhookReceiver(statuses: number[]): Promise<{ url: string; received: () => number; close(): Promise<void> }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(statuses[received++] ?? 204);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/hooks`, received: () => received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 const SCENARIOS: Scenario[] = [
+  {
+    id: 'text2video-notify',
+    async run(ctx) {
+      // The receiver refuses the first attempt: the delivery's history holds a retried activity.
+      const receiver = await webhookReceiver([503]);
+      try {
+        const h = await start(ctx, 'text2video', 'notify', { text: 'A story that calls back.', polling: FAST_POLLING, notify: { url: receiver.url } });
+        const o = await outcome(h);
+        expectThat(!o.error, 'text2video completes', o.error);
+        const { runId } = await h.describe();
+        const child = ctx.client.workflow.getHandle(webhookDeliveryWorkflowId(h.workflowId, runId, 'completed'));
+        const d = await outcome(child);
+        expectThat(!d.error && receiver.received() === 2, 'the webhook is delivered at the second attempt', d.error ?? receiver.received());
+        return [
+          pipelineRecording(h, 'text2videoPipeline', 'notify', 'Completes with notify: starts an abandoned webhookDelivery child and closes once it has started.'),
+          { workflowType: 'webhookDelivery', scenario: 'retried-once', workflowId: child.workflowId, description: 'Delivers pipeline.completed; the receiver answers 503 once, the second attempt is accepted.' },
+        ];
+      } finally {
+        await receiver.close();
+      }
+    },
+  },
+  {
+    id: 'text2video-cancelled-notify',
+    async run(ctx) {
+      ctx.sandbox.configure({ timings: { text2video: { stageMs: 60_000 } } });
+      const receiver = await webhookReceiver([]);
+      try {
+        const h = await start(ctx, 'text2video', 'cancelled-notify', { text: 'A story cut short.', polling: FAST_POLLING, notify: { url: receiver.url, events: ['cancelled'] } });
+        await until(progressOf(h), (p) => p.stage === 'generating', 'the job to be generating');
+        await h.cancel();
+        const o = await outcome(h);
+        expectThat(o.error instanceof WorkflowFailedError && o.error.cause instanceof CancelledFailure, 'the run ends cancelled', o.error ?? o.result);
+        await until(async () => receiver.received(), (n) => n === 1, 'the cancelled webhook');
+        return [pipelineRecording(h, 'text2videoPipeline', 'cancelled-notify', 'Cancelled with notify: the webhookDelivery child is started in the non-cancellable cleanup.')];
+      } finally {
+        await receiver.close();
+      }
+    },
+  },
   {
     id: 'lipdub-happy-path',
     async run(ctx) {

@@ -8,6 +8,7 @@ import type { ProviderId } from './providers/errors';
 import { PACED_PROVIDERS, providerLimits } from './pipelines/registry';
 import { readStorageSettings, type StorageSettings } from './storage/config';
 import { loadTemporalSettings, type TemporalSettings } from './temporal-config';
+import { parseWebhookSecret, type WebhookKey } from './webhooks/signature';
 
 export type { TemporalSettings } from './temporal-config';
 export type { ProviderSettings } from './providers/config';
@@ -116,7 +117,20 @@ export interface ReelayConfig extends ReelayClientConfig {
   /** `host:port` of the worker's /metrics, /healthz and /readyz (REELAY_METRICS_ADDR); undefined = off. */
   metricsAddr: string | undefined;
   providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
+  webhooks: WebhookSettings;
 }
+
+/** How this worker delivers completion webhooks (docs/webhooks.md). */
+export interface WebhookSettings {
+  /** Signing keys, current first (REELAY_WEBHOOK_SECRET, then REELAY_WEBHOOK_OLD_SECRETS); empty = none configured. */
+  keys: WebhookKey[];
+  /** REELAY_WEBHOOK_ALLOW_PRIVATE: deliver to loopback and private addresses too (default false; `reelay dev`, the demo and tests turn it on). */
+  allowPrivate: boolean;
+  /** REELAY_WEBHOOK_RETRY_INITIAL_SECONDS: the first wait after a refused delivery, doubled each time up to an hour (default 5). */
+  retryInitialMs: number;
+}
+
+export const WEBHOOK_RETRY_INITIAL_MS = 5_000;
 
 export interface ProviderLimits {
   /** Jobs in flight at once across every worker of a task queue; 0 = no cap. */
@@ -199,6 +213,43 @@ export const LISTEN_ADDRESS = z.string().refine((v) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
   return m !== null && Number(m[2]) <= 65535;
 });
+const BOOLEAN = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+/** The webhook settings; a bad secret is reported naming its variable, never echoing the value. */
+function readWebhooks(env: NodeJS.ProcessEnv, problems: Problems): WebhookSettings {
+  const keys: WebhookKey[] = [];
+  const secret = env.REELAY_WEBHOOK_SECRET?.trim();
+  if (secret) {
+    try {
+      keys.push(parseWebhookSecret(secret));
+    } catch (err) {
+      problems.add(`REELAY_WEBHOOK_SECRET: ${(err as Error).message}`);
+    }
+  }
+  const old = env.REELAY_WEBHOOK_OLD_SECRETS?.trim();
+  if (old) {
+    if (!secret) problems.add('REELAY_WEBHOOK_OLD_SECRETS: is set without REELAY_WEBHOOK_SECRET (the current secret signs first; old ones only while receivers rotate)');
+    old.split(/[\s,]+/).filter(Boolean).forEach((one, i) => {
+      try {
+        keys.push(parseWebhookSecret(one));
+      } catch (err) {
+        problems.add(`REELAY_WEBHOOK_OLD_SECRETS (secret #${i + 1}): ${(err as Error).message}`);
+      }
+    });
+  }
+  const allowPrivate = problems.read(env, 'REELAY_WEBHOOK_ALLOW_PRIVATE', BOOLEAN, 'must be true or false (deliver webhooks to loopback and private addresses)') ?? false;
+  const initialSeconds = problems.read(
+    env,
+    'REELAY_WEBHOOK_RETRY_INITIAL_SECONDS',
+    NON_NEGATIVE_NUMBER.pipe(z.number().min(0.01).max(3600)),
+    'must be a number of seconds from 0.01 to 3600 (the first wait after a refused webhook delivery)',
+  );
+  return { keys, allowPrivate, retryInitialMs: initialSeconds === undefined ? WEBHOOK_RETRY_INITIAL_MS : Math.round(initialSeconds * 1000) };
+}
 
 function readPayloadKeys(env: NodeJS.ProcessEnv, problems: Problems): PayloadKeys | undefined {
   try {
@@ -281,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   ) as ReelayConfig['providers'];
   const storage = readStorageSettings(env, problems);
   const metricsAddr = problems.read(env, 'REELAY_METRICS_ADDR', LISTEN_ADDRESS, 'must be host:port (e.g. 0.0.0.0:9464) to serve /metrics, /healthz and /readyz, or unset for none');
+  const webhooks = readWebhooks(env, problems);
   problems.throwIfAny();
   return {
     ...client,
@@ -296,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
     metricsAddr,
     providers,
+    webhooks,
   };
 }
 

@@ -6,6 +6,7 @@ import { createText2videoActivities } from '../pipelines/text2video/activities';
 import { createVividflowActivities } from '../pipelines/vividflow/activities';
 import { createLimiterActivities } from './limiter';
 import { type ActivityDeps, withFailureTranslation, withProviderCallMetrics } from './shared';
+import { createWebhookActivities } from './webhook';
 
 export type { ActivityDeps } from './shared';
 
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAistudioActivities(deps),
     ...createLimiterActivities(deps),
     ...createBatchActivities(deps),
+    ...createWebhookActivities(deps),
   }));
 }
 

@@ -13,6 +13,7 @@ import { downloadToStore, type StoreTransferHooks } from '../storage/download';
 import { StoreError } from '../storage/errors';
 import { isS3Ref, parseS3Uri } from '../storage/location';
 import { headObject, openObject } from '../storage/s3';
+import { ATTR_REELAY_TRANSFER_BYTES, transferSpan, type CallSpan } from '../telemetry/spans';
 
 /**
  * Streaming transfers between local files, http(s) sources and signed URLs. Memory stays constant
@@ -231,9 +232,21 @@ export async function probeSource(ref: string, hooks: TransferHooks = {}): Promi
  * PUT a local file or an http(s) source to a signed URL with an exact Content-Type and Content-Length.
  * A URL source without a Content-Length is spooled to a temporary file first (signed URLs refuse chunked).
  */
-export async function uploadToSignedUrl(
+export function uploadToSignedUrl(
   args: { source: string; url: string; contentType: string; provider: ProviderId },
   hooks: TransferHooks = {},
+): Promise<TransferResult> {
+  return transferSpan({ method: 'PUT', what: 'signed upload URL', provider: args.provider, url: args.url }, async (span) => {
+    const result = await upload(args, hooks, span);
+    span.set(ATTR_REELAY_TRANSFER_BYTES, result.bytes);
+    return result;
+  });
+}
+
+async function upload(
+  args: { source: string; url: string; contentType: string; provider: ProviderId },
+  hooks: TransferHooks,
+  span: CallSpan,
 ): Promise<TransferResult> {
   let src = await openSource(args.source, hooks);
   let spoolDir: string | undefined;
@@ -289,6 +302,7 @@ export async function uploadToSignedUrl(
         cause: err,
       });
     }
+    span.status(res.statusCode);
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode > 299) {
       throw errorFromResponse({
@@ -406,9 +420,21 @@ export interface DownloadResult extends TransferResult {
  * hashes the bytes already on disk and asks for the rest (`Range: bytes=<size>-`, `If-Range`); a source
  * that answers 200 instead (no ranges, or the object changed) is downloaded again from its first byte.
  */
-export async function downloadToFile(
+export function downloadToFile(
   args: { url: string; dir: string; name: string; provider: ProviderId },
   hooks: TransferHooks = {},
+): Promise<DownloadResult> {
+  return transferSpan({ method: 'GET', what: 'signed download URL', provider: args.provider, url: args.url }, async (span) => {
+    const result = await download(args, hooks, span);
+    span.set(ATTR_REELAY_TRANSFER_BYTES, result.bytes);
+    return result;
+  });
+}
+
+async function download(
+  args: { url: string; dir: string; name: string; provider: ProviderId },
+  hooks: TransferHooks,
+  span: CallSpan,
 ): Promise<DownloadResult> {
   if (isS3Ref(args.dir)) {
     const stored = await downloadToStore(args, hooks);
@@ -442,6 +468,8 @@ export async function downloadToFile(
     await res.body.text().catch(() => undefined);
     res = await get(undefined);
   }
+  span.status(res.statusCode);
+  if (from > 0) span.set('reelay.transfer.resumed_from_bytes', from);
   if (res.statusCode < 200 || res.statusCode > 299 || (res.statusCode === 206 && from === 0)) throw await signedDownloadRefused(args, res);
   const length = Number(res.headers['content-length']);
   const expected = Number.isFinite(length) ? from + length : undefined;

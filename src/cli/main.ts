@@ -80,7 +80,10 @@ export function exitCodeForError(err: unknown): { code: number; message: string 
 
 export function run(argv = process.argv.slice(2)): void {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
-  main(argv).then(
+  // Spans still buffered (a start's) are exported before the process exits.
+  main(argv)
+    .finally(async () => (await import('../telemetry/shutdown')).shutdownTracing())
+    .then(
     (code) => {
       process.exitCode = code;
       // Lingering handles (gRPC channels, timers) must not keep a finished command alive.

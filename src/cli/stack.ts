@@ -195,7 +195,8 @@ export async function startWorker(opts: {
   const { connectWorkerConnection, createReelayWorker } = await import('../workers/worker');
   // Against the sandbox (providerEnv), pace Vivid Flow at 5 requests/s rather than its documented
   // 2000/day (one every 43 s), unless the caller chose a pace. A real worker keeps the documented pace.
-  const sandboxPace = opts.providerEnv ? { REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '5' } : {};
+  // Webhooks may go to receivers on this machine, unless the caller says otherwise.
+  const sandboxPace = opts.providerEnv ? { REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '5', REELAY_WEBHOOK_ALLOW_PRIVATE: 'true' } : {};
   const config = opts.config && !opts.providerEnv ? opts.config : loadConfig({ ...sandboxPace, ...(opts.env ?? process.env), ...(opts.providerEnv ?? {}) });
   const connection = await connectWorkerConnection(config);
   const worker = await createReelayWorker({ connection, taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, config });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { dataConverterForKeys, encryptingCodec } from '../codec';
 import { DEFAULT_TASK_QUEUE, isLoadedConfig, loadClientConfig, taskQueue as defaultTaskQueue, temporalUiUrl, workflowUiLink, type ReelayClientConfig } from '../config';
 import { connectionOptions } from '../temporal-config';
+import { clientTracingInterceptors } from '../telemetry/client';
 import { WorkflowKey, describeZodError, isS3Ref, isUrlRef } from '../contract/common';
 import { DublabPipelineInput, DublabPipelineResult } from '../pipelines/dublab/input';
 import { LipdubPipelineInput, LipdubPipelineResult } from '../pipelines/lipdub/input';
@@ -236,11 +237,15 @@ export function validateKey(key: unknown): string {
  */
 export async function connectClient(from: NodeJS.ProcessEnv | ReelayClientConfig = process.env): Promise<Client> {
   const config = isLoadedConfig(from) ? from : loadClientConfig(from);
+  // OTEL_* (off unless configured): a start then carries the trace context to the workflow.
+  const interceptors = await clientTracingInterceptors(isLoadedConfig(from) ? process.env : from);
   const connection = await Connection.connect(connectionOptions(config.temporal));
-  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterForKeys(config.payloadKeys) });
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterForKeys(config.payloadKeys), interceptors });
 }
 
 export { ConfigError, loadClientConfig, type ReelayClientConfig } from '../config';
+/** Exports the spans still buffered (tracing on, OTEL_*) before a short-lived process exits. */
+export { shutdownTracing } from '../telemetry/shutdown';
 
 function slug(text: string): string {
   return (

@@ -2,6 +2,7 @@ import type { DataConverter, LoadedDataConverter } from '@temporalio/common';
 import { AesGcmPayloadCodec } from './aes-gcm';
 import { ReelayEncodedFailureConverter } from './failure-converter';
 import { payloadKeysFromEnv, type PayloadKeys } from './keys';
+import { OTEL_WORKFLOW_INTERCEPTORS, tracingSettings } from '../telemetry/settings';
 
 export { AesGcmPayloadCodec, PayloadDecryptionError, ENCRYPTED_ENCODING, KEY_ID_METADATA } from './aes-gcm';
 export { PAYLOAD_KEY_ENV, PAYLOAD_KEY_ID_ENV, PAYLOAD_OLD_KEYS_ENV, PayloadKeyConfigError, deriveKeyId, payloadKeysFromEnv, type PayloadKeys } from './keys';
@@ -29,9 +30,15 @@ export function dataConverterForKeys(keys: PayloadKeys | undefined): DataConvert
   return { payloadCodecs: [codec], ...(codec.encrypting ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}) };
 }
 
-/** Options for bundleWorkflowCode, so a prebuilt workflow bundle encodes failures when encryption is on. */
-export function workflowBundleOptions(env: NodeJS.ProcessEnv = process.env): { failureConverterPath?: string } {
-  return payloadCodecFromEnv(env).encrypting ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {};
+/**
+ * Options for bundleWorkflowCode, so a prebuilt workflow bundle encodes failures when encryption is on
+ * and carries the OpenTelemetry workflow interceptors when tracing is on (src/telemetry).
+ */
+export function workflowBundleOptions(env: NodeJS.ProcessEnv = process.env): { failureConverterPath?: string; workflowInterceptorModules?: string[] } {
+  return {
+    ...(payloadCodecFromEnv(env).encrypting ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+    ...(tracingSettings(env) ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
+  };
 }
 
 /** Whether a workflow bundle's code was built with the encrypting failure converter. */

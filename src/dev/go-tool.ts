@@ -40,6 +40,12 @@ export interface GoTool {
   cacheName: string;
   /** A variable that points at a binary to use instead. */
   envVar: string;
+  /**
+   * The module that holds `module`, when its go.mod has replace directives (`go install pkg@version`
+   * refuses those): the module is fetched through the proxy (`go mod download`), copied and built with
+   * `go build` from its own go.mod, which is what `go install` would have done without them.
+   */
+  moduleRoot?: string;
 }
 
 export interface EnsuredGoTool<Var extends string = string> {
@@ -82,13 +88,11 @@ export function ensureGoTool<T extends GoTool>(
   const scratch = fs.mkdtempSync(path.join(path.dirname(dir), 'build-'));
   log(`Building ${tool.title} ${tool.version} from its Go module (once; cached in ${dir})…`);
   const started = Date.now();
-  const result = spawnSync('go', ['install', `${tool.module}@${tool.version}`], {
-    env: { ...env, GOBIN: scratch, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) {
+  const goEnv = { ...env, GOBIN: scratch, CGO_ENABLED: env.CGO_ENABLED ?? '0' };
+  const status = tool.moduleRoot ? buildInModule(tool as T & { moduleRoot: string }, scratch, goEnv) : goInstall(tool, goEnv);
+  if (status.failed) {
     fs.rmSync(scratch, { recursive: true, force: true });
-    throw new Error(`go install ${tool.module}@${tool.version} failed with exit code ${result.status}`);
+    throw new Error(`${status.failed} for ${tool.module}@${tool.version} failed`);
   }
   fs.mkdirSync(dir, { recursive: true });
   fs.renameSync(path.join(scratch, tool.binary), binary);
@@ -96,4 +100,36 @@ export function ensureGoTool<T extends GoTool>(
   const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
   log(`Built ${tool.title} in ${buildSeconds}s.`);
   return { path: binary, source: 'built', buildSeconds };
+}
+
+function goInstall(tool: GoTool, env: NodeJS.ProcessEnv): { failed?: string } {
+  const result = spawnSync('go', ['install', `${tool.module}@${tool.version}`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  return result.status === 0 ? {} : { failed: `go install (exit code ${result.status})` };
+}
+
+function buildInModule(tool: GoTool & { moduleRoot: string }, scratch: string, env: NodeJS.ProcessEnv): { failed?: string } {
+  const download = spawnSync('go', ['mod', 'download', '-json', `${tool.moduleRoot}@${tool.version}`], {
+    env,
+    cwd: scratch,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (download.status !== 0) return { failed: `go mod download (exit code ${download.status})` };
+  const { Dir: moduleDir } = JSON.parse(download.stdout) as { Dir: string };
+  // The module cache is read-only; the build runs in a writable copy inside the scratch directory.
+  const src = path.join(scratch, 'src');
+  fs.cpSync(moduleDir, src, { recursive: true });
+  const writable = (dir: string): void => {
+    fs.chmodSync(dir, 0o755);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) writable(path.join(dir, entry.name));
+  };
+  writable(src);
+  const pkg = `./${path.posix.relative(tool.moduleRoot, tool.module)}`;
+  const build = spawnSync('go', ['build', '-trimpath', '-buildvcs=false', '-o', path.join(scratch, tool.binary), pkg], {
+    env,
+    cwd: src,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  fs.rmSync(src, { recursive: true, force: true, maxRetries: 2 });
+  return build.status === 0 ? {} : { failed: `go build (exit code ${build.status})` };
 }

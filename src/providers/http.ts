@@ -16,6 +16,7 @@ import {
 } from './errors';
 import { currentProviderCallObserver, outcomeOfStatus } from './observe';
 import { redactText } from './redact';
+import { providerCallSpan, type CallSpan } from '../telemetry/spans';
 
 export { parseRetryAfter } from './errors';
 export { redactUrl } from './redact';
@@ -74,7 +75,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const secrets = secretValues(opts.headers);
   const redact = (s: string): string => redactText(s, secrets);
 
-  async function call<S extends z.ZodType>(req: HttpRequest<S>): Promise<z.output<S>> {
+  // One client span per call (a no-op with tracing off), named by the route template: never the URL.
+  function call<S extends z.ZodType>(req: HttpRequest<S>): Promise<z.output<S>> {
+    return providerCallSpan({ provider: opts.provider, endpoint: req.endpoint, baseUrl }, (span) => send(req, span));
+  }
+
+  async function send<S extends z.ZodType>(req: HttpRequest<S>, span: CallSpan): Promise<z.output<S>> {
     const { provider } = opts;
     const { endpoint } = req;
     if (!req.path.startsWith('/')) throw new Error(`path must start with '/': ${req.path}`);
@@ -110,6 +116,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       });
       status = res.statusCode;
+      span.status(status);
       headers = res.headers;
       const ok = redirect ? isRedirect(status) : status >= 200 && status < 300;
       const read = await readBounded(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES, headers['content-length'], !ok);

@@ -12,6 +12,7 @@ import { createReelayMetrics } from '../ops/metrics';
 import { sdkPrometheusAddress } from '../ops/runtime';
 import { startOpsServer, type OpsServer } from '../ops/server';
 import { workerReadinessChecks } from '../ops/readiness';
+import { workerTracing } from '../telemetry/worker';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;
@@ -26,8 +27,8 @@ export interface ReelayWorkerOptions {
   /**
    * A prebuilt bundle (tests build it once; `REELAY_WORKFLOW_BUNDLE` names one for `reelay worker`);
    * otherwise the worker bundles the workflows at start (src/workflows, or dist/workflows in the package).
-   * With payload encryption on, build it with `workflowBundleOptions(env)` (src/codec) or the worker
-   * refuses it.
+   * With payload encryption or tracing (OTEL_*) on, build it with `workflowBundleOptions(env)` (src/codec)
+   * or the worker refuses it.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -77,12 +78,14 @@ export interface ReelayWorker {
  */
 export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promise<ReelayWorker> {
   const config = opts.config ?? loadConfig(opts.env ?? process.env);
+  const workflowBundle = opts.workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined);
+  // OTEL_* (off unless configured); refuses a prebuilt bundle without the workflow interceptors when on.
+  const tracing = await workerTracing(opts.env ?? process.env, workflowBundle);
   // An s3:// output location must be reachable and writable before the worker takes any task.
   await checkOutputStore(config);
   const connection = opts.connection ?? (await connectWorkerConnection(config));
   const namespace = opts.namespace ?? config.temporal.namespace;
   const queue = opts.taskQueue ?? config.taskQueue;
-  const workflowBundle = opts.workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined);
   const dataConverter = dataConverterForKeys(config.payloadKeys);
   if (dataConverter.failureConverterPath && workflowBundle) assertBundleEncodesFailures(workflowBundle);
   const cached = config.maxCachedWorkflows;
@@ -99,7 +102,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     : {};
   const metrics = createReelayMetrics(Runtime.instance().metricMeter);
   const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config, metrics });
-  const main = await Worker.create({
+  const main = await Worker.create(tracing.apply({
     connection,
     namespace,
     taskQueue: queue,
@@ -113,11 +116,11 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     shutdownGraceTime: config.shutdownGraceMs,
     ...versioning,
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
-  });
+  }));
   const paced = await Promise.all(
     PACED_PROVIDERS.map((provider) => {
       const perSecond = config.providers[provider].requestsPerSecond;
-      return Worker.create({
+      return Worker.create(tracing.apply({
         connection,
         namespace,
         taskQueue: providerTaskQueue(queue, provider),
@@ -128,7 +131,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         // The paced queues are part of the same version, so a pinned run's activities find its workers.
         ...versioning,
         ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond } : {}),
-      });
+      }));
     }),
   );
   const all = [main, ...paced];
@@ -140,7 +143,7 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
   return {
     run: async () => {
       try {
-        await Promise.all(all.map((w) => w.run()));
+        await Promise.all(all.map((w) => w.run())).finally(() => tracing.flush());
       } finally {
         await ops?.close();
       }

@@ -19,11 +19,15 @@ import type * as Text2video from '../pipelines/text2video/workflow';
 import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { withNotify } from './shared/notify';
 import { countPipelineRun } from './shared/metrics';
 
-/** A workflow whose module is required when a run first calls it; its runs are counted (shared/metrics.ts). */
+/**
+ * A workflow whose module is required when a run first calls it, with its completion webhook
+ * (`notify` in its input: src/workflows/shared/notify.ts) around it; its runs are counted (shared/metrics.ts).
+ */
 function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
-  return (input) => countPipelineRun(() => load()(input));
+  return withNotify((input: I) => countPipelineRun(() => load()(input)));
 }
 
 export const lipdubPipeline = lazy(() => (require('../pipelines/lipdub/workflow') as typeof Lipdub).lipdubPipeline);
@@ -34,19 +38,20 @@ export const aistudioPipeline = lazy(() => (require('../pipelines/aistudio/workf
 export const localizePipeline = lazy(() => (require('../pipelines/localize/workflow') as typeof Localize).localizePipeline);
 export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
 
-// No schemas behind this one.
+// No schemas behind these.
 import { providerLimiterWorkflow } from './limiter';
-export { providerLimiterWorkflow };
+import { webhookDelivery } from './webhook';
+export { providerLimiterWorkflow, webhookDelivery };
 
 // Worker Versioning (when the worker joins a Worker Deployment, docs/deploying.md): a pipeline stays on
 // the version it started on (the worker's default, PINNED), so a deploy never replays it through changed
-// code. The batch and the limiter continue-as-new and run for days: each run moves to the current version.
-// Only on a versioned worker: an unversioned one (the default) has every workflow task completion that
-// names a behavior refused ("versioning behavior cannot be specified without deployment options …"), and
-// the run never gets past its first task.
-const autoUpgradeWhenVersioned = () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' as const } : {});
-setWorkflowOptions(autoUpgradeWhenVersioned, batchPipeline);
-setWorkflowOptions(autoUpgradeWhenVersioned, providerLimiterWorkflow);
+// code. The batch and the limiter continue-as-new and run for days, and a webhook delivery retries for up
+// to a day: each of their runs moves to the current version instead of holding an old one up.
+// Said only to a versioned worker: an unversioned one fails a task that names a behavior.
+const autoUpgrade = () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' as const } : {});
+setWorkflowOptions(autoUpgrade, batchPipeline);
+setWorkflowOptions(autoUpgrade, providerLimiterWorkflow);
+setWorkflowOptions(autoUpgrade, webhookDelivery);
 export { progressQuery } from '../contract/progress';
 export type { PipelineProgress } from '../contract/progress';
 

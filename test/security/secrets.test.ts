@@ -16,6 +16,7 @@ import { encryptingWorkflowBundle } from '../support/bundle';
 import { parseJsonOutput, runCli, type CliRun } from '../support/cli';
 import { FAST_POLLING, FAST_TIMINGS, PAYLOAD_KEY_VARIABLES, makeFile, startHarness, tempDir, testClient, type Harness } from '../support/harness';
 import { spawnWorker } from '../support/processes';
+import { newWebhookSecret, startWebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * The secrets audit (issue 5). One pipeline of each provider, a localize run, a LipDub run fed by a
@@ -95,6 +96,8 @@ interface Run {
   /** On the worker configured with wrong API keys. */
   wrongKeys?: boolean;
   failureType?: string;
+  /** Asks for a signed completion webhook. */
+  notify?: boolean;
 }
 
 interface AuditRun {
@@ -110,6 +113,8 @@ interface AuditRun {
   runs: Array<Run & { workflowId: string; exported: WorkflowExport }>;
   cli: Array<{ args: string[]; run: CliRun }>;
   workerLog: string;
+  /** The webhook secret the workers sign with (whsec_…) and its raw base64 key. */
+  webhook: { secret: string; key: string; accepted: Array<{ type: string; workflowId: string }> };
   /** Plaintext that went into the inputs: prompts, local paths, file names. */
   inputTexts: Record<string, string>;
   started: Record<string, { workflowId: string; input: unknown }>;
@@ -119,7 +124,10 @@ interface AuditRun {
 async function runAudit(opts: { encryption?: Record<string, string> }): Promise<AuditRun> {
   const keys = providerKeys('audit');
   const wrongKeys = providerKeys('wrong');
-  const h = await startHarness({ timings: FAST_TIMINGS, keys }, opts.encryption ? { encryption: opts.encryption } : {});
+  const webhook = newWebhookSecret();
+  const h = await startHarness({ timings: FAST_TIMINGS, keys }, { ...(opts.encryption ? { encryption: opts.encryption } : {}), env: { REELAY_WEBHOOK_SECRET: webhook.secret } });
+  // Completion webhooks signed with the workers' secret, verified by a receiver holding it.
+  const receiver = await startWebhookReceiver(webhook.secret);
   const dir = tempDir('secrets-in');
   const tag = hex(4);
   const storeSignatures = new Set<string>();
@@ -170,7 +178,7 @@ async function runAudit(opts: { encryption?: Record<string, string> }): Promise<
       pipeline: 'dublab',
       input: { source: video, sourceLanguage: 'en', targetLanguages: ['es', 'de'], durationSeconds: 12, outputTypes: ['translated_mp4', 'translated_subtitle'], polling: FAST_POLLING },
     },
-    { label: 'text2video', pipeline: 'text2video', input: { text: prompts.story, outputName: `audit-out-${tag}.mp4`, polling: FAST_POLLING } },
+    { label: 'text2video', pipeline: 'text2video', input: { text: prompts.story, outputName: `audit-out-${tag}.mp4`, polling: FAST_POLLING, notify: { url: receiver.url } }, notify: true },
     { label: 'vividflow', pipeline: 'vividflow', input: { prompt: prompts.vividflow, imagePath: image, model: 'wan2.1', seed: 7, polling: FAST_POLLING } },
     { label: 'aistudio', pipeline: 'aistudio', input: { prompt: prompts.aistudio, mockMode: true, durationSeconds: 4, polling: FAST_POLLING } },
     { label: 'localize', pipeline: 'localize', input: { source: video, sourceLanguage: 'en', targetLanguages: ['fr'], durationSeconds: 12, polling: FAST_POLLING } },
@@ -188,7 +196,14 @@ async function runAudit(opts: { encryption?: Record<string, string> }): Promise<
       wrongKeys: true,
       failureType: 'Unauthorized',
     },
-    { label: 'aistudio-wrong-key', pipeline: 'aistudio', input: { prompt: prompts.aistudio, mockMode: true, polling: FAST_POLLING }, wrongKeys: true, failureType: 'Unauthorized' },
+    {
+      label: 'aistudio-wrong-key',
+      pipeline: 'aistudio',
+      input: { prompt: prompts.aistudio, mockMode: true, polling: FAST_POLLING, notify: { url: receiver.url } },
+      wrongKeys: true,
+      failureType: 'Unauthorized',
+      notify: true,
+    },
   ];
 
   let workerLog = '';
@@ -220,6 +235,8 @@ async function runAudit(opts: { encryption?: Record<string, string> }): Promise<
     );
     // Every run ends, one way or the other, before anything is exported.
     await Promise.all(handles.map(({ s }) => s.handle.result().catch(() => undefined)));
+    // And their webhooks are delivered, so the delivery children's histories are whole when exported.
+    await receiver.waitForAccepted(runs.filter((r) => r.notify).length);
     for (const { r, s } of handles) done.push({ ...r, workflowId: s.workflowId, exported: await exportWorkflow(h.client, s.workflowId) });
 
     const cliArgs: string[][] = [
@@ -236,6 +253,7 @@ async function runAudit(opts: { encryption?: Record<string, string> }): Promise<
   } finally {
     await Promise.all(workers.map(stopped));
     await origin.close();
+    await receiver.close();
   }
   return {
     h,
@@ -248,6 +266,10 @@ async function runAudit(opts: { encryption?: Record<string, string> }): Promise<
     runs: done,
     cli,
     workerLog,
+    webhook: {
+      ...webhook,
+      accepted: [...receiver.accepted.values()].map((b) => ({ type: (b as { type: string }).type, workflowId: (b as { data: { workflowId: string } }).data.workflowId })),
+    },
     inputTexts,
     started,
     close: async () => {
@@ -272,6 +294,8 @@ function secretNeedles(a: AuditRun): Record<string, string> {
   const needles: Record<string, string> = {};
   for (const [p, k] of Object.entries(a.keys)) needles[`${p} API key`] = k;
   for (const [p, k] of Object.entries(a.wrongKeys)) needles[`${p} wrong API key`] = k;
+  needles['the webhook secret (whsec_…)'] = a.webhook.secret;
+  needles['the webhook key (base64)'] = a.webhook.key;
   let i = 0;
   for (const s of a.storeSignatures) needles[`store signature #${++i}`] = s;
   return needles;
@@ -329,6 +353,13 @@ describe('secrets audit with payload encryption off', () => {
     expect(new Set(a.runs.map((r) => r.pipeline))).toEqual(new Set(['lipdub', 'dublab', 'text2video', 'vividflow', 'aistudio', 'localize']));
     // The audit saw what it searches for: signed URLs were used, the workers logged, the CLI answered.
     expect(a.storeSignatures.size).toBeGreaterThanOrEqual(10);
+    // Signed webhooks went out (verified by a receiver holding the secret), from a delivery child in the exported histories.
+    expect(a.webhook.accepted.map((w) => w.type).sort()).toEqual(['pipeline.completed', 'pipeline.failed']);
+    for (const r of a.runs.filter((x) => x.notify)) {
+      expect(a.webhook.accepted.map((w) => w.workflowId)).toContain(r.workflowId);
+      expect(r.exported.activityTypes).toContain('deliverWebhook');
+      expect(r.exported.histories.map((x) => x.workflowId)).toEqual([r.workflowId, expect.stringMatching(new RegExp(`^${r.workflowId}-notify-`))]);
+    }
     expect(a.workerLog.length).toBeGreaterThan(0);
     for (const c of a.cli) expect({ args: c.args, code: c.run.code, stderr: c.run.stderr }).toEqual({ args: c.args, code: 0, stderr: '' });
     const listed = parseJsonOutput<Array<{ workflowId: string }>>(a.cli.find((c) => c.args[0] === 'list')!.run).map((w) => w.workflowId);

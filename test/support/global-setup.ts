@@ -13,6 +13,8 @@ import { REELAY_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
  * test files find them through environment variables.
  */
 export default async function globalSetup(): Promise<void> {
+  // Tracing is off in tests unless a test turns it on (test/ops/traces.test.ts), whatever the shell exports.
+  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
   const cli = ensureTemporalCli({ log: (l) => console.log(l) });
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

@@ -85,6 +85,8 @@ export interface HarnessOptions {
    * client and the worker alike; the worker then runs a bundle built with the encrypting failure converter.
    */
   encryption?: { REELAY_PAYLOAD_KEY?: string; REELAY_PAYLOAD_KEY_ID?: string; REELAY_PAYLOAD_OLD_KEYS?: string };
+  /** More worker variables (REELAY_WEBHOOK_SECRET, …), on top of the rest. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -97,8 +99,10 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
   const outputRoot = tempDir('out');
   // Vivid Flow's documented pace (2000/day) would make every test wait 43 s a request: tests that are
   // about pacing set their own rate.
+  // Webhook receivers in tests listen on loopback, which production workers refuse by default.
   const env: NodeJS.ProcessEnv = {
     REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '50',
+    REELAY_WEBHOOK_ALLOW_PRIVATE: 'true',
     // Tests stop workers mid-activity on purpose: no grace unless a test is about it (test/workflows/drain.test.ts).
     REELAY_SHUTDOWN_GRACE: '0',
     ...process.env,
@@ -106,6 +110,7 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
     REELAY_OUTPUT_DIR: outputRoot,
     REELAY_TASK_QUEUE: taskQueue,
     ...(opts.encryption ?? {}),
+    ...(opts.env ?? {}),
   };
   // Off means off, whatever the shell running the tests exports.
   if (!opts.encryption) for (const name of PAYLOAD_KEY_VARIABLES) delete env[name];

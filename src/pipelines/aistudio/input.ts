@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file or an s3:// object');
 
@@ -26,6 +27,7 @@ export const AistudioPipelineInput = z
   outputSubdir: SafeSubdir.optional(),
   polling: PollingInput.optional(),
   retryUnknownOutcome: RetryUnknownOutcome,
+  notify: NotifyInput.optional(),
   slotWait: z
     .object({ initialSeconds: z.number().min(0.05).max(600).optional(), maxSeconds: z.number().min(0.05).max(3600).optional() })
     .strict()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SafeSubdir } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 /**
  * Batch inputs, state and records. The manifest itself never enters workflow history: the starter writes
@@ -59,6 +60,8 @@ export const BatchPipelineInput = z
     onlyLines: z.array(z.number().int().positive()).max(BATCH_MAX_ITEMS).optional(),
     /** Start even when the cost guard finds a provider's balance short of the estimate. */
     allowOverBudget: z.boolean().default(false),
+    /** One webhook when the whole batch ends (each line's own input may ask for one per item). */
+    notify: NotifyInput.optional(),
     state: BatchState.optional(),
   })
   .strict();

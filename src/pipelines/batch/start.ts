@@ -16,6 +16,7 @@ import { BatchPipelineInput, type BatchResultRecord } from './input';
 import { REELAY_PROVIDER } from '../../contract/search-attributes';
 import { ManifestError, loadManifest } from './manifest';
 import { loadBatchResults, parseResults, storeFor, writeBatchManifest, type BatchOutput } from './records';
+import type { NotifyInput } from '../../contract/notify';
 
 export interface BatchStartOptions {
   /** The batch id is `batch-<key>`; defaults to the manifest's name plus a random part. */
@@ -36,6 +37,8 @@ export interface BatchStartOptions {
   store?: Store;
   /** Start even when the cost guard finds a balance short. */
   allowOverBudget?: boolean;
+  /** A signed webhook once the whole batch ends (docs/webhooks.md); a line's input may ask for its own. */
+  notify?: NotifyInput;
 }
 
 export interface BatchStarted {
@@ -47,7 +50,7 @@ export interface BatchStarted {
 }
 
 /** The batch's own settings a starter may choose, with the workflow input's limits. */
-const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true });
+const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true, notify: true });
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'batch';
@@ -79,7 +82,7 @@ function storeRefusal(err: unknown, storage: StorageSettings): unknown {
 export async function startBatch(client: Client, manifestFile: string, opts: BatchStartOptions = {}): Promise<BatchStarted> {
   // The options are checked before the manifest is read or its normalized copy written.
   if (opts.key !== undefined) validateKey(opts.key);
-  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun });
+  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun, notify: opts.notify });
   if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
   const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
   const batchId = pipelineWorkflowId('batch', key);
@@ -101,6 +104,7 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
     ...(opts.window !== undefined ? { window: opts.window } : {}),
     ...(opts.itemsPerRun !== undefined ? { itemsPerRun: opts.itemsPerRun } : {}),
     ...(opts.allowOverBudget ? { allowOverBudget: true } : {}),
+    ...(opts.notify !== undefined ? { notify: opts.notify } : {}),
   });
   const handle = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
     workflowId: batchId,

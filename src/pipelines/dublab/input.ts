@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MediaContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 /** Output types a caller can ask to download (DubLab docs, "Output types"). */
 export const DublabOutputType = z.enum([
@@ -34,6 +35,7 @@ export const DublabPipelineInput = z
     checkCredits: z.boolean().default(false),
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
+    notify: NotifyInput.optional(),
   })
   .strict()
   .refine((i) => !i.targetLanguages.includes(i.sourceLanguage), {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AudioContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, ProviderIdRef, RetryUnknownOutcome, SafeFileName, SafeSubdir, VideoContentType } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 /** A LipDub shot id: a positive whole number, or its digits as a string. */
 export const ShotId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a numeric shot id')], {
@@ -41,6 +42,7 @@ export const LipdubPipelineInput = z
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
+    notify: NotifyInput.optional(),
   })
   .strict()
   .refine((i) => (i.video === undefined) !== (i.shotId === undefined), {

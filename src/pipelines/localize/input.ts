@@ -4,6 +4,7 @@ import { AistudioPipelineInput } from '../aistudio/input';
 import { ShotId } from '../lipdub/input';
 import { Text2videoPipelineInput } from '../text2video/input';
 import { VividflowPipelineInput } from '../vividflow/input';
+import { NotifyInput } from '../../contract/notify';
 
 /** Generate the source first with one of the generation pipelines (its output becomes the source). */
 export const LocalizeGenerateStep = z.discriminatedUnion('pipeline', [
@@ -29,6 +30,7 @@ export const LocalizePipelineInput = z
     dubbedAudio: z.record(z.string(), FileRef).optional(),
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
+    notify: NotifyInput.optional(),
   })
   .strict()
   .superRefine((i, ctx) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 /** The server keeps jobs in memory; a restart forgets them (404). Resubmitting is free, up to this many times. */
 export const TEXT2VIDEO_DEFAULT_MAX_RESUBMITS = 3;
@@ -13,6 +14,7 @@ export const Text2videoPipelineInput = z
     maxResubmits: z.number().int().min(0).max(10).default(TEXT2VIDEO_DEFAULT_MAX_RESUBMITS),
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
+    notify: NotifyInput.optional(),
   })
   .strict();
 export type Text2videoPipelineInput = z.input<typeof Text2videoPipelineInput>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isGcsOrHttpsUrl } from '../../providers/schemas';
 import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
+import { NotifyInput } from '../../contract/notify';
 
 const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
 const positiveInt = z.number().int().positive();
@@ -45,6 +46,7 @@ export const VividflowPipelineInput = z
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
+    notify: NotifyInput.optional(),
   })
   .strict()
   .superRefine((i, ctx) => {
