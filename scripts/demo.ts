@@ -36,6 +36,7 @@ import {
   type VividflowPipelineInput,
 } from '../src/client';
 import { installWorkerRuntime, untilSignal } from '../src/cli/context';
+import { devMetricsAddress } from '../src/ops/runtime';
 import { startBatch } from '../src/pipelines/batch/start';
 import type { WorkflowHandle } from '@temporalio/client';
 import { outputFiles, watchWorkflows, type WatchResult } from '../src/cli/pipelines';
@@ -157,11 +158,13 @@ async function main(): Promise<number> {
     });
     step(`Object store: versitygw on ${objectStore.endpoint}, bucket reelay-demo (data in ${path.relative(process.cwd(), root)})`);
   }
+  // Metrics and probes are on in the demo (REELAY_METRICS_ADDR, else 127.0.0.1:9464 or a free port).
+  process.env.REELAY_METRICS_ADDR = await devMetricsAddress();
   const config = loadConfig();
   const where = outputsWhere(config);
   step(`Outputs go to ${where}`);
   const store: Store | undefined = config.storage.output.kind === 's3' ? { settings: config.storage.s3, client: createS3Client(config.storage.s3) } : undefined;
-  await installWorkerRuntime(config.logLevel ?? 'WARN');
+  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true, logFormat: config.logFormat });
   const signal = untilSignal();
 
   process.stdout.write(st.bold('Reelay demo: LipDub, DubLab, text2video, Vivid Flow and AI Studio pipelines on a local Temporal, against the sandbox providers\n\n'));
@@ -172,6 +175,7 @@ async function main(): Promise<number> {
     signal.then(() => Promise.reject(new Error('interrupted while starting'))),
   ]);
 
+  if (stack.worker.worker.metricsAddress) step(`Metrics on http://${stack.worker.worker.metricsAddress}/metrics (probes: /healthz, /readyz)`);
   let code = 1;
   try {
     const dir = path.join(config.stateDir, 'demo-inputs');

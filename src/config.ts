@@ -70,6 +70,8 @@ export function workflowUiLink(settings: Pick<TemporalSettings, 'uiUrl' | 'names
 }
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** What the Temporal client side needs: where Temporal is, the task queue starters use, the payload keys. */
 export interface ReelayClientConfig {
@@ -87,6 +89,8 @@ export interface ReelayConfig extends ReelayClientConfig {
   stateDir: string;
   /** REELAY_LOG_LEVEL; undefined = the command's default. */
   logLevel: LogLevel | undefined;
+  /** REELAY_LOG_FORMAT: `text` (default) or `json`, one object per line (src/ops/logging.ts). */
+  logFormat: LogFormat;
   /**
    * Runs a worker keeps in memory between their workflow tasks (`REELAY_MAX_CACHED_WORKFLOWS`). A cached
    * waiting pipeline costs about 1.5 MiB of worker memory; one that was evicted is replayed from its
@@ -110,6 +114,8 @@ export interface ReelayConfig extends ReelayClientConfig {
   workflowBundlePath: string | undefined;
   /** Bearer token `reelay codec-server` requires (REELAY_CODEC_TOKEN). */
   codecToken: string | undefined;
+  /** `host:port` of the worker's /metrics, /healthz and /readyz (REELAY_METRICS_ADDR); undefined = off. */
+  metricsAddr: string | undefined;
   providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
   webhooks: WebhookSettings;
 }
@@ -202,6 +208,11 @@ const LOG_LEVEL = z
   .transform((v) => v.toUpperCase())
   .pipe(z.enum(LOG_LEVELS));
 const NON_BLANK = z.string().min(1);
+/** `host:port` or `[v6]:port`, port 1–65535 (or 0: any free port). */
+export const LISTEN_ADDRESS = z.string().refine((v) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  return m !== null && Number(m[2]) <= 65535;
+});
 const BOOLEAN = z
   .string()
   .transform((v) => v.toLowerCase())
@@ -299,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const client = readClient(env, problems);
   problems.read(env, 'REELAY_TASK_QUEUE', NON_BLANK, 'must be a task queue name');
   const logLevel = problems.read(env, 'REELAY_LOG_LEVEL', LOG_LEVEL, `must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = problems.read(env, 'REELAY_LOG_FORMAT', z.string().transform((v) => v.toLowerCase()).pipe(z.enum(LOG_FORMATS)), `must be ${LOG_FORMATS.join(' or ')}`) ?? 'text';
   const maxCachedWorkflows = problems.read(env, 'REELAY_MAX_CACHED_WORKFLOWS', WHOLE_NUMBER, 'must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)');
   const shutdownGraceMs = problems.read(env, 'REELAY_SHUTDOWN_GRACE', DURATION, 'must be a duration such as 90s, 3m or 500ms (plain numbers are seconds)');
   const deploymentName = problems.read(env, 'REELAY_DEPLOYMENT_NAME', DEPLOYMENT_PART, 'must be a Worker Deployment name: letters, digits, ".", "_" or "-", at most 200 (set REELAY_BUILD_ID with it)');
@@ -319,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     (Object.keys(PROVIDER_ENV) as ProviderId[]).map((id) => [id, readProvider(env, id, problems)]),
   ) as ReelayConfig['providers'];
   const storage = readStorageSettings(env, problems);
+  const metricsAddr = problems.read(env, 'REELAY_METRICS_ADDR', LISTEN_ADDRESS, 'must be host:port (e.g. 0.0.0.0:9464) to serve /metrics, /healthz and /readyz, or unset for none');
   const webhooks = readWebhooks(env, problems);
   problems.throwIfAny();
   return {
@@ -327,11 +340,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     storage,
     stateDir: stateDir(env),
     logLevel,
+    logFormat,
     maxCachedWorkflows,
     shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     deployment: deploymentName !== undefined && buildId !== undefined ? { name: deploymentName, buildId } : undefined,
     workflowBundlePath: workflowBundlePath === undefined ? undefined : path.resolve(workflowBundlePath),
     codecToken: env.REELAY_CODEC_TOKEN?.trim() || undefined,
+    metricsAddr,
     providers,
     webhooks,
   };

@@ -5,14 +5,17 @@ import { createLipdubActivities } from '../pipelines/lipdub/activities';
 import { createText2videoActivities } from '../pipelines/text2video/activities';
 import { createVividflowActivities } from '../pipelines/vividflow/activities';
 import { createLimiterActivities } from './limiter';
-import { type ActivityDeps, withFailureTranslation } from './shared';
+import { type ActivityDeps, withFailureTranslation, withProviderCallMetrics } from './shared';
 import { createWebhookActivities } from './webhook';
 
 export type { ActivityDeps } from './shared';
 
-/** Every activity the worker registers, with provider faults translated to Temporal failures in one place. */
+/**
+ * Every activity the worker registers, with provider faults translated to Temporal failures in one place
+ * and provider calls counted in the worker's metrics.
+ */
 export function createActivities(deps: ActivityDeps) {
-  return withFailureTranslation({
+  return withProviderCallMetrics(deps.metrics, withFailureTranslation({
     ...createLipdubActivities(deps),
     ...createDublabActivities(deps),
     ...createText2videoActivities(deps),
@@ -21,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLimiterActivities(deps),
     ...createBatchActivities(deps),
     ...createWebhookActivities(deps),
-  });
+  }));
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { LogLevel } from '@temporalio/worker';
-import type { ReelayConfig } from '../config';
+import type { LogFormat, ReelayConfig } from '../config';
 import { CliError } from './args';
 
 /** Shared plumbing for the commands: a client with a clear error when Temporal is not there, signals, output. */
@@ -63,14 +63,13 @@ let runtimeInstalled = false;
  * The Temporal worker runtime, installed once per process before any worker connection. We handle
  * signals ourselves (`untilSignal`) so the worker, the sandbox and the dev server stop in order.
  */
-export async function installWorkerRuntime(level: LogLevel = 'INFO', opts: { handleSignals?: boolean } = {}): Promise<void> {
+export async function installWorkerRuntime(level: LogLevel = 'INFO', opts: { handleSignals?: boolean; metrics?: boolean; logFormat?: LogFormat } = {}): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
-  Runtime.install({
-    logger: new DefaultLogger(level),
-    ...(opts.handleSignals ? {} : { shutdownSignals: [] }),
-  });
+  const { reelayLogger } = await import('../ops/logging');
+  const { installRuntime } = await import('../ops/runtime');
+  // With REELAY_METRICS_ADDR the SDK's Prometheus exporter must be part of the runtime from the start.
+  await installRuntime({ logger: reelayLogger(level, opts.logFormat ?? 'text'), metrics: opts.metrics ?? false, handleSignals: opts.handleSignals ?? false });
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   errorFromResponse,
   type ProviderId,
 } from './errors';
+import { currentProviderCallObserver, outcomeOfStatus } from './observe';
 import { redactText } from './redact';
 import { providerCallSpan, type CallSpan } from '../telemetry/spans';
 
@@ -93,7 +94,11 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
 
     const url = `${baseUrl}${req.path}`;
     const redirect = req.expect === 'redirect';
-    let status: number;
+    const observer = currentProviderCallObserver();
+    const startedAt = performance.now();
+    const observe = (outcome: ReturnType<typeof outcomeOfStatus> | 'network') =>
+      observer?.providerCall({ provider, endpoint, outcome, seconds: (performance.now() - startedAt) / 1000 });
+    let status: number | undefined;
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
     try {
@@ -126,8 +131,11 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         });
       }
       text = read.text;
+      observe(outcomeOfStatus(status));
     } catch (err) {
+      // A call the run's cancellation cut short is no provider outcome; one that answered is counted by its status.
       if (req.signal?.aborted) throw req.signal.reason ?? err;
+      observe(status === undefined ? 'network' : outcomeOfStatus(status));
       if (err instanceof ProviderError) throw err;
       if (timeout.signal.aborted) {
         throw new APITimeoutError({

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
 import { bundleEncodesFailures, dataConverterForKeys } from '../codec';
@@ -8,6 +8,10 @@ import { checkOutputStore } from '../storage/worker-store';
 import { connectionOptions } from '../temporal-config';
 import { providerTaskQueue } from '../contract/task-queues';
 import { PACED_PROVIDERS } from '../pipelines/registry';
+import { createReelayMetrics } from '../ops/metrics';
+import { sdkPrometheusAddress } from '../ops/runtime';
+import { startOpsServer, type OpsServer } from '../ops/server';
+import { workerReadinessChecks } from '../ops/readiness';
 import { workerTracing } from '../telemetry/worker';
 
 export interface ReelayWorkerOptions {
@@ -59,6 +63,8 @@ export interface ReelayWorker {
   run(): Promise<void>;
   shutdown(): void;
   getState(): State;
+  /** `host:port` of /metrics, /healthz and /readyz (REELAY_METRICS_ADDR), while the worker runs. */
+  metricsAddress?: string;
 }
 
 /**
@@ -94,7 +100,8 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
         },
       }
     : {};
-  const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config });
+  const metrics = createReelayMetrics(Runtime.instance().metricMeter);
+  const activities = createActivities({ outputRoot: opts.outputRoot ?? config.outputDir, dispatcher: opts.dispatcher, config, metrics });
   const main = await Worker.create(tracing.apply({
     connection,
     namespace,
@@ -128,13 +135,23 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     }),
   );
   const all = [main, ...paced];
+  // Up before the workers poll, so /readyz says 503 until they do.
+  let ops: OpsServer | undefined;
+  if (config.metricsAddr) {
+    ops = await startOpsServer({ listen: config.metricsAddr, sdkExporter: sdkPrometheusAddress(), checks: workerReadinessChecks({ connection, workers: all, config }) });
+  }
   return {
     run: async () => {
-      await Promise.all(all.map((w) => w.run())).finally(() => tracing.flush());
+      try {
+        await Promise.all(all.map((w) => w.run())).finally(() => tracing.flush());
+      } finally {
+        await ops?.close();
+      }
     },
     shutdown: () => {
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
     },
     getState: () => main.getState(),
+    ...(ops ? { metricsAddress: ops.address } : {}),
   };
 }

@@ -20,13 +20,14 @@ import type * as Vividflow from '../pipelines/vividflow/workflow';
 import type { PipelineWorkflowType } from '../pipelines/registry';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { withNotify } from './shared/notify';
+import { countPipelineRun } from './shared/metrics';
 
 /**
  * A workflow whose module is required when a run first calls it, with its completion webhook
- * (`notify` in its input: src/workflows/shared/notify.ts) around it.
+ * (`notify` in its input: src/workflows/shared/notify.ts) around it; its runs are counted (shared/metrics.ts).
  */
 function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
-  return withNotify((input: I) => load()(input));
+  return withNotify((input: I) => countPipelineRun(() => load()(input)));
 }
 
 export const lipdubPipeline = lazy(() => (require('../pipelines/lipdub/workflow') as typeof Lipdub).lipdubPipeline);

@@ -1,4 +1,5 @@
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { countSlotWait, recordJobsInFlight } from './shared/metrics';
 import { acquireSlotSignal, limiterStateQuery, releaseSlotSignal, slotGrantedSignal, type LimiterState } from '../contract/limiter';
 
 /**
@@ -20,7 +21,10 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     signals++;
     state.capacity = req.capacity;
     const known = state.holders.some((h) => h.requestId === req.requestId) || state.waiting.some((w) => w.requestId === req.requestId);
-    if (!known) state.waiting.push(req);
+    if (!known) {
+      state.waiting.push(req);
+      if (state.holders.length + state.waiting.length > state.capacity) countSlotWait(state.provider);
+    }
   });
   setHandler(releaseSlotSignal, (req) => {
     signals++;
@@ -44,6 +48,7 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
         state.holders = state.holders.filter((h) => h.requestId !== next.requestId);
       }
     }
+    recordJobsInFlight(state.provider, state.holders.length);
     if (signals >= SIGNALS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof providerLimiterWorkflow>(state);
     }

@@ -30,10 +30,12 @@ export async function run({ values }: Parsed): Promise<number> {
   const portBase = num(values, 'port-base', { integer: true, min: 1 }) ?? DEFAULT_PORT_BASE;
   const speed = oneOf(values, 'speed', SPEEDS) ?? 'fast';
   const path = await import('node:path');
+  // Metrics and probes are on in dev (REELAY_METRICS_ADDR, else 127.0.0.1:9464 or a free port).
+  process.env.REELAY_METRICS_ADDR = await (await import('../../ops/runtime')).devMetricsAddress();
   const config = await cliConfig();
   const queue = str(values, 'task-queue') ?? config.taskQueue;
   const out = path.resolve(str(values, 'output-dir') ?? config.outputDir);
-  await installWorkerRuntime(config.logLevel ?? 'WARN');
+  await installWorkerRuntime(config.logLevel ?? 'WARN', { metrics: true, logFormat: config.logFormat });
   const { startLocalStack } = await import('../stack');
   const { formatSandboxBanner } = await import('../../sandbox');
   const signal = untilSignal();
@@ -44,6 +46,8 @@ export async function run({ values }: Parsed): Promise<number> {
   if (stack.codec) {
     print(`Codec server: ${stack.codec.url} (payloads encrypted, key id ${stack.codec.keyId}${stack.temporal.reused ? '; set it in the UI\'s Codec Server settings' : '; the UI decodes through it'})`);
   }
+  print('');
+  if (stack.worker.worker.metricsAddress) print(`Metrics:      http://${stack.worker.worker.metricsAddress}/metrics (probes: /healthz, /readyz)`);
   print('');
   print(formatSandboxBanner(stack.sandbox).trimEnd());
   print(`  export TEMPORAL_ADDRESS=${stack.temporal.address}`);

@@ -1,5 +1,6 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { PollingConfig, PollingInput } from '../../contract/common';
+import { countStatusPoll, recordProviderJobDuration } from './metrics';
 import { nextPollDelay, scaleExpected, type ExpectedDuration, type ProgressSample } from './poll-schedule';
 
 export { backoffSeconds } from './poll-schedule';
@@ -55,8 +56,12 @@ export async function pollUntil<T>(opts: {
   for (let attempt = 0; ; attempt++) {
     opts.deadline.check(`waiting for ${opts.waitingFor}`);
     const value = await opts.check();
+    countStatusPoll();
     opts.onValue?.(value);
-    if (opts.isDone(value)) return value;
+    if (opts.isDone(value)) {
+      recordProviderJobDuration(Date.now() - startedAt);
+      return value;
+    }
     const elapsedMs = Date.now() - startedAt;
     const fraction = opts.progressOf?.(value);
     if (fraction !== undefined && Number.isFinite(fraction)) progress.push({ elapsedMs, fraction: Math.max(0, Math.min(1, fraction)) });

@@ -1,5 +1,6 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import { CANCEL_WAITS_FOR_CREATES, statusActivities } from '../activity-proxies';
+import { recordSlotWait } from './metrics';
 import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../../contract/limiter';
 
 /**
@@ -25,7 +26,9 @@ export async function withProviderSlot<T>(
   try {
     if (!granted) {
       onWait(capacity);
+      const waitFrom = Date.now();
       await condition(() => granted);
+      recordSlotWait(provider, Date.now() - waitFrom);
     }
     return await fn();
   } catch (err) {

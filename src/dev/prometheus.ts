@@ -1,0 +1,164 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, portOpen } from './temporal';
+
+/**
+ * A real Prometheus server for the metrics test: any `prometheus` the user points at (`PROMETHEUS`), then
+ * PATH, then /usr/bin/prometheus, else Debian's package installed once with apt-get (we run as root in
+ * CI). The package's own service is kept from starting while it is installed (a policy-rc.d that denies
+ * every start), so nothing runs that we did not start; the test starts its own server on loopback.
+ */
+export const PROMETHEUS_ENV = 'PROMETHEUS';
+const DEBIAN_PATH = '/usr/bin/prometheus';
+const POLICY_RC = '/usr/sbin/policy-rc.d';
+
+export interface EnsuredPrometheus {
+  path: string;
+  source: 'PROMETHEUS' | 'PATH' | 'debian' | 'installed';
+  installSeconds?: number;
+}
+
+function onPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, binary);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function findPrometheus(env: NodeJS.ProcessEnv = process.env): EnsuredPrometheus | undefined {
+  const named = env[PROMETHEUS_ENV]?.trim();
+  if (named) {
+    if (!fs.existsSync(named)) throw new Error(`${PROMETHEUS_ENV}=${named}: no such file`);
+    return { path: named, source: 'PROMETHEUS' };
+  }
+  const found = onPath('prometheus', env);
+  if (found) return { path: found, source: 'PATH' };
+  if (fs.existsSync(DEBIAN_PATH)) return { path: DEBIAN_PATH, source: 'debian' };
+  return undefined;
+}
+
+/**
+ * Find Prometheus, or install Debian's `prometheus` package (apt-get update + install, without
+ * recommends: about a minute cold here). Needs root and apt-get; otherwise it says what to install.
+ */
+export function ensurePrometheus(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsuredPrometheus {
+  const env = opts.env ?? process.env;
+  const found = findPrometheus(env);
+  if (found) return found;
+  const log = opts.log ?? (() => undefined);
+  if (process.getuid?.() !== 0 || !onPath('apt-get', env)) {
+    throw new Error(`no prometheus binary (${PROMETHEUS_ENV}, PATH, ${DEBIAN_PATH}); install Debian's prometheus package or point ${PROMETHEUS_ENV} at one`);
+  }
+  log('Installing Prometheus (Debian package prometheus, once)…');
+  const started = Date.now();
+  // Keep the package's init script from starting a server we did not ask for.
+  const ownPolicy = !fs.existsSync(POLICY_RC);
+  if (ownPolicy) fs.writeFileSync(POLICY_RC, '#!/bin/sh\n# written by reelay while installing prometheus; removed after\nexit 101\n', { mode: 0o755 });
+  try {
+    const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+    const run = (args: string[]) => {
+      const r = spawnSync('apt-get', args, { env: aptEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+    };
+    run(['update']);
+    run(['install', '-y', '--no-install-recommends', 'prometheus']);
+  } finally {
+    if (ownPolicy) fs.rmSync(POLICY_RC, { force: true });
+  }
+  const installed = findPrometheus(env);
+  if (!installed) throw new Error(`apt-get installed prometheus but ${DEBIAN_PATH} is missing`);
+  const installSeconds = Math.round((Date.now() - started) / 1000);
+  log(`Prometheus installed in ${installSeconds}s: ${installed.path}`);
+  return { path: installed.path, source: 'installed', installSeconds };
+}
+
+export interface PrometheusServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  process: ChildProcess;
+  /** One instant query (`/api/v1/query`): each series' labels and value. */
+  query(expr: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start Prometheus on loopback with its own config and TSDB in a temporary directory, scraping `targets`
+ * (host:port, path /metrics) every `scrapeIntervalSeconds`. Resolves once it is ready (/-/ready).
+ */
+export async function startPrometheus(opts: { binary: string; targets: string[]; scrapeIntervalSeconds?: number; logFile?: string }): Promise<PrometheusServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelay-prometheus-'));
+  const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
+  const config = [
+    'global:',
+    `  scrape_interval: ${interval}`,
+    `  evaluation_interval: ${interval}`,
+    'scrape_configs:',
+    '  - job_name: reelay',
+    `    scrape_interval: ${interval}`,
+    `    scrape_timeout: ${interval}`,
+    '    static_configs:',
+    `      - targets: [${opts.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    '',
+  ].join('\n');
+  const configFile = path.join(dir, 'prometheus.yml');
+  fs.writeFileSync(configFile, config);
+  const port = await freePort();
+  const ip = '127.0.0.1';
+  const url = `http://${ip}:${port}`;
+  const out = fs.openSync(opts.logFile ?? path.join(dir, 'prometheus.log'), 'a');
+  const child = spawn(
+    opts.binary,
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=${ip}:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', out, out] },
+  );
+  fs.closeSync(out);
+  let exited: number | null = null;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code ?? -1;
+      resolve();
+    }),
+  );
+  const stop = async (): Promise<void> => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exit;
+      clearTimeout(killer);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) {
+      const log = fs.readFileSync(opts.logFile ?? path.join(dir, 'prometheus.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
+      await stop();
+      throw new Error(`prometheus exited with code ${exited}: ${log}`);
+    }
+    if (await portOpen(ip, port)) {
+      const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      if (ready) break;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('prometheus was not ready within 30s');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const query = async (expr: string) => {
+    const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    if (body.status !== 'success' || !body.data) throw new Error(`prometheus query ${expr}: ${body.error ?? res.status}`);
+    return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  };
+  return { url, process: child, query, stop };
+}
