@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureDebianTool } from './debian';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,8 +12,6 @@ import { freePort, portOpen } from './temporal';
  * every start), so nothing runs that we did not start; the test starts its own server on loopback.
  */
 export const PROMETHEUS_ENV = 'PROMETHEUS';
-const DEBIAN_PATH = '/usr/bin/prometheus';
-const POLICY_RC = '/usr/sbin/policy-rc.d';
 
 export interface EnsuredPrometheus {
   path: string;
@@ -20,65 +19,18 @@ export interface EnsuredPrometheus {
   installSeconds?: number;
 }
 
-function onPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-export function findPrometheus(env: NodeJS.ProcessEnv = process.env): EnsuredPrometheus | undefined {
+/**
+ * Find Prometheus (PROMETHEUS, PATH, /usr/bin/prometheus), or install Debian's `prometheus` package
+ * (apt-get update + install, without recommends: about 12 s cold here). Needs root and apt-get otherwise.
+ */
+export function ensurePrometheus(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsuredPrometheus {
+  const env = opts.env ?? process.env;
   const named = env[PROMETHEUS_ENV]?.trim();
   if (named) {
     if (!fs.existsSync(named)) throw new Error(`${PROMETHEUS_ENV}=${named}: no such file`);
     return { path: named, source: 'PROMETHEUS' };
   }
-  const found = onPath('prometheus', env);
-  if (found) return { path: found, source: 'PATH' };
-  if (fs.existsSync(DEBIAN_PATH)) return { path: DEBIAN_PATH, source: 'debian' };
-  return undefined;
-}
-
-/**
- * Find Prometheus, or install Debian's `prometheus` package (apt-get update + install, without
- * recommends: about a minute cold here). Needs root and apt-get; otherwise it says what to install.
- */
-export function ensurePrometheus(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): EnsuredPrometheus {
-  const env = opts.env ?? process.env;
-  const found = findPrometheus(env);
-  if (found) return found;
-  const log = opts.log ?? (() => undefined);
-  if (process.getuid?.() !== 0 || !onPath('apt-get', env)) {
-    throw new Error(`no prometheus binary (${PROMETHEUS_ENV}, PATH, ${DEBIAN_PATH}); install Debian's prometheus package or point ${PROMETHEUS_ENV} at one`);
-  }
-  log('Installing Prometheus (Debian package prometheus, once)…');
-  const started = Date.now();
-  // Keep the package's init script from starting a server we did not ask for.
-  const ownPolicy = !fs.existsSync(POLICY_RC);
-  if (ownPolicy) fs.writeFileSync(POLICY_RC, '#!/bin/sh\n# written by reelay while installing prometheus; removed after\nexit 101\n', { mode: 0o755 });
-  try {
-    const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
-    const run = (args: string[]) => {
-      const r = spawnSync('apt-get', args, { env: aptEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
-    };
-    run(['update']);
-    run(['install', '-y', '--no-install-recommends', 'prometheus']);
-  } finally {
-    if (ownPolicy) fs.rmSync(POLICY_RC, { force: true });
-  }
-  const installed = findPrometheus(env);
-  if (!installed) throw new Error(`apt-get installed prometheus but ${DEBIAN_PATH} is missing`);
-  const installSeconds = Math.round((Date.now() - started) / 1000);
-  log(`Prometheus installed in ${installSeconds}s: ${installed.path}`);
-  return { path: installed.path, source: 'installed', installSeconds };
+  return ensureDebianTool({ binary: 'prometheus', debianPackage: 'prometheus', env, log: opts.log, hint: `or point ${PROMETHEUS_ENV} at one` });
 }
 
 export interface PrometheusServer {
