@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureGoTool, goToolCacheDir, type EnsuredGoTool } from './go-tool';
+import { serverProcess } from './server-process';
 import { freePort, portOpen } from './temporal';
 
 /**
@@ -98,27 +99,14 @@ export async function startJaeger(opts: { binary: string; logFile?: string }): P
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(opts.binary, ['--config', configFile], { stdio: ['ignore', out, out], cwd: dir });
   if (typeof out === 'number') fs.closeSync(out);
-  let exited: number | null = null;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code ?? -1;
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(killer);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  const server = serverProcess(child, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const stop = server.stop;
+
   const deadline = Date.now() + 30_000;
   while (!((await portOpen('127.0.0.1', ports.otlpHttp)) && (await portOpen('127.0.0.1', ports.queryHttp)))) {
-    if (exited !== null) {
+    if (server.exitCode() !== null) {
       await stop();
-      throw new Error(`jaeger exited with code ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+      throw new Error(`jaeger exited with code ${server.exitCode()}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
     }
     if (Date.now() > deadline) {
       await stop();

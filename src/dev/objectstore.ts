@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureGoTool, goToolCacheDir, type EnsuredGoTool } from './go-tool';
+import { serverProcess } from './server-process';
 import { freePort, portOpen } from './temporal';
 
 /**
@@ -100,30 +101,19 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
     env: { ...process.env, ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
   });
   if (typeof out === 'number') fs.closeSync(out);
-  let exited: number | null = null;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code ?? -1;
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(killer);
-    }
+  const server = serverProcess(child, () => {
     if (ownRoot) fs.rmSync(rootDir, { recursive: true, force: true });
-  };
+  });
+  const stop = server.stop;
+
   const client = () =>
     new S3Client({ endpoint, region, forcePathStyle: true, credentials, maxAttempts: 1 });
 
   const deadline = Date.now() + 30_000;
   while (!(await portOpen(ip, port))) {
-    if (exited !== null) {
+    if (server.exitCode() !== null) {
       await stop();
-      throw new Error(`versitygw exited with code ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+      throw new Error(`versitygw exited with code ${server.exitCode()}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
     }
     if (Date.now() > deadline) {
       await stop();

@@ -3,6 +3,7 @@ import { ensureDebianTool } from './debian';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serverProcess } from './server-process';
 import { freePort, portOpen } from './temporal';
 
 /**
@@ -73,28 +74,15 @@ export async function startPrometheus(opts: { binary: string; targets: string[];
     { stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
-  let exited: number | null = null;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code ?? -1;
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(killer);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  const server = serverProcess(child, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const stop = server.stop;
+
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited !== null) {
+    if (server.exitCode() !== null) {
       const log = fs.readFileSync(opts.logFile ?? path.join(dir, 'prometheus.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
       await stop();
-      throw new Error(`prometheus exited with code ${exited}: ${log}`);
+      throw new Error(`prometheus exited with code ${server.exitCode()}: ${log}`);
     }
     if (await portOpen(ip, port)) {
       const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);

@@ -102,16 +102,7 @@ export async function portOpen(host: string, port: number): Promise<boolean> {
 }
 
 /** A port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../ops/ports';
 
 /** Start `temporal server start-dev` persisted to a SQLite file; resolves once its frontend port answers. */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {

@@ -1,6 +1,7 @@
 import { Runtime, type Logger, type RuntimeOptions } from '@temporalio/worker';
 import { HISTOGRAM_BUCKETS } from '../contract/metrics';
 import net from 'node:net';
+import { freePort } from './ports';
 
 /**
  * The Temporal runtime options for a worker process that serves metrics: the SDK's Prometheus exporter on
@@ -19,17 +20,6 @@ export async function metricsTelemetryOptions(): Promise<NonNullable<RuntimeOpti
   };
 }
 
-/** A loopback port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Install the process's Temporal runtime (once, before any connection): the logger and, with `metrics`,
