@@ -9,13 +9,12 @@
  * measured is the transfer code the download activities call.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { uploadToSignedUrl } from '../../src/activities/transfer';
 import { ensureVersitygw, startObjectStore } from '../../src/dev/objectstore';
 import { startSandbox } from '../../src/sandbox';
-import { MiB, envWholeNumber, median, round, rssBytes, rssSampler } from './support';
+import { MiB, envWholeNumber, median, round, rssBytes, rssSampler, writeRandomFile } from './support';
 import type { StoreBenchRequest, StoreBenchResult } from './store-worker';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 
@@ -26,23 +25,6 @@ const RATIO_TARGET = 0.9;
 const RSS_TARGET_MIB = 64;
 const CONTENT_TYPE = 'video/mp4';
 
-function writeRandomFile(file: string, size: number): string {
-  const hash = createHash('sha256');
-  const block = Buffer.allocUnsafe(8 * MiB);
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let left = size; left > 0; ) {
-      const chunk = block.subarray(0, Math.min(left, block.length));
-      randomFillSync(chunk);
-      hash.update(chunk);
-      fs.writeSync(fd, chunk);
-      left -= chunk.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
 
 function ask(child: ChildProcess, msg: StoreBenchRequest | 'gc'): Promise<StoreBenchResult | undefined> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 /** What every benchmark section needs: a dev server of its own, process figures from /proc, statistics. */
+import { createHash, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,4 +102,23 @@ export function round(n: number, digits = 2): number {
 
 export function cores(): number {
   return os.cpus().length;
+}
+
+/** `size` random bytes to `file`, returning their sha256. */
+export function writeRandomFile(file: string, size: number): string {
+  const hash = createHash('sha256');
+  const block = Buffer.allocUnsafe(8 * MiB);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let left = size; left > 0; ) {
+      const chunk = block.subarray(0, Math.min(left, block.length));
+      randomFillSync(chunk);
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      left -= chunk.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }

@@ -13,13 +13,12 @@
  * neither inherits the other's dirty pages.
  */
 import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { MiB, cpuSeconds, envWholeNumber, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer } from './support';
+import { MiB, cpuSeconds, envWholeNumber, median, round, rssBytes, rssSampler, startBenchServer, type BenchServer, writeRandomFile } from './support';
 import type { BenchTransferRequest, BenchTransferResult, BenchWorkerConfig } from './transfers-worker';
 import type { benchTransfer } from './transfers-workflow';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
@@ -58,24 +57,6 @@ interface Run {
   storeCpuSeconds: number;
 }
 
-/** `size` random bytes to `file`, returning their sha256. */
-function writeRandomFile(file: string, size: number): string {
-  const hash = createHash('sha256');
-  const block = Buffer.allocUnsafe(8 * MiB);
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let left = size; left > 0; ) {
-      const chunk = block.subarray(0, Math.min(left, block.length));
-      randomFillSync(chunk);
-      hash.update(chunk);
-      fs.writeSync(fd, chunk);
-      left -= chunk.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
 
 function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
