@@ -4,6 +4,7 @@ import type { LogLevel } from '@temporalio/common';
 import { z } from 'zod';
 import { payloadKeysFromEnv, type PayloadKeys } from './codec/keys';
 import { PROVIDER_ENV, providerSettingsFromEnv, type ProviderSettings } from './providers/config';
+import { DEFAULT_RECLAIM_CHECK_MS } from './contract/limiter';
 import type { ProviderId } from './providers/errors';
 import { PACED_PROVIDERS, providerLimits } from './pipelines/registry';
 import { readStorageSettings, type StorageSettings } from './storage/config';
@@ -118,7 +119,15 @@ export interface ReelayConfig extends ReelayClientConfig {
   metricsAddr: string | undefined;
   providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
   webhooks: WebhookSettings;
+  /**
+   * REELAY_LIMITER_RECLAIM_CHECK_SECONDS: while any job slot is held, the provider limiter asks Temporal this
+   * often whether each holder's run is still open, and takes back the slots of closed ones (default 60).
+   */
+  limiterReclaimCheckMs: number;
 }
+
+/** The longest reclaim check interval accepted: an hour (a terminated holder's slot comes back within it). */
+export const MAX_LIMITER_RECLAIM_CHECK_SECONDS = 3600;
 
 /** How this worker delivers completion webhooks (docs/webhooks.md). */
 export interface WebhookSettings {
@@ -333,6 +342,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const storage = readStorageSettings(env, problems);
   const metricsAddr = problems.read(env, 'REELAY_METRICS_ADDR', LISTEN_ADDRESS, 'must be host:port (e.g. 0.0.0.0:9464) to serve /metrics, /healthz and /readyz, or unset for none');
   const webhooks = readWebhooks(env, problems);
+  const reclaimCheckSeconds = problems.read(
+    env,
+    'REELAY_LIMITER_RECLAIM_CHECK_SECONDS',
+    WHOLE_NUMBER.pipe(z.number().min(1).max(MAX_LIMITER_RECLAIM_CHECK_SECONDS)),
+    `must be a whole number of seconds from 1 to ${MAX_LIMITER_RECLAIM_CHECK_SECONDS} (how often the limiter looks for slots held by closed runs)`,
+  );
   problems.throwIfAny();
   return {
     ...client,
@@ -349,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     metricsAddr,
     providers,
     webhooks,
+    limiterReclaimCheckMs: reclaimCheckSeconds !== undefined ? reclaimCheckSeconds * 1000 : DEFAULT_RECLAIM_CHECK_MS,
   };
 }
 
