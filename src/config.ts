@@ -176,6 +176,15 @@ class Problems {
   }
 }
 
+/**
+ * The largest job-slot cap accepted: far beyond any provider's plan, and a limiter workflow holding more
+ * slots than this would outgrow the history budget it continues-as-new within.
+ */
+export const MAX_CONCURRENT_JOBS_CAP = 10_000;
+/** The fastest request pace accepted (the server paces a task queue; beyond this it is a typo, not a plan). */
+export const MAX_REQUESTS_PER_SECOND = 1000;
+const RATE_UNIT_SECONDS = { SECOND: 1, HOUR: 3600, DAY: 86_400 } as const;
+
 const WHOLE_NUMBER = z
   .string()
   .regex(/^\d+$/)
@@ -294,12 +303,25 @@ function readProvider<P extends ProviderId>(env: NodeJS.ProcessEnv, provider: P,
   const p = `REELAY_${provider.toUpperCase()}`;
   const baseUrl = problems.read(env, settings.baseUrlVar, HTTP_URL, `must be an http(s) URL (default ${settings.defaultBaseUrl})`) ?? settings.defaultBaseUrl;
   const maxConcurrentJobs =
-    problems.read(env, `${p}_MAX_CONCURRENT_JOBS`, WHOLE_NUMBER, 'must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)') ??
+    problems.read(
+      env,
+      `${p}_MAX_CONCURRENT_JOBS`,
+      WHOLE_NUMBER.pipe(z.number().max(MAX_CONCURRENT_JOBS_CAP)),
+      `must be a whole number from 0 to ${MAX_CONCURRENT_JOBS_CAP} (jobs in flight across all workers; 0 = no cap)`,
+    ) ??
     providerLimits(provider).maxConcurrentJobs ??
     0;
   let requestsPerSecond: number | undefined;
   if ((PACED_PROVIDERS as readonly ProviderId[]).includes(provider)) {
-    const rate = (unit: string) => problems.read(env, `${p}_REQUESTS_PER_${unit}`, NON_NEGATIVE_NUMBER, `must be a number ≥ 0 (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`);
+    const rate = (unit: keyof typeof RATE_UNIT_SECONDS) => {
+      const max = MAX_REQUESTS_PER_SECOND * RATE_UNIT_SECONDS[unit];
+      return problems.read(
+        env,
+        `${p}_REQUESTS_PER_${unit}`,
+        NON_NEGATIVE_NUMBER.pipe(z.number().max(max)),
+        `must be a number from 0 to ${max} (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`,
+      );
+    };
     const direct = rate('SECOND');
     const defaults = providerLimits(provider);
     const perHour = rate('HOUR') ?? defaults.requestsPerHour ?? 0;
