@@ -86,6 +86,8 @@ const BASELINE_WORKER_ENV: Record<string, string | undefined> = {
   REELAY_WEBHOOK_ALLOW_PRIVATE: 'true',
   REELAY_WEBHOOK_RETRY_INITIAL_SECONDS: '0.1',
   REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: undefined,
+  // The limiter looks for closed holders every second while slots are held (the reclaim scenario).
+  REELAY_LIMITER_RECLAIM_CHECK_SECONDS: '1',
 };
 
 interface Ctx {
@@ -429,6 +431,41 @@ const SCENARIOS: Scenario[] = [
           workflowId: limiter.workflowId,
           runId,
           description: 'Started by signal-with-start; grants the one slot, queues the second request, grants it on release; terminated when recorded.',
+        },
+      ];
+    },
+  },
+  {
+    id: 'aistudio-limiter-reclaim',
+    async run(ctx) {
+      // AI Studio's 3 slots (the spec's default cap) held by jobs that would run for ten minutes; a fourth
+      // run waits. The holders are terminated (they never release): the limiter's check finds their runs
+      // closed and grants the waiter.
+      // The terminated holders' jobs keep running at AI Studio: room for the waiter's job beside them.
+      ctx.sandbox.configure({ aistudio: { maxConcurrent: 10 }, timings: { aistudio: { runMs: 600_000, mockRunMs: 600_000 } } });
+      const input = (prompt: string) => ({ prompt, mockMode: true, polling: FAST_POLLING });
+      const holders: WorkflowHandle[] = [];
+      for (const k of ['a', 'b', 'c']) {
+        const h = await start(ctx, 'aistudio', `reclaim-${k}`, input(`held ${k}`));
+        await until(progressOf(h), (p) => p.providerIds.jobId !== undefined, `job ${k} created`);
+        holders.push(h);
+      }
+      const waiter = await start(ctx, 'aistudio', 'reclaim-waiter', input('waits for a reclaimed slot'));
+      await until(progressOf(waiter), (p) => p.log.some((l) => l.message.startsWith('Waiting for one of 3 AI Studio job slots')), 'the fourth run waits');
+      ctx.sandbox.configure({ timings: { aistudio: { runMs: 300, mockRunMs: 300 } } });
+      for (const h of holders) await h.terminate('recorded: a holder that never releases');
+      const o = await outcome(waiter);
+      expectThat(!o.error, 'the waiter completes on a reclaimed slot', o.error);
+      const limiter = ctx.client.workflow.getHandle(limiterWorkflowId('aistudio', ctx.taskQueue));
+      const { runId } = await limiter.describe();
+      await limiter.terminate('recorded');
+      return [
+        {
+          workflowType: 'providerLimiterWorkflow',
+          scenario: 'aistudio-reclaims-terminated-holders',
+          workflowId: limiter.workflowId,
+          runId,
+          description: 'Three holders terminated without releasing; the periodic check (limiterClosedHolders) finds their runs closed, frees the slots and grants the waiter.',
         },
       ];
     },

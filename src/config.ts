@@ -4,6 +4,7 @@ import type { LogLevel } from '@temporalio/common';
 import { z } from 'zod';
 import { payloadKeysFromEnv, type PayloadKeys } from './codec/keys';
 import { PROVIDER_ENV, providerSettingsFromEnv, type ProviderSettings } from './providers/config';
+import { DEFAULT_RECLAIM_CHECK_MS } from './contract/limiter';
 import type { ProviderId } from './providers/errors';
 import { PACED_PROVIDERS, providerLimits } from './pipelines/registry';
 import { readStorageSettings, type StorageSettings } from './storage/config';
@@ -118,7 +119,15 @@ export interface ReelayConfig extends ReelayClientConfig {
   metricsAddr: string | undefined;
   providers: { [P in ProviderId]: ProviderSettings & ProviderLimits };
   webhooks: WebhookSettings;
+  /**
+   * REELAY_LIMITER_RECLAIM_CHECK_SECONDS: while any job slot is held, the provider limiter asks Temporal this
+   * often whether each holder's run is still open, and takes back the slots of closed ones (default 60).
+   */
+  limiterReclaimCheckMs: number;
 }
+
+/** The longest reclaim check interval accepted: an hour (a terminated holder's slot comes back within it). */
+export const MAX_LIMITER_RECLAIM_CHECK_SECONDS = 3600;
 
 /** How this worker delivers completion webhooks (docs/webhooks.md). */
 export interface WebhookSettings {
@@ -166,6 +175,15 @@ class Problems {
     if (this.lines.length) throw new ConfigError(this.lines);
   }
 }
+
+/**
+ * The largest job-slot cap accepted: far beyond any provider's plan, and a limiter workflow holding more
+ * slots than this would outgrow the history budget it continues-as-new within.
+ */
+export const MAX_CONCURRENT_JOBS_CAP = 10_000;
+/** The fastest request pace accepted (the server paces a task queue; beyond this it is a typo, not a plan). */
+export const MAX_REQUESTS_PER_SECOND = 1000;
+const RATE_UNIT_SECONDS = { SECOND: 1, HOUR: 3600, DAY: 86_400 } as const;
 
 const WHOLE_NUMBER = z
   .string()
@@ -285,12 +303,25 @@ function readProvider<P extends ProviderId>(env: NodeJS.ProcessEnv, provider: P,
   const p = `REELAY_${provider.toUpperCase()}`;
   const baseUrl = problems.read(env, settings.baseUrlVar, HTTP_URL, `must be an http(s) URL (default ${settings.defaultBaseUrl})`) ?? settings.defaultBaseUrl;
   const maxConcurrentJobs =
-    problems.read(env, `${p}_MAX_CONCURRENT_JOBS`, WHOLE_NUMBER, 'must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)') ??
+    problems.read(
+      env,
+      `${p}_MAX_CONCURRENT_JOBS`,
+      WHOLE_NUMBER.pipe(z.number().max(MAX_CONCURRENT_JOBS_CAP)),
+      `must be a whole number from 0 to ${MAX_CONCURRENT_JOBS_CAP} (jobs in flight across all workers; 0 = no cap)`,
+    ) ??
     providerLimits(provider).maxConcurrentJobs ??
     0;
   let requestsPerSecond: number | undefined;
   if ((PACED_PROVIDERS as readonly ProviderId[]).includes(provider)) {
-    const rate = (unit: string) => problems.read(env, `${p}_REQUESTS_PER_${unit}`, NON_NEGATIVE_NUMBER, `must be a number ≥ 0 (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`);
+    const rate = (unit: keyof typeof RATE_UNIT_SECONDS) => {
+      const max = MAX_REQUESTS_PER_SECOND * RATE_UNIT_SECONDS[unit];
+      return problems.read(
+        env,
+        `${p}_REQUESTS_PER_${unit}`,
+        NON_NEGATIVE_NUMBER.pipe(z.number().max(max)),
+        `must be a number from 0 to ${max} (requests per ${unit.toLowerCase()}; 0 = no limit of that kind)`,
+      );
+    };
     const direct = rate('SECOND');
     const defaults = providerLimits(provider);
     const perHour = rate('HOUR') ?? defaults.requestsPerHour ?? 0;
@@ -333,6 +364,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
   const storage = readStorageSettings(env, problems);
   const metricsAddr = problems.read(env, 'REELAY_METRICS_ADDR', LISTEN_ADDRESS, 'must be host:port (e.g. 0.0.0.0:9464) to serve /metrics, /healthz and /readyz, or unset for none');
   const webhooks = readWebhooks(env, problems);
+  const reclaimCheckSeconds = problems.read(
+    env,
+    'REELAY_LIMITER_RECLAIM_CHECK_SECONDS',
+    WHOLE_NUMBER.pipe(z.number().min(1).max(MAX_LIMITER_RECLAIM_CHECK_SECONDS)),
+    `must be a whole number of seconds from 1 to ${MAX_LIMITER_RECLAIM_CHECK_SECONDS} (how often the limiter looks for slots held by closed runs)`,
+  );
   problems.throwIfAny();
   return {
     ...client,
@@ -349,6 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelayConfig {
     metricsAddr,
     providers,
     webhooks,
+    limiterReclaimCheckMs: reclaimCheckSeconds !== undefined ? reclaimCheckSeconds * 1000 : DEFAULT_RECLAIM_CHECK_MS,
   };
 }
 

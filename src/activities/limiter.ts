@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { maxConcurrentJobs } from '../config';
-import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type LimiterState } from '../contract/limiter';
+import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderRun, type LimiterState } from '../contract/limiter';
 import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
 
@@ -11,21 +12,50 @@ export function createLimiterActivities(deps: ActivityDeps) {
      * (signal-with-start: exactly one limiter per provider and task queue). `limited: false` when this
      * worker's configuration sets no cap for the provider: the pipeline goes ahead without a slot.
      */
-    async limiterAcquire(args: { provider: string; requesterId: string; requestId: string }): Promise<{ limited: boolean; capacity: number }> {
+    async limiterAcquire(args: { provider: string; requesterId: string; requestId: string; requesterRunId?: string }): Promise<{ limited: boolean; capacity: number }> {
       const capacity = maxConcurrentJobs(deps.config, args.provider);
       if (capacity === 0) return { limited: false, capacity };
       const ctx = Context.current();
       const taskQueue = ctx.info.taskQueue;
-      const initial: LimiterState = { provider: args.provider, capacity, holders: [], waiting: [], expired: 0 };
+      const reclaimCheckMs = deps.config.limiterReclaimCheckMs;
+      const initial: LimiterState = { provider: args.provider, capacity, holders: [], waiting: [], expired: 0, reclaimed: 0, reclaimCheckMs };
       await ctx.client.workflow.signalWithStart<typeof providerLimiterWorkflow, [AcquireRequest]>('providerLimiterWorkflow', {
         workflowId: limiterWorkflowId(args.provider, taskQueue),
         taskQueue,
         args: [initial],
         signal: acquireSlotSignal,
-        signalArgs: [{ requesterId: args.requesterId, requestId: args.requestId, capacity }],
+        signalArgs: [
+          {
+            requesterId: args.requesterId,
+            requestId: args.requestId,
+            ...(args.requesterRunId !== undefined ? { requesterRunId: args.requesterRunId } : {}),
+            capacity,
+            reclaimCheckMs,
+          },
+        ],
         staticSummary: `${args.provider} job slots, shared by every worker on ${taskQueue}`,
       });
       return { limited: true, capacity };
+    },
+
+    /**
+     * Which of the limiter's holders have closed runs (completed, failed, cancelled, terminated, timed out,
+     * continued as new, reset away) or no longer exist: their slots are free. A holder without a run id is
+     * looked up by workflow id (its latest run). Returns the closed holders' request ids.
+     */
+    async limiterClosedHolders(args: { holders: Array<HolderRun & { requestId: string }> }): Promise<string[]> {
+      const { client } = Context.current();
+      const closed: string[] = [];
+      for (const holder of args.holders) {
+        try {
+          const described = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
+          if (described.status.name !== 'RUNNING') closed.push(holder.requestId);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) closed.push(holder.requestId);
+          else throw err;
+        }
+      }
+      return closed;
     },
   };
 }

@@ -108,14 +108,43 @@ describe('loadConfig', () => {
       expect.stringMatching(/^REELAY_WORKFLOW_BUNDLE=".*missing-bundle\.js": must name an existing workflow bundle file/),
       'LIPDUB_BASE_URL="ftp://files.example.com": must be an http(s) URL (default https://api.lipdub.ai/v1)',
       'TEXT2VIDEO_BASE_URL="not a url": must be an http(s) URL (default http://localhost:5000/api/v1)',
-      'REELAY_VIVIDFLOW_REQUESTS_PER_HOUR="-5": must be a number ≥ 0 (requests per hour; 0 = no limit of that kind)',
-      'REELAY_AISTUDIO_MAX_CONCURRENT_JOBS="three": must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)',
+      'REELAY_VIVIDFLOW_REQUESTS_PER_HOUR="-5": must be a number from 0 to 3600000 (requests per hour; 0 = no limit of that kind)',
+      'REELAY_AISTUDIO_MAX_CONCURRENT_JOBS="three": must be a whole number from 0 to 10000 (jobs in flight across all workers; 0 = no cap)',
     ]);
     for (const bad of ['-1', '1.5', '0x10']) {
       expect(problemsOf(clean({ REELAY_LIPDUB_MAX_CONCURRENT_JOBS: bad }))).toEqual([expect.stringContaining(`REELAY_LIPDUB_MAX_CONCURRENT_JOBS="${bad}"`)]);
     }
     // Blank is unset.
     expect(loadConfig(clean({ REELAY_LIPDUB_MAX_CONCURRENT_JOBS: ' ' })).providers.lipdub.maxConcurrentJobs).toBe(0);
+  });
+
+  it('refuses caps, rates and the reclaim interval that are negative, fractional where whole, huge or not numbers, naming the variable', () => {
+    const refused = (name: string, values: string[]) => {
+      for (const bad of values) expect({ bad, problems: problemsOf(clean({ [name]: bad })) }).toEqual({ bad, problems: [expect.stringContaining(`${name}="${bad}": must be`)] });
+    };
+    refused('REELAY_AISTUDIO_MAX_CONCURRENT_JOBS', ['-1', '2.5', '10001', '1e9', '99999999999999999999', 'Infinity', 'NaN', 'three']);
+    refused('REELAY_DUBLAB_MAX_CONCURRENT_JOBS', ['-3', '0.5', '1000000']);
+    refused('REELAY_VIVIDFLOW_REQUESTS_PER_SECOND', ['-0.5', '1001', '1e3', 'Infinity', 'fast']);
+    refused('REELAY_VIVIDFLOW_REQUESTS_PER_HOUR', ['-5', '3600001', 'NaN', '500/h']);
+    refused('REELAY_VIVIDFLOW_REQUESTS_PER_DAY', ['-1', '86400001', 'two thousand']);
+    refused('REELAY_LIMITER_RECLAIM_CHECK_SECONDS', ['0', '-1', '1.5', '3601', 'soon']);
+    expect(problemsOf(clean({ REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: '10001' }))).toEqual([
+      'REELAY_AISTUDIO_MAX_CONCURRENT_JOBS="10001": must be a whole number from 0 to 10000 (jobs in flight across all workers; 0 = no cap)',
+    ]);
+    expect(problemsOf(clean({ REELAY_LIMITER_RECLAIM_CHECK_SECONDS: '0' }))).toEqual([
+      'REELAY_LIMITER_RECLAIM_CHECK_SECONDS="0": must be a whole number of seconds from 1 to 3600 (how often the limiter looks for slots held by closed runs)',
+    ]);
+    // The largest accepted values, and the defaults.
+    const top = loadConfig(
+      clean({
+        REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: '10000',
+        REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '1000',
+        REELAY_LIMITER_RECLAIM_CHECK_SECONDS: '3600',
+      }),
+    );
+    expect([top.providers.aistudio.maxConcurrentJobs, top.providers.vividflow.requestsPerSecond, top.limiterReclaimCheckMs]).toEqual([10_000, 1000, 3_600_000]);
+    expect(loadConfig(clean()).limiterReclaimCheckMs).toBe(60_000);
+    expect(loadConfig(clean({ REELAY_LIMITER_RECLAIM_CHECK_SECONDS: '5' })).limiterReclaimCheckMs).toBe(5_000);
   });
 
   it('reads the shutdown grace as a duration and Worker Versioning as a pair', () => {
@@ -238,7 +267,7 @@ describe('the CLI at start', () => {
         `reelay ${command}: invalid configuration (fix and start again):`,
         '  REELAY_MAX_CACHED_WORKFLOWS="lots": must be a whole number ≥ 0 (workflow runs kept in memory; 0 = no cache)',
         '  VIVIDFLOW_BASE_URL="vivid.example.com/api": must be an http(s) URL (default https://vivid.studioionique.com/api/v1)',
-        '  REELAY_AISTUDIO_MAX_CONCURRENT_JOBS="three": must be a whole number ≥ 0 (jobs in flight across all workers; 0 = no cap)',
+        '  REELAY_AISTUDIO_MAX_CONCURRENT_JOBS="three": must be a whole number from 0 to 10000 (jobs in flight across all workers; 0 = no cap)',
       ]);
       expect(r.stderr).not.toMatch(/cannot reach|\bat .*\.ts:\d+/);
     });

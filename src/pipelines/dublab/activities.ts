@@ -1,9 +1,10 @@
+import fs from 'node:fs';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { DublabClient } from './client';
 import type { DublabDub } from './schemas';
 import { ConflictError, PermissionDeniedError } from '../../providers/errors';
 import { redactUrl } from '../../providers/http';
-import type { DeliveredFile } from '../../contract/common';
+import { DeliveredFile } from '../../contract/common';
 import type { DublabOutputType } from './input';
 import { type ActivityDeps, activityTransferHooks, markCreateSent, pipelineOutputTarget, storeHooks } from '../../activities/shared';
 import { contentTypeFor, downloadToFile, probeSource, sourceFileName, uploadToSignedUrl } from '../../activities/transfer';
@@ -155,10 +156,14 @@ export function createDublabActivities(deps: ActivityDeps) {
       types: DublabOutputType[];
       outputSubdir: string;
     }): Promise<Array<DeliveredFile & { type: DublabOutputType }>> {
-      const signal = Context.current().cancellationSignal;
+      const ctx = Context.current();
+      const signal = ctx.cancellationSignal;
       const dir = pipelineOutputTarget(deps, `${args.outputSubdir}/${args.language}`);
-      const delivered: Array<DeliveredFile & { type: DublabOutputType }> = [];
+      // What earlier attempts delivered (heartbeat details): a retry fetches only the rest.
+      const delivered = deliveredEarlier(ctx.info.heartbeatDetails, args.types);
+      const beat = () => ctx.heartbeat({ fileId: args.fileId, delivered });
       for (const type of args.types) {
+        if (delivered.some((d) => d.type === type)) continue;
         for (let fresh = 0; ; fresh++) {
           // Fresh right before each download: the signed URLs expire (docs: after expiresIn seconds).
           const { outputs } = await dublab().dubOutputs(args.fileId, { signal });
@@ -182,9 +187,10 @@ export function createDublabActivities(deps: ActivityDeps) {
           try {
             const file = await downloadToFile(
               { url, dir, name: dublabOutputFileName(type), provider: 'dublab' },
-              activityTransferHooks(deps, `downloading ${type}`, { fileId: args.fileId }),
+              activityTransferHooks(deps, `downloading ${type}`, { fileId: args.fileId, delivered }),
             );
             delivered.push({ type, path: file.path, bytes: file.bytes, sha256: file.sha256, contentType: file.contentType, providerUrl: redactUrl(url), uri: file.uri, etag: file.etag });
+            beat();
             break;
           } catch (err) {
             if (err instanceof PermissionDeniedError && fresh === 0) continue;
@@ -192,7 +198,36 @@ export function createDublabActivities(deps: ActivityDeps) {
           }
         }
       }
-      return delivered;
+      // In the order asked for, whichever attempt delivered each.
+      return args.types.map((t) => delivered.find((d) => d.type === t)!);
     },
   };
+}
+
+type DeliveredOutput = DeliveredFile & { type: DublabOutputType };
+
+/**
+ * The outputs an earlier attempt of dublabDownloadOutputs recorded as delivered, kept only where they
+ * still stand: a local file that exists with the recorded size. An object-store output (s3://) is fetched
+ * again through the store writer, which finds the completed object of this run and job and reuses it
+ * without downloading (src/storage/download.ts, alreadyDelivered). The record holds no signed URL:
+ * `providerUrl` was redacted (no query) before it was recorded.
+ */
+function deliveredEarlier(details: unknown, types: DublabOutputType[]): DeliveredOutput[] {
+  const recorded = (details as { delivered?: unknown } | undefined)?.delivered;
+  if (!Array.isArray(recorded)) return [];
+  const kept: DeliveredOutput[] = [];
+  for (const entry of recorded) {
+    const parsed = DeliveredFile.safeParse(entry);
+    const type = (entry as { type?: unknown }).type as DublabOutputType;
+    if (!parsed.success || !types.includes(type) || kept.some((k) => k.type === type)) continue;
+    if (parsed.data.uri?.startsWith('s3://')) continue;
+    try {
+      if (fs.statSync(parsed.data.path).size !== parsed.data.bytes) continue;
+    } catch {
+      continue;
+    }
+    kept.push({ ...parsed.data, type });
+  }
+  return kept;
 }

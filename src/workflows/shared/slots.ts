@@ -15,13 +15,13 @@ export async function withProviderSlot<T>(
   fn: () => Promise<T>,
   onCancelled?: () => Promise<void>,
 ): Promise<T> {
-  const { workflowId, taskQueue } = workflowInfo();
+  const { workflowId, runId, taskQueue } = workflowInfo();
   const requestId = uuid4();
   let granted = false;
   setHandler(slotGrantedSignal, ({ requestId: id }) => {
     if (id === requestId) granted = true;
   });
-  const { limited, capacity } = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requestId });
+  const { limited, capacity } = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requesterRunId: runId, requestId });
   if (!limited) return fn();
   try {
     if (!granted) {
