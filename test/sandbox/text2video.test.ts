@@ -36,6 +36,8 @@ describe('text2video sandbox', () => {
 
   it('runs a job through every documented stage to a download equal to text2videoOutput()', async () => {
     expect(sb.urls.text2video).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
+    // Stages long enough that a poll every few ms sees most of them even on a busy machine (25 ms did not).
+    sb.configure({ timings: { text2video: { queueMs: 20, stageMs: 150 } } });
     const text = 'Once upon a time, in a faraway land… ünïcödé';
     const created = await generate(text);
     expect(created.status).toBe(202);
