@@ -409,6 +409,48 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: 'aistudio-continue-as-new',
+    async run(ctx) {
+      // A status that flips between RUNNING and a value the docs do not list on about every other poll:
+      // each change reaches the workflow, so the run fills its history and continues as new mid-wait.
+      ctx.sandbox.configure({ timings: { aistudio: { runMs: 80_000, mockRunMs: 80_000 } } });
+      ctx.sandbox.setFaults({ rules: [{ key: 'aistudio GET /api/v1/video-jobs/:jobId', faults: { unknownStatus: { rate: 0.5 } } }] });
+      const polling = { initialIntervalSeconds: 0.05, maxIntervalSeconds: 0.05, backoffCoefficient: 1, hints: false, deadlineMinutes: 10 };
+      const h = await start(ctx, 'aistudio', 'continue-as-new', { prompt: 'a long mock veo job', mockMode: true, polling });
+      const o = await outcome(h);
+      ctx.sandbox.setFaults({ rules: [] });
+      expectThat(!o.error, 'AI Studio completes', o.error);
+      const recordings: Recording[] = [];
+      // The first run: the one no other run continued into (visibility lists every run of the id).
+      const runs: string[] = [];
+      for await (const w of ctx.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` })) runs.push(w.runId);
+      const continuedInto = new Set<string>();
+      for (const id of runs) {
+        const events = (await ctx.client.workflow.getHandle(h.workflowId, id).fetchHistory()).events ?? [];
+        const next = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+        if (next) continuedInto.add(next);
+      }
+      const first = runs.find((id) => !continuedInto.has(id));
+      for (let runId: string | undefined = first, n = 1; runId; n++) {
+        recordings.push({
+          workflowType: 'aistudioPipeline',
+          scenario: `continue-as-new-run-${n}`,
+          workflowId: h.workflowId,
+          runId,
+          description:
+            n === 1
+              ? 'Near its event budget, mid-wait, with its job slot held: the run continues as new, carrying the create and its progress.'
+              : 'A continued run: runs through the carried create without calling it, adopts the slot, waits on, downloads.',
+        });
+        const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await ctx.client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+        const last = history.events?.[history.events.length - 1];
+        runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      }
+      expectThat(recordings.length > 1, 'the run continued as new', recordings.length);
+      return recordings;
+    },
+  },
+  {
     id: 'aistudio-limiter',
     async run(ctx) {
       // The limiter hands out one slot: the second pipeline waits for the first to release it.

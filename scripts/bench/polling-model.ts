@@ -7,7 +7,7 @@ import type { PollingConfig } from '../../src/contract/common';
 import { AISTUDIO_JOB_DURATION, AISTUDIO_POLLING_DEFAULTS } from '../../src/pipelines/aistudio/spec';
 import { LIPDUB_POLLING_DEFAULTS, LIPDUB_SHOT_DURATION } from '../../src/pipelines/lipdub/spec';
 import { VIVIDFLOW_JOB_DURATION, VIVIDFLOW_POLLING_DEFAULTS } from '../../src/pipelines/vividflow/spec';
-import { nextPollDelay, type ExpectedDuration, type ProgressSample } from '../../src/workflows/shared/poll-schedule';
+import { nextPollDelay, type ExpectedDuration, type ProgressSample } from '../../src/contract/poll-schedule';
 
 export type ProviderCase = 'lipdub' | 'vividflow' | 'aistudio';
 

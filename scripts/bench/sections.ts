@@ -1,6 +1,7 @@
 import { history } from './history';
 import { overhead } from './overhead';
 import { pollingSection } from './polling';
+import { pollCostSection } from './poll-cost';
 import { storeSection } from './store';
 import { throughputSection } from './throughput';
 import { transfersSection } from './transfers';
@@ -8,4 +9,4 @@ import type { BenchSection } from './types';
 import { waitingSection } from './waiting';
 
 /** The sections, in the order they run and print. Each module measures one thing next to its reference. */
-export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, pollingSection, transfersSection, storeSection, history];
+export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, pollingSection, pollCostSection, transfersSection, storeSection, history];

@@ -40,7 +40,7 @@ const MAX_SETTLE_SECONDS = 180;
 const FULL_RUN_INTERVAL_SECONDS = 600;
 
 /** Seconds until a backoff reaches its cap: the sum of the waits before it. */
-function secondsToCap(config: PollingConfig): number {
+export function secondsToCap(config: PollingConfig): number {
   let total = 0;
   for (let i = 0; backoffSeconds(config, i) < config.maxIntervalSeconds; i++) total += backoffSeconds(config, i);
   return total + config.maxIntervalSeconds;

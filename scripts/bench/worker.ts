@@ -11,11 +11,16 @@
 import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { taskQueue } from '../../src/config';
 import { connectWorkerConnection, createReelayWorker } from '../../src/workers/worker';
-import type { NoopActivities } from './workflows/noop';
+import type { NoopActivities, PollActivities } from './workflows/noop';
 
-const noopActivities: NoopActivities = {
+const noopActivities: NoopActivities & PollActivities = {
   async noopStep() {
     // Nothing: the reference measures orchestration alone.
+  },
+  async noopPoll(url: string) {
+    // The status call of a poll (its answer is not read: the job never ends).
+    const res = await fetch(url);
+    await res.arrayBuffer();
   },
 };
 

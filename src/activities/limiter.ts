@@ -49,7 +49,11 @@ export function createLimiterActivities(deps: ActivityDeps) {
       for (const holder of args.holders) {
         try {
           const described = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
-          if (described.status.name !== 'RUNNING') closed.push(holder.requestId);
+          // A holder that continued as new holds its slot in its latest run (src/workflows/shared/continuation.ts).
+          const alive =
+            described.status.name === 'RUNNING' ||
+            (described.status.name === 'CONTINUED_AS_NEW' && (await client.workflow.getHandle(holder.workflowId).describe()).status.name === 'RUNNING');
+          if (!alive) closed.push(holder.requestId);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) closed.push(holder.requestId);
           else throw err;

@@ -348,7 +348,7 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
       workflowId,
       taskQueue: opts.taskQueue ?? defaultTaskQueue(),
       // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
-      args: [input] as Parameters<PipelineWorkflow<P>>,
+      args: [input] as unknown as Parameters<PipelineWorkflow<P>>,
       staticSummary: spec.edge.summary(parsed, TEXT),
       typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
       // A second start while one runs returns the running one (its input is compared below); a closed

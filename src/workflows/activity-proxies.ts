@@ -1,5 +1,6 @@
 import { ActivityCancellationType, patched, proxyActivities, type ActivityFunction, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { continuation } from './shared/continuation';
 
 /**
  * Timeouts and retries, declared once, one proxy per class of call.
@@ -46,13 +47,25 @@ export const TRANSFER_CALL: ActivityOptions = {
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
+/**
+ * A wait for a provider job (src/activities/wait.ts): one status call per attempt, retried by the server
+ * after the delay the attempt names, until the answer changes. Unlimited attempts: the pipeline's deadline
+ * bounds it (the schedule-to-close timeout is set per call from it; no maximumAttempts means unlimited). 2 minutes an attempt leaves room for
+ * a batched status (LipDub asks 8 generations at a time).
+ */
+export const WAIT_CALL: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
 export const statusActivities = proxyActivities<Activities>(STATUS_CALL);
 export const createActivities = proxyActivities<Activities>(CREATE_CALL);
 export const transferActivities = proxyActivities<Activities>(TRANSFER_CALL);
 
 /**
  * Call an activity with a one-line summary for the Temporal UI, keeping its proxy's options. A call that
- * waits for its end on cancellation does so only in runs made since CANCEL_WAITS_FOR_CREATES.
+ * waits for its end on cancellation does so only in runs made since CANCEL_WAITS_FOR_CREATES; such a call
+ * (a create or a transfer) made by a run this one continued from returns its recorded outcome.
  */
 export function withSummary<F extends ActivityFunction>(
   options: ActivityOptions,
@@ -62,5 +75,9 @@ export function withSummary<F extends ActivityFunction>(
 ): Promise<Awaited<ReturnType<F>>> {
   const waits = options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
   const cancellationType = waits && !patched(CANCEL_WAITS_FOR_CREATES) ? ActivityCancellationType.TRY_CANCEL : options.cancellationType;
-  return fn.executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args);
+  const call = () => fn.executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args);
+  // Creates and transfers (the calls that wait for their end on cancellation) are not made twice across a
+  // continue-as-new (src/workflows/shared/continuation.ts); status reads are.
+  const ctx = continuation();
+  return waits && ctx ? ctx.call(summary, args, call) : call();
 }

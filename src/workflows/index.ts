@@ -21,12 +21,20 @@ import type { PipelineWorkflowType } from '../pipelines/registry';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { withNotify } from './shared/notify';
 import { countPipelineRun } from './shared/metrics';
+import { continuable, type CarriedState } from './shared/continuation';
 
 /**
  * A workflow whose module is required when a run first calls it, with its completion webhook
- * (`notify` in its input: src/workflows/shared/notify.ts) around it; its runs are counted (shared/metrics.ts).
+ * (`notify` in its input: src/workflows/shared/notify.ts) around it; its runs are counted (shared/metrics.ts)
+ * and it continues as new before its history outgrows its budget, carrying its state in a second argument
+ * (shared/continuation.ts).
  */
-function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
+function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I, carried?: CarriedState) => Promise<R> {
+  return withNotify((input: I, carried?: CarriedState) => countPipelineRun(() => continuable(input, carried, () => load()(input))));
+}
+
+/** The batch continues as new by itself, with its own state (src/pipelines/batch/workflow.ts). */
+function lazyBatch<I, R>(load: () => (input: I) => Promise<R>): (input: I) => Promise<R> {
   return withNotify((input: I) => countPipelineRun(() => load()(input)));
 }
 
@@ -36,7 +44,7 @@ export const text2videoPipeline = lazy(() => (require('../pipelines/text2video/w
 export const vividflowPipeline = lazy(() => (require('../pipelines/vividflow/workflow') as typeof Vividflow).vividflowPipeline);
 export const aistudioPipeline = lazy(() => (require('../pipelines/aistudio/workflow') as typeof Aistudio).aistudioPipeline);
 export const localizePipeline = lazy(() => (require('../pipelines/localize/workflow') as typeof Localize).localizePipeline);
-export const batchPipeline = lazy(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
+export const batchPipeline = lazyBatch(() => (require('../pipelines/batch/workflow') as typeof Batch).batchPipeline);
 
 // No schemas behind these.
 import { providerLimiterWorkflow } from './limiter';

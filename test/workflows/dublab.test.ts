@@ -153,9 +153,15 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
       for (const out of dub.outputs) expect(fs.readFileSync(out.path).equals(dublabOutput(out.type, sourceBytes, dub.language))).toBe(true);
     }
 
-    // One status call per poll, whatever the number of languages: GET /dubs answers for all of them.
+    // One status call per poll, whatever the number of languages: GET /dubs answers for all of them. The
+    // wait is one activity retried per poll (src/activities/wait.ts); its last answer counts the polls.
     const history = await started.handle.fetchHistory();
-    const polls = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dublabGetProjectStatus').length;
+    const events = history.events ?? [];
+    const waits = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForChange');
+    expect(waits.length).toBeGreaterThan(0);
+    for (const w of waits) expect(payloadJson(w.activityTaskScheduledEventAttributes!.input!.payloads![0]!)).toMatchObject({ probe: 'dublabGetProjectStatus' });
+    const lastWait = events.filter((e) => e.activityTaskCompletedEventAttributes && e.activityTaskCompletedEventAttributes.scheduledEventId?.toString() === String(waits.at(-1)!.eventId)).at(-1)!;
+    const polls = (payloadJson(lastWait.activityTaskCompletedEventAttributes!.result!.payloads![0]!) as { polls: number }).polls;
     const counters = h.sandbox.counters();
     expect(polls).toBeGreaterThan(0);
     expect(counters['dublab GET /api/v1/dubs']).toBe(polls);
@@ -205,3 +211,8 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
     }
   });
 });
+
+/** A JSON payload of a fetched history (no payload encryption in these tests). */
+function payloadJson(payload: { data?: Uint8Array | null }): unknown {
+  return JSON.parse(Buffer.from(payload.data!).toString('utf8'));
+}

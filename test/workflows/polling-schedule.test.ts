@@ -12,7 +12,7 @@ import {
   type ExpectedDuration,
   type PollHint,
   type ProgressSample,
-} from '../../src/workflows/shared/poll-schedule';
+} from '../../src/contract/poll-schedule';
 
 /** Pure: the scheduler in simulated time, no Temporal. */
 

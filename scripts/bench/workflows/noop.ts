@@ -25,3 +25,28 @@ export async function noopPipeline(input: NoopPipelineInput): Promise<void> {
     if (i < input.timers) await sleep(input.timerMs);
   }
 }
+
+/** Implemented by scripts/bench/worker.ts: one GET, the status call a poll makes. */
+export interface PollActivities {
+  noopPoll(url: string): Promise<void>;
+}
+
+export interface LegacyPollInput {
+  url: string;
+  initialMs: number;
+  maxMs: number;
+  coefficient: number;
+}
+
+const { noopPoll } = proxyActivities<PollActivities>({ startToCloseTimeout: '45 seconds' });
+
+/**
+ * A poll as every pipeline made it before the wait moved into one retried activity (issue 16): a status
+ * activity, then a durable timer, on the same backoff, until terminated. The benchmark's "before".
+ */
+export async function legacyPollLoop(input: LegacyPollInput): Promise<void> {
+  for (let i = 0; ; i++) {
+    await noopPoll(input.url);
+    await sleep(Math.min(input.maxMs, input.initialMs * input.coefficient ** i));
+  }
+}

@@ -3,12 +3,16 @@ import { AistudioPipelineInput, type AistudioPipelineResult } from './input';
 import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AISTUDIO_JOB_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
-import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
+import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
+import { continuation } from '../../workflows/shared/continuation';
 import { providerReason, undocumentedStatusLine } from '../../workflows/shared/undocumented';
 import { AISTUDIO_STATUSES } from './schemas';
 import { isDocumented } from '../../providers/schemas';
+
+/** Creates tried while AI Studio answers 429 (busy), at most: 120 tries are about 1,300 history events. */
+const MAX_CREATE_TRIES = 120;
 
 /**
  * Generate a video with Veo 3.1 through AI Studio. AI Studio runs at most 3 jobs per user and refuses a
@@ -67,8 +71,14 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
             break;
           }
           slotWaits++;
-          progress.stage('waiting-for-slot', 1, `AI Studio is busy (${created.message}); trying again in ${Math.round(waitSeconds * 10) / 10}s`);
-          await sleep(Math.min(waitSeconds * 1000, Math.max(deadline.remainingMs(), 1)));
+          // At most MAX_CREATE_TRIES tries whatever the deadline (bounded history): when the backoff's cap
+          // would fit more tries into what is left, the tries are spread over it instead.
+          const triesLeft = Math.max(MAX_CREATE_TRIES - slotWaits, 1);
+          const spreadMs = deadline.remainingMs() / triesLeft;
+          const waitMs = spreadMs > slotWait.maxSeconds * 1000 ? spreadMs : waitSeconds * 1000;
+          progress.stage('waiting-for-slot', 1, `AI Studio is busy (${created.message}); trying again in ${Math.round(waitMs / 100) / 10}s`);
+          // A run continued from this one runs through these tries (their outcomes are carried) without waiting.
+          if (!continuation()?.replayingPredecessor) await sleep(Math.min(waitMs, Math.max(deadline.remainingMs(), 1)));
         }
         progress.providerId('jobId', jobId!);
         progress.stage('pending', 5, `Job ${jobId} created${tokensConsumed !== undefined ? ` (${tokensConsumed} tokens)` : ''}`);
@@ -76,6 +86,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
         let logsSeen = 0;
         return pollUntil({
           check: () => withSummary(STATUS_CALL, statusActivities.aistudioGetJob, `Job ${jobId} status`, { jobId: jobId! }),
+          probe: probe('aistudioGetJob', { jobId: jobId! }, `job ${jobId} status`),
           isDone: (s) => s.status === 'SUCCEEDED' || s.status === 'FAILED' || s.status === 'CANCELLED',
           onValue: (s) => {
             const documented = isDocumented(AISTUDIO_STATUSES, s.status);

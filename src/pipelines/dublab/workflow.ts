@@ -9,7 +9,7 @@ import { DUBLAB_POLLING_DEFAULTS, dublabCredits } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { refLabel } from '../../contract/common';
 import { parseInput } from '../../workflows/shared/input';
-import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
+import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 
 /** DubLab's public status surface (docs, "Status Codes"). */
@@ -92,6 +92,7 @@ export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<Dub
     const fileIds = group.files.map((f) => f.fileId);
     const states = await pollUntil({
       check: () => withSummary(STATUS_CALL, statusActivities.dublabGetProjectStatus, `Project ${projectId} status`, { projectId: projectId!, fileIds }),
+      probe: probe('dublabGetProjectStatus', { projectId: projectId!, fileIds }, `project ${projectId} dubs`),
       isDone: (all) => group.files.every((f) => isFinal(all.find((x) => x.fileId === f.fileId)?.externalStatusId)),
       onValue: (all) => {
         let changed = false;

@@ -205,6 +205,26 @@ export function createLipdubActivities(deps: ActivityDeps) {
       return { status: s.status, ...(s.failureReason ? { failureReason: s.failureReason } : {}) };
     },
 
+    /**
+     * The status of several generations of one shot, in one activity: a pipeline waiting for 50
+     * generations asks once per poll, not 50 times. LipDub has no list endpoint for them, so it is one
+     * GET per generation, at most 8 at a time; any call that fails fails the whole attempt (it is retried).
+     */
+    async lipdubGetGenerationStatuses(args: { shotId: string; generateIds: string[] }): Promise<Array<{ generateId: string; status: string; failureReason?: string }>> {
+      const signal = Context.current().cancellationSignal;
+      const out: Array<{ generateId: string; status: string; failureReason?: string }> = new Array(args.generateIds.length);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < args.generateIds.length; i = next++) {
+          const generateId = args.generateIds[i]!;
+          const s = await lipdub().generateStatus(args.shotId, generateId, { signal });
+          out[i] = { generateId, status: s.status, ...(s.failureReason ? { failureReason: s.failureReason } : {}) };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, args.generateIds.length) }, worker));
+      return out;
+    },
+
     /** Fetch a fresh download URL and stream the result; an expired URL is fetched anew once. */
     async lipdubDownloadGeneration(args: {
       shotId: string;

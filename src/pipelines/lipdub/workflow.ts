@@ -10,7 +10,7 @@ import {
 } from './input';
 import { LIPDUB_POLLING_DEFAULTS, LIPDUB_SHOT_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
+import { Deadline, WAIT_IN_ACTIVITY, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { failureInfo } from '../../workflows/shared/failure';
 import { parseInput } from '../../workflows/shared/input';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
@@ -54,6 +54,8 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
   /** The shot was seen processed and trained. */
   let shotReady = false;
   const generations = new Map<number, { generateId: string; status: string }>();
+  /** The audio ids, by the input's order, once uploaded or checked. */
+  let audioIds: string[] = [];
   // A status the docs do not list is a new state at LipDub: keep waiting, and say so once per value.
   const undocumentedSeen = new Set<string>();
   const noteStatus = (what: string, value: string, documented: readonly string[]): void => {
@@ -95,9 +97,10 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     });
     // Since the patch, a cancel waits for every upload's end (one may have made the shot) before it reports.
     const waitAll = patched(CANCEL_WAITS_FOR_CREATES);
-    const [video, audioIds] = waitAll
+    const [video, uploadedAudioIds] = waitAll
       ? await allSettledOrThrow<unknown>([videoUpload, allSettledOrThrow(audioUploads)]).then(([v, a]) => [v as Awaited<typeof videoUpload>, a as string[]] as const)
       : await Promise.all([videoUpload, Promise.all(audioUploads)]);
+    audioIds = [...uploadedAudioIds];
     if (video) {
       shotId = video.shotId;
       videoId = video.videoId;
@@ -109,6 +112,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
         progress.log(`Uploaded video ${vid} (${video.bytes} bytes); waiting for LipDub to give its shot id`);
         const status = await pollUntil({
           check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetVideoStatus, `Video ${vid} status`, { videoId: vid }),
+          probe: probe('lipdubGetVideoStatus', { videoId: vid }, `video ${vid} status`),
           isDone: (s) => {
             if (s.uploadStatus === 'failed') {
               throw ApplicationFailure.nonRetryable(`LipDub reports the upload of video ${vid} failed (GET /video/status upload_status "failed")`, 'ProviderJobFailed');
@@ -137,6 +141,7 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     progress.stage('waiting-for-shot', 15, `Waiting for shot ${shotId} to be processed and trained`);
     await pollUntil({
       check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetShotStatus, `Shot ${shotId} status`, { shotId: shotId! }),
+      probe: probe('lipdubGetShotStatus', { shotId: shotId! }, `shot ${shotId} status`),
       isDone: (s) => {
         if (s.shotStatus === 'failed') throw ApplicationFailure.nonRetryable(`LipDub shot ${shotId} failed processing`, 'ProviderJobFailed');
         if (s.aiTrainingStatus === 'failed') throw ApplicationFailure.nonRetryable(`LipDub AI training of shot ${shotId} failed`, 'ProviderJobFailed');
@@ -156,52 +161,10 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     shotReady = true;
     progress.stage('generating', 50, `Shot ${shotId} is ready; starting ${input.audios.length} generation(s)`);
 
-    // 3. One generation per audio, each waited for and downloaded on its own.
-    let finished = 0;
-    const results = await Promise.allSettled(
-      input.audios.map(async (audio, index): Promise<LipdubOutput> => {
-        const audioId = audioIds[index]!;
-        const outputName = audio.outputName ?? `${audio.language}.mp4`;
-        const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
-          shotId: shotId!,
-          audioId,
-          language: audio.language,
-          maintainExpression: audio.maintainExpression,
-          outputFilename: `${workflowId}-${outputName}`,
-          retryUnknownOutcome: input.retryUnknownOutcome,
-        });
-        generations.set(index, { generateId, status: 'started' });
-        progress.providerId(`generateId:${audio.language}`, generateId);
-        progress.log(`Generation ${generateId} started for ${audio.language}`);
-        const final = await pollUntil({
-          check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
-          isDone: (s) => s.status === 'finished' || s.status === 'failed',
-          onValue: (s) => {
-            noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
-            generations.set(index, { generateId, status: s.status });
-          },
-          config: polling,
-          deadline,
-          waitingFor: `generation ${generateId}`,
-        });
-        if (final.status === 'failed') {
-          const why = final.failureReason ? `: ${final.failureReason}` : '';
-          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
-        }
-        progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
-        const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
-          shotId: shotId!,
-          generateId,
-          outputSubdir,
-          fileName: outputName,
-        });
-        finished++;
-        progress.percent(50 + (50 * finished) / input.audios.length);
-        progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
-        return { ...file, language: audio.language, audioId, generateId };
-      }),
-    );
-
+    // 3. One generation per audio. Since WAIT_IN_ACTIVITY all are started, then waited for together (one
+    // status activity asks every generation still running) and each downloaded as it finishes; before it,
+    // each was started, waited for and downloaded on its own.
+    const results = patched(WAIT_IN_ACTIVITY) ? await generateTogether() : await generateEachOnItsOwn();
     const cancelled = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason));
     if (cancelled) throw cancelled.reason;
     const outputs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -243,6 +206,150 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       progress.stage('failed', undefined, `Failed: ${(err as Error).message}`);
     }
     throw err;
+  }
+
+  /** Runs recorded before WAIT_IN_ACTIVITY: one start, wait and download per audio, side by side. */
+  async function generateEachOnItsOwn(): Promise<Array<PromiseSettledResult<LipdubOutput>>> {
+      let finished = 0;
+      const results = await Promise.allSettled(
+        input.audios.map(async (audio, index): Promise<LipdubOutput> => {
+          const audioId = audioIds[index]!;
+          const outputName = audio.outputName ?? `${audio.language}.mp4`;
+          const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
+            shotId: shotId!,
+            audioId,
+            language: audio.language,
+            maintainExpression: audio.maintainExpression,
+            outputFilename: `${workflowId}-${outputName}`,
+            retryUnknownOutcome: input.retryUnknownOutcome,
+          });
+          generations.set(index, { generateId, status: 'started' });
+          progress.providerId(`generateId:${audio.language}`, generateId);
+          progress.log(`Generation ${generateId} started for ${audio.language}`);
+          const final = await pollUntil({
+            check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
+            isDone: (s) => s.status === 'finished' || s.status === 'failed',
+            onValue: (s) => {
+              noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
+              generations.set(index, { generateId, status: s.status });
+            },
+            config: polling,
+            deadline,
+            waitingFor: `generation ${generateId}`,
+          });
+          if (final.status === 'failed') {
+            const why = final.failureReason ? `: ${final.failureReason}` : '';
+            throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
+          }
+          progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
+          const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
+            shotId: shotId!,
+            generateId,
+            outputSubdir,
+            fileName: outputName,
+          });
+          finished++;
+          progress.percent(50 + (50 * finished) / input.audios.length);
+          progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
+          return { ...file, language: audio.language, audioId, generateId };
+        }),
+      );
+    return results;
+  }
+
+  /** Start one generation (a billed job); its id is kept for the wait and for a cancellation's report. */
+  async function startGeneration(index: number): Promise<string> {
+    const audio = input.audios[index]!;
+    const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
+      shotId: shotId!,
+      audioId: audioIds[index]!,
+      language: audio.language,
+      maintainExpression: audio.maintainExpression,
+      outputFilename: `${workflowId}-${audio.outputName ?? `${audio.language}.mp4`}`,
+      retryUnknownOutcome: input.retryUnknownOutcome,
+    });
+    generations.set(index, { generateId, status: 'started' });
+    progress.providerId(`generateId:${audio.language}`, generateId);
+    progress.log(`Generation ${generateId} started for ${audio.language}`);
+    return generateId;
+  }
+
+  /**
+   * Every generation started side by side, then one wait for all that still run: each time some end, the
+   * finished ones are downloaded (side by side, while the wait goes on for the rest) and the failed ones
+   * recorded. A wait that fails (the deadline) fails every generation still running.
+   */
+  async function generateTogether(): Promise<Array<PromiseSettledResult<LipdubOutput>>> {
+    const results: Array<PromiseSettledResult<LipdubOutput> | undefined> = [];
+    const started = await Promise.allSettled(input.audios.map((_, index) => startGeneration(index)));
+    const running = new Map<string, number>();
+    started.forEach((r, index) => {
+      if (r.status === 'fulfilled') running.set(r.value, index);
+      else results[index] = r;
+    });
+    let finished = 0;
+    const downloads: Array<Promise<void>> = [];
+    const download = async (index: number, generateId: string): Promise<void> => {
+      const audio = input.audios[index]!;
+      const outputName = audio.outputName ?? `${audio.language}.mp4`;
+      try {
+        progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
+        const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
+          shotId: shotId!,
+          generateId,
+          outputSubdir,
+          fileName: outputName,
+        });
+        finished++;
+        progress.percent(50 + (50 * finished) / input.audios.length);
+        progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
+        results[index] = { status: 'fulfilled', value: { ...file, language: audio.language, audioId: audioIds[index]!, generateId } };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    };
+    try {
+      while (running.size) {
+        const ids = [...running.keys()];
+        let all: Array<{ generateId: string; status: string; failureReason?: string }>;
+        try {
+          all = await pollUntil({
+            check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatuses, `${ids.length} generation(s) status`, { shotId: shotId!, generateIds: ids }),
+            probe: probe('lipdubGetGenerationStatuses', { shotId: shotId!, generateIds: ids }, `${ids.length} generation(s) of shot ${shotId}`),
+            isDone: (gens) => gens.some((g) => GENERATION_ENDED.has(g.status)),
+            onValue: (gens) => {
+              for (const g of gens) {
+                noteStatus(`status of generation ${g.generateId}`, g.status, LIPDUB_GENERATE_STATUSES);
+                generations.set(running.get(g.generateId)!, { generateId: g.generateId, status: g.status });
+              }
+            },
+            config: polling,
+            deadline,
+            waitingFor: ids.length === 1 ? `generation ${ids[0]}` : `${ids.length} generations of shot ${shotId}`,
+          });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          for (const index of running.values()) results[index] = { status: 'rejected', reason: err };
+          break;
+        }
+        for (const g of all) {
+          if (!GENERATION_ENDED.has(g.status)) continue;
+          const index = running.get(g.generateId)!;
+          running.delete(g.generateId);
+          if (g.status === 'failed') {
+            const why = g.failureReason ? `: ${g.failureReason}` : '';
+            const language = input.audios[index]!.language;
+            results[index] = { status: 'rejected', reason: ApplicationFailure.nonRetryable(`LipDub generation ${g.generateId} (${language}) failed${why}`, 'ProviderJobFailed') };
+          } else {
+            downloads.push(download(index, g.generateId));
+          }
+        }
+      }
+    } finally {
+      // Downloads wait for their end even on cancellation (TRANSFER_CALL): none is forgotten.
+      await Promise.allSettled(downloads);
+    }
+    return input.audios.map((_, index) => results[index]!);
   }
 
   /**

@@ -3,7 +3,7 @@ import { Text2videoPipelineInput, type Text2videoPipelineResult } from './input'
 import { TEXT2VIDEO_POLLING_DEFAULTS } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
-import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
+import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { providerReason, undocumentedStatusLine } from '../../workflows/shared/undocumented';
 import { isDocumented } from '../../providers/schemas';
@@ -35,6 +35,7 @@ export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Pro
       let undocumented: string | undefined;
       const final = await pollUntil({
         check: () => withSummary(STATUS_CALL, statusActivities.text2videoGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+        probe: probe('text2videoGetStatus', { jobId: jobId! }, `job ${jobId} status`),
         isDone: (s) => !s.found || s.status === 'completed' || s.status === 'failed',
         onValue: (s) => {
           if (!s.found) return;

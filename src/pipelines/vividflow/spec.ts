@@ -1,5 +1,5 @@
 import type { PollingConfig } from '../../contract/common';
-import type { ExpectedDuration } from '../../workflows/shared/poll-schedule';
+import type { ExpectedDuration } from '../../contract/poll-schedule';
 import type { CostEstimator, EdgeSpec, PipelineEntry, StartCli } from '../spec';
 import type { VividflowPipelineParsed } from './input';
 

@@ -3,8 +3,8 @@ import { VividflowPipelineInput, type VividflowPipelineResult } from './input';
 import { VIVIDFLOW_POLLING_DEFAULTS, VIVIDFLOW_JOB_DURATION } from './spec';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { parseInput } from '../../workflows/shared/input';
-import type { ExpectedDuration } from '../../workflows/shared/poll-schedule';
-import { Deadline, pollUntil, pollingConfig } from '../../workflows/shared/polling';
+import type { ExpectedDuration } from '../../contract/poll-schedule';
+import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
 import { providerTaskQueue } from '../../contract/task-queues';
@@ -68,6 +68,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
         progress.stage('queued', 5, `Job ${jobId} queued`);
         return pollUntil({
           check: () => withSummary(vivid(STATUS_CALL), statusActivities.vividflowGetStatus, `Job ${jobId} status`, { jobId: jobId! }),
+          probe: probe('vividflowGetStatus', { jobId: jobId! }, `job ${jobId} status`, vivid({})),
           isDone: (s) => TERMINAL.has(s.status),
           onValue: (s) => {
             if (s.status !== lastStatus) {

@@ -11,10 +11,10 @@ import { failureInfo } from './failure';
  * child delivers (retrying up to 24 hours) and records the outcome. A run without `notify` issues no
  * command more than before, so recorded histories replay unchanged. Continue-as-new is not an ending.
  */
-export function withNotify<I, R>(run: (input: I) => Promise<R>): (input: I) => Promise<R> {
-  return async (input) => {
+export function withNotify<I, R, Rest extends unknown[] = []>(run: (input: I, ...rest: Rest) => Promise<R>): (input: I, ...rest: Rest) => Promise<R> {
+  return async (input, ...rest) => {
     const raw = (input as { notify?: unknown } | null | undefined)?.notify;
-    if (raw === undefined) return run(input);
+    if (raw === undefined) return run(input, ...rest);
     // Only now: a run without notify never loads zod for it.
     const contract = require('../../contract/notify') as typeof Notify;
     const parsed = contract.NotifyInput.safeParse(raw);
@@ -36,7 +36,7 @@ export function withNotify<I, R>(run: (input: I) => Promise<R>): (input: I) => P
       }
     };
     try {
-      const result = await run(input);
+      const result = await run(input, ...rest);
       await handOff('completed', { result });
       return result;
     } catch (err) {

@@ -1,10 +1,29 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PipelineProgress } from '../../contract/progress';
 import { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } from '../../contract/search-attributes';
+import { continuation } from './continuation';
 
 export { progressQuery, type PipelineProgress } from '../../contract/progress';
 
 const LOG_LINES_KEPT = 20;
+
+/**
+ * The server refuses a search attribute value over 2,048 bytes (the dev server's and Temporal Cloud's
+ * default), failing the run: the ids kept searchable are the first ones, in the order they came, that fit.
+ */
+const JOB_IDS_MAX_BYTES = 2000;
+
+function searchableIds(all: string[]): string[] {
+  const ids: string[] = [];
+  let bytes = 2;
+  for (const id of new Set(all)) {
+    const more = JSON.stringify(id).length + 1;
+    if (bytes + more > JOB_IDS_MAX_BYTES) break;
+    bytes += more;
+    ids.push(id);
+  }
+  return ids;
+}
 
 /**
  * Progress state of one pipeline: answers the `progress` query, mirrors itself into the UI's current
@@ -14,16 +33,29 @@ const LOG_LINES_KEPT = 20;
 export class ProgressTracker {
   private readonly state: PipelineProgress;
   private readonly summary: string;
+  /** The provider ids the ReelayJobIds search attribute holds, one a line. */
+  private searchable = '';
 
   constructor(pipeline: string, provider: string, summary: string) {
     const now = new Date().toISOString();
     this.summary = summary;
-    this.state = { pipeline, provider, stage: 'starting', percent: 0, providerIds: {}, log: [], startedAt: now, updatedAt: now };
-    upsertSearchAttributes([
-      { key: REELAY_PROVIDER, value: provider },
-      { key: REELAY_STAGE, value: 'starting' },
-    ]);
+    // A run continued from another carries on its progress (and its search attributes are carried over).
+    const ctx = continuation();
+    const carried = ctx?.state.progress;
+    this.state = carried ?? { pipeline, provider, stage: 'starting', percent: 0, providerIds: {}, log: [], startedAt: now, updatedAt: now };
+    if (ctx) ctx.state.progress = this.state;
+    if (!carried) {
+      upsertSearchAttributes([
+        { key: REELAY_PROVIDER, value: provider },
+        { key: REELAY_STAGE, value: 'starting' },
+      ]);
+    }
     this.render();
+  }
+
+  /** While a continued run runs through what its predecessor did, its stage, percent and log stand. */
+  private get frozen(): boolean {
+    return continuation()?.replayingPredecessor ?? false;
   }
 
   get snapshot(): PipelineProgress {
@@ -31,6 +63,7 @@ export class ProgressTracker {
   }
 
   stage(stage: string, percent?: number, message?: string): void {
+    if (this.frozen) return;
     if (stage !== this.state.stage) {
       this.state.stage = stage;
       upsertSearchAttributes([{ key: REELAY_STAGE, value: stage }]);
@@ -41,11 +74,13 @@ export class ProgressTracker {
   }
 
   percent(percent: number): void {
+    if (this.frozen) return;
     this.state.percent = Math.max(0, Math.min(100, Math.round(percent)));
     this.render();
   }
 
   log(message: string): void {
+    if (this.frozen) return;
     this.state.log.push({ at: new Date().toISOString(), message });
     if (this.state.log.length > LOG_LINES_KEPT) this.state.log.splice(0, this.state.log.length - LOG_LINES_KEPT);
     this.render();
@@ -54,8 +89,12 @@ export class ProgressTracker {
   providerId(role: string, id: string): void {
     if (this.state.providerIds[role] === id) return;
     this.state.providerIds[role] = id;
-    const ids = [...new Set(Object.values(this.state.providerIds))];
-    upsertSearchAttributes([{ key: REELAY_JOB_IDS, value: ids }]);
+    const ids = searchableIds(Object.values(this.state.providerIds));
+    // Past the server's size limit an id is in `progress` only (a 50-audio LipDub run has 100 ids).
+    if (ids.join('\n') !== this.searchable) {
+      this.searchable = ids.join('\n');
+      upsertSearchAttributes([{ key: REELAY_JOB_IDS, value: ids }]);
+    }
     this.render();
   }
 

@@ -1,6 +1,7 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import { CANCEL_WAITS_FOR_CREATES, statusActivities } from '../activity-proxies';
 import { recordSlotWait } from './metrics';
+import { continuation } from './continuation';
 import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../../contract/limiter';
 
 /**
@@ -16,13 +17,21 @@ export async function withProviderSlot<T>(
   onCancelled?: () => Promise<void>,
 ): Promise<T> {
   const { workflowId, runId, taskQueue } = workflowInfo();
-  const requestId = uuid4();
-  let granted = false;
+  // A run continued from one that held a slot holds it still: the limiter keeps a slot whose holder
+  // continued as new while the workflow runs (src/activities/limiter.ts).
+  const ctx = continuation();
+  const held = ctx?.state.slots[provider];
+  const requestId = held ?? uuid4();
+  let granted = held !== undefined;
   setHandler(slotGrantedSignal, ({ requestId: id }) => {
     if (id === requestId) granted = true;
   });
-  const { limited, capacity } = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requesterRunId: runId, requestId });
-  if (!limited) return fn();
+  let capacity = 0;
+  if (held === undefined) {
+    const acquired = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requesterRunId: runId, requestId });
+    if (!acquired.limited) return fn();
+    capacity = acquired.capacity;
+  }
   try {
     if (!granted) {
       onWait(capacity);
@@ -30,12 +39,18 @@ export async function withProviderSlot<T>(
       await condition(() => granted);
       recordSlotWait(provider, Date.now() - waitFrom);
     }
+    if (ctx) ctx.state.slots[provider] = requestId;
     return await fn();
   } catch (err) {
     if (onCancelled && isCancellation(err) && patched(CANCEL_WAITS_FOR_CREATES)) await onCancelled();
     throw err;
   } finally {
-    await CancellationScope.nonCancellable(() =>
+    await release();
+    if (ctx) delete ctx.state.slots[provider];
+  }
+
+  function release(): Promise<void> {
+    return CancellationScope.nonCancellable(() =>
       getExternalWorkflowHandle(limiterWorkflowId(provider, taskQueue)).signal(releaseSlotSignal, { requesterId: workflowId, requestId }),
     );
   }

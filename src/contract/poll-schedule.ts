@@ -1,4 +1,4 @@
-import type { PollingConfig } from '../../contract/common';
+import type { PollingConfig } from './common';
 
 /**
  * When to ask a provider again, from what it tells about the job. Pure (no Temporal imports): the
