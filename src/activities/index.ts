@@ -4,6 +4,7 @@ import { createDublabActivities } from '../pipelines/dublab/activities';
 import { createLipdubActivities } from '../pipelines/lipdub/activities';
 import { createText2videoActivities } from '../pipelines/text2video/activities';
 import { createVividflowActivities } from '../pipelines/vividflow/activities';
+import { createInputActivities } from './input';
 import { createLimiterActivities } from './limiter';
 import { type ActivityDeps, withFailureTranslation, withProviderCallMetrics } from './shared';
 import { createWebhookActivities } from './webhook';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLimiterActivities(deps),
     ...createBatchActivities(deps),
     ...createWebhookActivities(deps),
+    ...createInputActivities(),
   }));
 }
 
