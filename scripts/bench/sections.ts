@@ -1,4 +1,5 @@
 import { history } from './history';
+import { lightSection } from './light';
 import { overhead } from './overhead';
 import { pollingSection } from './polling';
 import { storeSection } from './store';
@@ -8,4 +9,4 @@ import type { BenchSection } from './types';
 import { waitingSection } from './waiting';
 
 /** The sections, in the order they run and print. Each module measures one thing next to its reference. */
-export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, pollingSection, transfersSection, storeSection, history];
+export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, lightSection, pollingSection, transfersSection, storeSection, history];

@@ -3,7 +3,7 @@
  * nothing. What it costs is what Temporal costs; a pipeline's excess over it is Reelay's.
  * Bundled by the benchmark only; never registered by a Reelay worker.
  */
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
 
 /** Implemented by scripts/bench/worker.ts. */
 export interface NoopActivities {
@@ -24,4 +24,25 @@ export async function noopPipeline(input: NoopPipelineInput): Promise<void> {
     if (i < input.activities) await noopStep();
     if (i < input.timers) await sleep(input.timerMs);
   }
+}
+
+export interface NoopWaitingInput {
+  /** Local activities first (a pipeline validates its input in one). */
+  localActivities: number;
+  /** Then activities in parallel (LipDub's video and audio uploads). */
+  parallel: number;
+  /** Then activities one after another (a submit, a first status call). */
+  activities: number;
+  /** Then one timer: the run waits, as a pipeline does between polls. */
+  waitMs: number;
+}
+
+const local = proxyLocalActivities<NoopActivities>({ startToCloseTimeout: '30 seconds' });
+
+/** The shape of a pipeline that reached its first wait, doing nothing (the light section's reference). */
+export async function noopWaiting(input: NoopWaitingInput): Promise<void> {
+  for (let i = 0; i < input.localActivities; i++) await local.noopStep();
+  await Promise.all(Array.from({ length: input.parallel }, () => noopStep()));
+  for (let i = 0; i < input.activities; i++) await noopStep();
+  await sleep(input.waitMs);
 }
