@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { z } from 'zod';
 import { describeZodError } from '../contract/common';
+import { NotifyInput } from '../contract/notify';
 import { AistudioPipelineInput } from '../pipelines/aistudio/input';
 import { BatchPipelineInput } from '../pipelines/batch/input';
 import { DublabPipelineInput } from '../pipelines/dublab/input';
@@ -32,12 +33,19 @@ export interface ValidateInputRequest {
  */
 export function createInputActivities() {
   return {
-    /** The parsed input (defaults applied), or a non-retryable InvalidInput naming every bad field. */
+    /**
+     * The parsed input (defaults applied), or a non-retryable InvalidInput naming every bad field. Its
+     * details say whether `notify` alone is good (`{ notify }`, parsed, or `null`): the run still sends its
+     * `failed` webhook then (src/workflows/shared/notify.ts), as when the workflow parsed its own input.
+     */
     async validateInput({ workflowType, input }: ValidateInputRequest): Promise<unknown> {
       const schema: z.ZodType | undefined = Object.prototype.hasOwnProperty.call(INPUT_SCHEMAS, workflowType) ? INPUT_SCHEMAS[workflowType] : undefined;
       if (!schema) throw ApplicationFailure.nonRetryable(`no input schema for workflow type ${JSON.stringify(workflowType)}`, 'UnknownWorkflowType');
       const parsed = schema.safeParse(input);
-      if (!parsed.success) throw ApplicationFailure.nonRetryable(describeZodError(parsed.error), 'InvalidInput');
+      if (!parsed.success) {
+        const notify = NotifyInput.safeParse((input as { notify?: unknown } | null | undefined)?.notify);
+        throw ApplicationFailure.create({ message: describeZodError(parsed.error), type: 'InvalidInput', nonRetryable: true, details: [{ notify: notify.success ? notify.data : null }] });
+      }
       return parsed.data;
     },
   };

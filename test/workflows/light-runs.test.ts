@@ -24,7 +24,7 @@ describe('light runs: no zod in a pipeline run', () => {
 
   beforeAll(async () => {
     const { code } = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../../src/workflows'),
+      workflowsPath: require.resolve('../support/probe-workflows'),
       workflowInterceptorModules: [require.resolve('../support/module-probe')],
       logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never,
     });
@@ -55,7 +55,8 @@ describe('light runs: no zod in a pipeline run', () => {
       const progress = await waitForProgress(started.handle, (p) => p.providerIds.jobId !== undefined);
       expect(progress.stage).toMatch(/queued|generating/);
       const seen = await probe(started.workflowId);
-      expect(seen.modules).toEqual(expect.arrayContaining([expect.stringMatching(/src\/pipelines\/text2video\/workflow\.ts$/)]));
+      // The run's own modules, the workflow machinery included (its module state is the run's).
+      expect(seen.modules).toEqual(expect.arrayContaining([expect.stringMatching(/src\/pipelines\/text2video\/workflow\.ts$/), expect.stringMatching(/src\/workflows\/shared\/input\.ts$/)]));
       expect(seen.modules.filter((m) => ZOD.test(m) || SCHEMA_MODULES.test(m))).toEqual([]);
       expect(seen.zodGlobal).toBe(false);
       // The input was validated by the local activity, under its patch.
@@ -66,17 +67,32 @@ describe('light runs: no zod in a pipeline run', () => {
     }
   });
 
-  it('the probe sees zod where a run does evaluate it: a run asking for a webhook parses its notify in the workflow', async () => {
+  it('a run asking for a webhook evaluated no zod either: the activity parsed its notify', async () => {
     // Nothing listens there, and the run is terminated while it waits: no delivery is ever attempted.
     const started = await startPipeline(h.client, 'text2video', { text: 'A story with a webhook.', polling: { initialIntervalSeconds: 60, maxIntervalSeconds: 60 }, notify: { url: 'http://127.0.0.1:9/hook' } }, { taskQueue: h.taskQueue });
     try {
       await waitForProgress(started.handle, (p) => p.providerIds.jobId !== undefined);
       const seen = await probe(started.workflowId);
-      expect(seen.modules.some((m) => ZOD.test(m))).toBe(true);
-      expect(seen.modules).toEqual(expect.arrayContaining([expect.stringMatching(/src\/contract\/notify\.ts$/)]));
-      expect(seen.zodGlobal).toBe(true);
+      expect(seen.modules.filter((m) => ZOD.test(m) || SCHEMA_MODULES.test(m))).toEqual([]);
+      expect(seen.zodGlobal).toBe(false);
     } finally {
       await started.handle.terminate('test done');
+    }
+  });
+
+  it('the probe sees zod where a run does evaluate it, and each run\'s modules are its own', async () => {
+    const handle = await h.client.workflow.start('zodEvaluatingWorkflow', { taskQueue: h.taskQueue, workflowId: `zod-evaluating-${Date.now()}` });
+    try {
+      let seen: EvaluatedModules | undefined;
+      for (let i = 0; i < 100 && !seen?.zodGlobal; i++) {
+        seen = await probe(handle.workflowId).catch(() => undefined);
+        if (!seen?.zodGlobal) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen!.zodGlobal).toBe(true);
+      expect(seen!.modules.some((m) => ZOD.test(m))).toBe(true);
+      expect(seen!.modules).toEqual(expect.arrayContaining([expect.stringMatching(/src\/pipelines\/text2video\/input\.ts$/)]));
+    } finally {
+      await handle.terminate('test done');
     }
   });
 

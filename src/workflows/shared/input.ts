@@ -13,6 +13,18 @@ import type { PipelineWorkflowType } from '../../pipelines/registry';
  */
 export const INPUT_VALIDATED_IN_ACTIVITY = 'input-validated-in-activity';
 
+/**
+ * This run's `notify` as the activity parsed it (`undefined` inside: none, or a bad one), once it has
+ * answered; until then, or in a run from before the patch, unset. Module state is the run's own: each run
+ * evaluates its own copy of the workflow modules (src/workflows/index.ts).
+ */
+let notifyFromActivity: { notify?: unknown } | undefined;
+
+/** What the validateInput activity said of this run's `notify` (withNotify reads it), or undefined if it has not. */
+export function validatedNotify(): { notify?: unknown } | undefined {
+  return notifyFromActivity;
+}
+
 /** In-process and quick; retried only if the worker failed, never for a bad input (non-retryable). */
 const { validateInput } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -28,10 +40,14 @@ const { validateInput } = proxyLocalActivities<Activities>({
 export async function validatedInput<S extends z.ZodType>(workflowType: PipelineWorkflowType, rawInput: unknown, schemaOfOldRuns: () => S): Promise<z.output<S>> {
   if (!patched(INPUT_VALIDATED_IN_ACTIVITY)) return parseInput(schemaOfOldRuns(), rawInput);
   try {
-    return (await validateInput({ workflowType, input: rawInput })) as z.output<S>;
+    const input = (await validateInput({ workflowType, input: rawInput })) as z.output<S>;
+    notifyFromActivity = { notify: (input as { notify?: unknown } | undefined)?.notify };
+    return input;
   } catch (err) {
     // The same failure as a parse in the workflow: the run's own InvalidInput, not an activity's.
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInput') {
+      const said = err.cause.details?.[0] as { notify?: unknown } | undefined;
+      notifyFromActivity = { notify: said?.notify ?? undefined };
       throw ApplicationFailure.nonRetryable(err.cause.message, 'InvalidInput');
     }
     throw err;
