@@ -1,7 +1,7 @@
 /**
  * Light runs (issue 16, item 2): what one waiting pipeline costs the worker that keeps it cached, and what
  * one replay of it costs, next to a no-op workflow of the same shape (scripts/bench/workflows/noop.ts,
- * `noopWaiting`: the same local activity, activities and timer, no zod, no Reelay code) in the same run.
+ * `noopWaiting`: the same activities and timer, no zod, no Reelay code) in the same run.
  *
  * For each shape — text2video waiting in its status poll (validate, submit, status, timer) and LipDub
  * waiting for its shot (validate, video and audio uploads in parallel, shot status, timer) — and for each
@@ -47,14 +47,14 @@ const SHAPES: Shape[] = [
     label: 'text2video waiting in its poll',
     start: async (client, taskQueue, key) =>
       (await startPipeline(client, 'text2video', { text: `A light story ${key}.`, polling: POLLING }, { taskQueue, key })).workflowId,
-    noop: { localActivities: 1, parallel: 0, activities: 2 },
+    noop: { first: 3, parallel: 0, activities: 0 },
   },
   {
     id: 'lipdub',
     label: 'LipDub waiting for its shot',
     start: async (client, taskQueue, key, files) =>
       (await startPipeline(client, 'lipdub', { video: files.video, audios: [{ source: files.audio, language: 'es-MX' }], polling: POLLING }, { taskQueue, key })).workflowId,
-    noop: { localActivities: 1, parallel: 2, activities: 1 },
+    noop: { first: 1, parallel: 2, activities: 1 },
   },
 ];
 

@@ -28,7 +28,7 @@ export interface ValidateInputRequest {
 }
 
 /**
- * Input validation for the workflows, run as a local activity (src/workflows/shared/input.ts): zod and
+ * Input validation for the workflows, run as an activity (src/workflows/shared/input.ts): zod and
  * the schemas live once in the worker's Node context instead of once per run in the workflow sandbox.
  */
 export function createInputActivities() {

@@ -3,7 +3,7 @@
 // Each run evaluates its own copy of every module it reaches (the worker's reusable V8 context keeps
 // module state per run). So each pipeline's module is required only when a run of that pipeline starts
 // or replays, and no workflow module imports a module that builds zod schemas, except as types: inputs
-// are validated by the validateInput local activity in the worker's shared context
+// are validated by the validateInput activity in the worker's shared context
 // (./shared/input.ts), and only a replay of a run from before that patch loads its pipeline's schema
 // (docs/performance.md, Light runs; test/workflows/light-runs.test.ts measures it). Id builders,
 // signals and queries are imported from the registry and the neutral modules (`../pipelines/registry`,

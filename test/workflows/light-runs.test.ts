@@ -59,9 +59,9 @@ describe('light runs: no zod in a pipeline run', () => {
       expect(seen.modules).toEqual(expect.arrayContaining([expect.stringMatching(/src\/pipelines\/text2video\/workflow\.ts$/), expect.stringMatching(/src\/workflows\/shared\/input\.ts$/)]));
       expect(seen.modules.filter((m) => ZOD.test(m) || SCHEMA_MODULES.test(m))).toEqual([]);
       expect(seen.zodGlobal).toBe(false);
-      // The input was validated by the local activity, under its patch.
+      // The input was validated by the activity, under its patch.
       const shape = historyShape(JSON.parse(historyToJson(await started.handle.fetchHistory())) as Parameters<typeof historyShape>[0]);
-      expect(shape).toEqual(expect.arrayContaining([`marker core_patch ${INPUT_VALIDATED_IN_ACTIVITY}`, 'marker core_local_activity']));
+      expect(shape).toEqual(expect.arrayContaining([`marker core_patch ${INPUT_VALIDATED_IN_ACTIVITY}`, 'activity validateInput']));
     } finally {
       await started.handle.terminate('test done');
     }

@@ -3,7 +3,7 @@
  * nothing. What it costs is what Temporal costs; a pipeline's excess over it is Reelay's.
  * Bundled by the benchmark only; never registered by a Reelay worker.
  */
-import { proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { proxyActivities, sleep } from '@temporalio/workflow';
 
 /** Implemented by scripts/bench/worker.ts. */
 export interface NoopActivities {
@@ -27,8 +27,8 @@ export async function noopPipeline(input: NoopPipelineInput): Promise<void> {
 }
 
 export interface NoopWaitingInput {
-  /** Local activities first (a pipeline validates its input in one). */
-  localActivities: number;
+  /** Activities one after another first (a pipeline validates its input in one). */
+  first: number;
   /** Then activities in parallel (LipDub's video and audio uploads). */
   parallel: number;
   /** Then activities one after another (a submit, a first status call). */
@@ -37,11 +37,9 @@ export interface NoopWaitingInput {
   waitMs: number;
 }
 
-const local = proxyLocalActivities<NoopActivities>({ startToCloseTimeout: '30 seconds' });
-
 /** The shape of a pipeline that reached its first wait, doing nothing (the light section's reference). */
 export async function noopWaiting(input: NoopWaitingInput): Promise<void> {
-  for (let i = 0; i < input.localActivities; i++) await local.noopStep();
+  for (let i = 0; i < input.first; i++) await noopStep();
   await Promise.all(Array.from({ length: input.parallel }, () => noopStep()));
   for (let i = 0; i < input.activities; i++) await noopStep();
   await sleep(input.waitMs);

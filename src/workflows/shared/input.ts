@@ -1,11 +1,11 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Activities } from '../../activities';
 import type * as Common from '../../contract/common';
 import type { PipelineWorkflowType } from '../../pipelines/registry';
 
 /**
- * Patch: a pipeline's input is validated (defaults applied) by the local activity `validateInput`, with
+ * Patch: a pipeline's input is validated (defaults applied) by the activity `validateInput`, with
  * the same zod schema in the worker's own context, which every run shares; before it, each run parsed its
  * input in the workflow and so evaluated its own copy of zod and the schemas (about 1 MiB and 13 ms of CPU
  * per run, docs/performance.md). Runs recorded before it replay through `parseInput`, which loads the
@@ -25,8 +25,15 @@ export function validatedNotify(): { notify?: unknown } | undefined {
   return notifyFromActivity;
 }
 
-/** In-process and quick; retried only if the worker failed, never for a bad input (non-retryable). */
-const { validateInput } = proxyLocalActivities<Activities>({
+/**
+ * Quick; retried only if the worker failed, never for a bad input (non-retryable). A regular activity
+ * (dispatched eagerly to this worker), not a local one: a local activity that completes while its workflow
+ * task is still open may have that task completed with its marker, the code after it running in the next
+ * task, whereas a replay runs that code in the same task, before the next task's patch markers are known,
+ * so a `patched()` there (every pipeline calls one) fails replay as nondeterministic. Seen under load in
+ * test/workflows/cancellation.test.ts; an activity's result always resumes the workflow in a new task.
+ */
+const { validateInput } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
