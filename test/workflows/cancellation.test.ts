@@ -1,4 +1,3 @@
-import { historyToJson } from '../replay/history-files';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -67,7 +66,6 @@ describe('cancellation tells the truth: leftAtProvider equals what still runs at
       () => undefined,
       (e: unknown) => e,
     );
-    fs.writeFileSync(`/tmp/light/hist-${handle.workflowId}.json`, historyToJson(await handle.fetchHistory()));
     const progress = await handle.query(progressQuery);
     if (err === undefined && opts.mayComplete) {
       expect(progress.stage).toBe('completed');
