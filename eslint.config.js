@@ -25,7 +25,7 @@ const WORKFLOW_SANDBOX_FILES = [
 /** Shared by workflows and their callers: nothing of either side's runtime. */
 const CONTRACT_FILES = ['src/contract/**/*.ts', 'src/pipelines/*/input.ts', 'src/pipelines/*/spec.ts', 'src/pipelines/*/signals.ts', 'src/pipelines/registry.ts', 'src/pipelines/spec.ts'];
 /** HTTP clients and wire schemas of the providers: usable without Temporal. */
-const PROVIDER_FILES = ['src/providers/**/*.ts', 'src/pipelines/*/client.ts', 'src/pipelines/*/schemas.ts', 'src/pipelines/*/fields.ts'];
+const PROVIDER_FILES = ['src/providers/**/*.ts', 'src/pipelines/*/client.ts', 'src/pipelines/*/schemas.ts', 'src/pipelines/*/statuses.ts', 'src/pipelines/*/fields.ts'];
 /** Activities and the edges above the workflows: they start and signal workflows, never load their code. */
 const ACTIVITY_AND_EDGE_FILES = [
   'src/activities/**/*.ts',
@@ -50,8 +50,8 @@ const DETERMINISM_PATHS = [
 const DETERMINISM_PATTERNS = [
   { group: ['**/activities', '**/activities/*', '!**/activities/index'], message: 'Import activities as types only (import type).', allowTypeImports: true },
   {
-    // Provider wire schemas and the lenient readers are pure zod; clients, the edges and configuration are not.
-    regex: '(^|/)(providers/(?!(schemas|lenient)$)|sandbox(/|$)|cli(/|$)|dev(/|$)|client(/|$)|workers(/|$)|codec(/|$)|config$|temporal-config$|fields$)',
+    // Provider wire schemas and the lenient readers are pure zod, the documented sets pure data; clients, the edges and configuration are not.
+    regex: '(^|/)(providers/(?!(schemas|lenient|documented)$)|sandbox(/|$)|cli(/|$)|dev(/|$)|client(/|$)|workers(/|$)|codec(/|$)|config$|temporal-config$|fields$)',
     message: 'Workflows import only @temporalio/workflow, types, zod schemas and pure helpers.',
     allowTypeImports: true,
   },

@@ -4,6 +4,7 @@ import { createDublabActivities } from '../pipelines/dublab/activities';
 import { createLipdubActivities } from '../pipelines/lipdub/activities';
 import { createText2videoActivities } from '../pipelines/text2video/activities';
 import { createVividflowActivities } from '../pipelines/vividflow/activities';
+import { createInputActivities } from './input';
 import { createLimiterActivities } from './limiter';
 import { type ActivityDeps, withFailureTranslation, withProviderCallMetrics } from './shared';
 import { createWaitActivities } from './wait';
@@ -26,6 +27,7 @@ function createCallActivities(deps: ActivityDeps) {
     ...createLimiterActivities(deps),
     ...createBatchActivities(deps),
     ...createWebhookActivities(deps),
+    ...createInputActivities(),
   }));
 }
 

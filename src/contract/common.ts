@@ -46,22 +46,9 @@ export const FileRef = z
   });
 export type FileRef = z.infer<typeof FileRef>;
 
-export function isUrlRef(ref: string): boolean {
-  return /^https?:\/\//i.test(ref);
-}
+export { isUrlRef, refLabel } from './file-refs';
 
 export { isS3Ref } from '../storage/location';
-
-/**
- * A file reference fit for progress logs and messages: a URL loses its query and fragment (a signed
- * URL's signature is there) and any user-info; a local path is shown as is.
- */
-export function refLabel(ref: string): string {
-  if (!isUrlRef(ref)) return ref;
-  const noUser = ref.replace(/^(https?:\/\/)[^/?#]*@/i, '$1');
-  const cut = noUser.search(/[?#]/);
-  return cut === -1 ? noUser : `${noUser.slice(0, cut)}?…`;
-}
 
 /**
  * A file name that stays inside the output directory: no separators, no `..`, no leading dot, no control

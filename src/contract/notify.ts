@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFY_EVENTS, type NotifyEvent } from './notify-events';
 
 /**
  * Completion webhooks (docs/webhooks.md): what a caller asks for in a pipeline's input (`notify`), and
@@ -7,8 +8,7 @@ import { z } from 'zod';
  * also applies the worker's address policy (private and loopback destinations) after resolving the host.
  */
 
-export const NOTIFY_EVENTS = ['completed', 'failed', 'cancelled'] as const;
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+export { NOTIFY_EVENTS, WEBHOOK_DELIVERY_WORKFLOW_TYPE, notifyEvents, webhookDeliveryWorkflowId, type NotifyEvent } from './notify-events';
 
 export const NOTIFY_URL_MAX_LENGTH = 2048;
 const HTTP_SCHEME = /^https?:\/\//i;
@@ -59,10 +59,6 @@ export const NotifyInput = z
   .describe('Signed completion webhook (docs/webhooks.md): POSTed to `url` when the run ends as one of `events` (default all).');
 export type NotifyInput = z.infer<typeof NotifyInput>;
 
-export function notifyEvents(notify: NotifyInput): readonly NotifyEvent[] {
-  return notify.events ?? NOTIFY_EVENTS;
-}
-
 export type WebhookEventType = `pipeline.${NotifyEvent}`;
 
 /** What a pipeline that ends hands to its `webhookDelivery` child: everything the body and the signature need. */
@@ -85,10 +81,3 @@ export interface WebhookDeliveryResult {
   status: number;
   attempt: number;
 }
-
-/** The delivery child's workflow id: one per run and event (a workflow id reused later gets deliveries of its own). */
-export function webhookDeliveryWorkflowId(workflowId: string, runId: string, event: NotifyEvent): string {
-  return `${workflowId}-notify-${event}-${runId}`;
-}
-
-export const WEBHOOK_DELIVERY_WORKFLOW_TYPE = 'webhookDelivery';

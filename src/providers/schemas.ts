@@ -1,5 +1,6 @@
 /** Schema pieces shared by the provider clients. */
 import { z } from 'zod';
+import type { Undocumented } from './documented';
 
 /**
  * An id that some responses send as a number and others as a string; Reelay carries it as a string.
@@ -70,10 +71,4 @@ export function tolerantEnum<const T extends readonly [string, ...string[]]>(val
   >;
 }
 
-/** A value outside the documented set of a tolerant enum (its raw text). */
-export type Undocumented = string & { readonly __undocumented?: never };
-
-/** Whether a tolerant enum value is one of the documented ones. */
-export function isDocumented<const T extends readonly (string | number)[]>(values: T, v: unknown): v is T[number] {
-  return (values as readonly unknown[]).includes(v);
-}
+export { isDocumented, type Undocumented } from './documented';

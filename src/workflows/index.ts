@@ -1,11 +1,12 @@
 // Every workflow the worker registers. Only deterministic code is reachable from here.
 //
 // Each run evaluates its own copy of every module it reaches (the worker's reusable V8 context keeps
-// module state per run), and a pipeline's module reaches zod and its input schemas, which zod builds at
-// a cost: 2.3 MB and ~60 ms of CPU per run when every run built every pipeline's schemas (a waiting
-// text2video run held LipDub's, DubLab's, … too). So each pipeline's module is required only when a run
-// of that pipeline starts or replays: a run holds its own schemas alone. Id builders, signals and
-// queries are imported from the registry and the neutral modules (`../pipelines/registry`,
+// module state per run). So each pipeline's module is required only when a run of that pipeline starts
+// or replays, and no workflow module imports a module that builds zod schemas, except as types: inputs
+// are validated by the validateInput activity in the worker's shared context
+// (./shared/input.ts), and only a replay of a run from before that patch loads its pipeline's schema
+// (docs/performance.md, Light runs; test/workflows/light-runs.test.ts measures it). Id builders,
+// signals and queries are imported from the registry and the neutral modules (`../pipelines/registry`,
 // `../pipelines/batch/signals`, `../contract/progress`), not from here.
 //
 // The worker finds a workflow by its export name, and the bundler needs each `require` spelled out, so

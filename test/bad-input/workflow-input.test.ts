@@ -87,9 +87,10 @@ describe('bad workflow inputs', () => {
     expect(cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     const problem = cause!.message.split('; ').find((p) => p.startsWith(`${c.expectField}: `));
     expect(problem).toMatch(c.expectReason);
-    // No activity was scheduled: the input never reached an activity, let alone a provider.
+    // No activity but the input check was scheduled: the input never reached a provider's activity.
     const history = await handle.fetchHistory();
-    expect(history.events?.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(scheduled).toEqual(['validateInput']);
     expect(h.sandbox.counters()).toEqual({});
   });
 

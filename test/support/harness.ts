@@ -87,6 +87,8 @@ export interface HarnessOptions {
   encryption?: { REELAY_PAYLOAD_KEY?: string; REELAY_PAYLOAD_KEY_ID?: string; REELAY_PAYLOAD_OLD_KEYS?: string };
   /** More worker variables (REELAY_WEBHOOK_SECRET, …), on top of the rest. */
   env?: NodeJS.ProcessEnv;
+  /** A workflow bundle of the test's own (with a probe interceptor, say) instead of global setup's. */
+  workflowBundlePath?: string;
 }
 
 /**
@@ -134,7 +136,7 @@ export async function startHarness(sandboxOptions: Parameters<typeof startSandbo
         taskQueue,
         outputRoot,
         env,
-        workflowBundle: { codePath: opts.encryption ? await encryptingWorkflowBundle() : process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
+        workflowBundle: { codePath: opts.workflowBundlePath ?? (opts.encryption ? await encryptingWorkflowBundle() : process.env.REELAY_TEST_WORKFLOW_BUNDLE!) },
       });
       running = worker.run();
     },

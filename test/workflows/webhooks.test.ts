@@ -126,6 +126,27 @@ describe('completion webhooks', () => {
     }
   });
 
+  it('a start around the client with a bad input but a good notify sends pipeline.failed with InvalidInput; a bad notify sends nothing', async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      // The input is checked by the validateInput activity, which also tells the run whether notify alone is good.
+      const badText = await h.client.workflow.start('text2videoPipeline', { taskQueue: h.taskQueue, workflowId: 'webhook-bad-text', args: [{ text: '', notify: { url: receiver.url } }] });
+      const badNotify = await h.client.workflow.start('text2videoPipeline', { taskQueue: h.taskQueue, workflowId: 'webhook-bad-notify', args: [{ text: 'fine', notify: { url: `${receiver.url}#x` } }] });
+      for (const handle of [badText, badNotify]) {
+        const err = await handle.result().catch((e: unknown) => e);
+        expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+      }
+      await receiver.waitForAccepted(1);
+      const [body] = bodies(receiver);
+      expect(body!.type).toBe('pipeline.failed');
+      expect(body!.data).toMatchObject({ workflowId: 'webhook-bad-text', status: 'failed', failure: { message: expect.stringMatching(/^input\.text: /), type: 'InvalidInput' } });
+      await expect(h.client.workflow.getHandle(webhookDeliveryWorkflowId('webhook-bad-notify', badNotify.firstExecutionRunId, 'failed')).describe()).rejects.toThrow(/not found/i);
+      expect(receiver.deliveries).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a cancelled run sends pipeline.cancelled from its non-cancellable cleanup', async () => {
     const receiver = await startWebhookReceiver(secret);
     h.sandbox.configure({ timings: { text2video: { stageMs: 60_000 } } });

@@ -50,3 +50,22 @@ export async function legacyPollLoop(input: LegacyPollInput): Promise<void> {
     await sleep(Math.min(input.maxMs, input.initialMs * input.coefficient ** i));
   }
 }
+
+export interface NoopWaitingInput {
+  /** Activities one after another first (a pipeline validates its input in one). */
+  first: number;
+  /** Then activities in parallel (LipDub's video and audio uploads). */
+  parallel: number;
+  /** Then activities one after another (a submit, a first status call). */
+  activities: number;
+  /** Then one timer: the run waits, as a pipeline does between polls. */
+  waitMs: number;
+}
+
+/** The shape of a pipeline that reached its first wait, doing nothing (the light section's reference). */
+export async function noopWaiting(input: NoopWaitingInput): Promise<void> {
+  for (let i = 0; i < input.first; i++) await noopStep();
+  await Promise.all(Array.from({ length: input.parallel }, () => noopStep()));
+  for (let i = 0; i < input.activities; i++) await noopStep();
+  await sleep(input.waitMs);
+}

@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import { lenientNumber, lenientPercent, lenientStatus, lenientText, lenientUrl } from '../../providers/lenient';
 import { httpUrl, idString, tolerantEnum, type Undocumented } from '../../providers/schemas';
+import { AISTUDIO_STATUSES } from './statuses';
 
-/** The documented statuses (docs § GET /api/v1/video-jobs/{jobId}). */
-export const AISTUDIO_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export { AISTUDIO_STATUSES } from './statuses';
 
 /** A documented status keeps its literal type; another non-empty text passes (the pipeline keeps waiting). */
 export const AistudioJobStatus = tolerantEnum(AISTUDIO_STATUSES);

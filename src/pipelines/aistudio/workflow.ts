@@ -1,15 +1,15 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { AistudioPipelineInput, type AistudioPipelineResult } from './input';
+import type { AistudioPipelineInput, AistudioPipelineResult } from './input';
 import { AISTUDIO_POLLING_DEFAULTS, AISTUDIO_SLOT_WAIT_DEFAULTS, AISTUDIO_JOB_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
 import { continuation } from '../../workflows/shared/continuation';
 import { providerReason, undocumentedStatusLine } from '../../workflows/shared/undocumented';
-import { AISTUDIO_STATUSES } from './schemas';
-import { isDocumented } from '../../providers/schemas';
+import { AISTUDIO_STATUSES } from './statuses';
+import { isDocumented } from '../../providers/documented';
 
 /** Creates tried while AI Studio answers 429 (busy), at most: 120 tries are about 1,300 history events. */
 const MAX_CREATE_TRIES = 120;
@@ -20,7 +20,7 @@ const MAX_CREATE_TRIES = 120;
  * `progress` as `waiting-for-slot`) and tries again. A 402 (tokens) fails at once with the balance.
  */
 export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise<AistudioPipelineResult> {
-  const input = parseInput(AistudioPipelineInput, rawInput);
+  const input = await validatedInput('aistudioPipeline', rawInput, () => (require('./input') as typeof import('./input')).AistudioPipelineInput);
   const { workflowId } = workflowInfo();
   const polling = pollingConfig(AISTUDIO_POLLING_DEFAULTS, input.polling);
   const slotWait = { ...AISTUDIO_SLOT_WAIT_DEFAULTS, ...input.slotWait };

@@ -16,18 +16,18 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { PIPELINES, isBatchItemPipeline } from '../registry';
-import {
+import type {
   BatchPipelineInput,
-  type BatchItemStatus,
-  type BatchPipelineResult,
-  type BatchProgress,
-  type BatchResultRecord,
-  type BatchState,
-  type ManifestPageItem,
+  BatchItemStatus,
+  BatchPipelineResult,
+  BatchProgress,
+  BatchResultRecord,
+  BatchState,
+  ManifestPageItem,
 } from './input';
 import { isS3Ref } from '../../storage/location';
 import { failureInfo } from '../../workflows/shared/failure';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import { progressQuery, type PipelineProgress } from '../../workflows/shared/progress';
 import { REELAY_PROVIDER, REELAY_STAGE } from '../../contract/search-attributes';
 import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal, pauseSignal, resumeSignal } from './signals';
@@ -55,7 +55,7 @@ const MIN_PAGE_ITEMS = 100;
  * completion is recorded by the run that started it. The cost is a short dip in concurrency at each roll.
  */
 export async function batchPipeline(rawInput: BatchPipelineInput): Promise<BatchPipelineResult> {
-  const input = parseInput(BatchPipelineInput, rawInput);
+  const input = await validatedInput('batchPipeline', rawInput, () => (require('./input') as typeof import('./input')).BatchPipelineInput);
   const { workflowId: batchId } = workflowInfo();
   const outputSubdir = input.outputSubdir ?? batchId;
   let { manifestPath, total } = input;

@@ -1,14 +1,14 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import {
+import type {
   DublabPipelineInput,
-  type DublabLanguageResult,
-  type DublabPipelineParsed,
-  type DublabPipelineResult,
+  DublabLanguageResult,
+  DublabPipelineParsed,
+  DublabPipelineResult,
 } from './input';
 import { DUBLAB_POLLING_DEFAULTS, dublabCredits } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { refLabel } from '../../contract/common';
-import { parseInput } from '../../workflows/shared/input';
+import { refLabel } from '../../contract/file-refs';
+import { validatedInput } from '../../workflows/shared/input';
 import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 
@@ -26,7 +26,7 @@ const isFinal = (s: number | string | undefined): boolean => s === STATUS.COMPLE
  * download the types asked for. Percentages: upload 0–20, dubbing 20–85, downloads 85–100.
  */
 export async function dublabPipeline(rawInput: DublabPipelineInput): Promise<DublabPipelineResult> {
-  const input: DublabPipelineParsed = parseInput(DublabPipelineInput, rawInput);
+  const input: DublabPipelineParsed = await validatedInput('dublabPipeline', rawInput, () => (require('./input') as typeof import('./input')).DublabPipelineInput);
   const { workflowId } = workflowInfo();
   const polling = pollingConfig(DUBLAB_POLLING_DEFAULTS, input.polling);
   const deadline = new Deadline(polling.deadlineMinutes, 'DubLab pipeline');

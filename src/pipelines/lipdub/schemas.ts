@@ -8,22 +8,21 @@
  */
 import { z } from 'zod';
 import { aliasField, httpUrl, idString, isRecord, numericId, tolerantEnum } from '../../providers/schemas';
+import { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from './statuses';
+
+export { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from './statuses';
 
 // ── Status values (documented sets; read tolerantly: an undocumented value passes as text) ─────────
 
-export const LIPDUB_UPLOAD_STATUSES = ['uploading', 'completed', 'failed'] as const;
 export const LipdubUploadStatus = tolerantEnum(LIPDUB_UPLOAD_STATUSES);
 export type LipdubUploadStatus = z.infer<typeof LipdubUploadStatus>;
 
-export const LIPDUB_SHOT_STATUSES = ['running', 'finished', 'failed', 'not_started'] as const;
 export const LipdubShotProcessingStatus = tolerantEnum(LIPDUB_SHOT_STATUSES);
 export type LipdubShotProcessingStatus = z.infer<typeof LipdubShotProcessingStatus>;
 
-export const LIPDUB_TRAINING_STATUSES = ['not_started', 'processing', 'finished', 'failed'] as const;
 export const LipdubAiTrainingStatus = tolerantEnum(LIPDUB_TRAINING_STATUSES);
 export type LipdubAiTrainingStatus = z.infer<typeof LipdubAiTrainingStatus>;
 
-export const LIPDUB_GENERATE_STATUSES = ['not_started', 'pending', 'running', 'finished', 'failed'] as const;
 export const LipdubGenerateStatus = tolerantEnum(LIPDUB_GENERATE_STATUSES);
 export type LipdubGenerateStatus = z.infer<typeof LipdubGenerateStatus>;
 

@@ -1,18 +1,19 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { isDocumented } from '../../providers/schemas';
-import { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from './schemas';
-import { refLabel, type DeliveredFile } from '../../contract/common';
-import {
+import { isDocumented } from '../../providers/documented';
+import { LIPDUB_GENERATE_STATUSES, LIPDUB_SHOT_STATUSES, LIPDUB_TRAINING_STATUSES, LIPDUB_UPLOAD_STATUSES } from './statuses';
+import type { DeliveredFile } from '../../contract/common';
+import { refLabel } from '../../contract/file-refs';
+import type {
   LipdubPipelineInput,
-  type LipdubOutput,
-  type LipdubPipelineParsed,
-  type LipdubPipelineResult,
+  LipdubOutput,
+  LipdubPipelineParsed,
+  LipdubPipelineResult,
 } from './input';
 import { LIPDUB_POLLING_DEFAULTS, LIPDUB_SHOT_DURATION } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
 import { Deadline, WAIT_IN_ACTIVITY, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { failureInfo } from '../../workflows/shared/failure';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 
 const SHOT_DONE = 'finished';
@@ -38,7 +39,7 @@ export const LIPDUB_SHOT_ID_FROM_VIDEO_STATUS = 'lipdub-shot-id-from-video-statu
  * download. Stage percentages: uploads 0–15, shot 15–50, generations 50–90, downloads 90–100.
  */
 export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<LipdubPipelineResult> {
-  const input: LipdubPipelineParsed = parseInput(LipdubPipelineInput, rawInput);
+  const input: LipdubPipelineParsed = await validatedInput('lipdubPipeline', rawInput, () => (require('./input') as typeof import('./input')).LipdubPipelineInput);
   const { workflowId } = workflowInfo();
   const polling = pollingConfig(LIPDUB_POLLING_DEFAULTS, input.polling);
   const deadline = new Deadline(polling.deadlineMinutes, 'LipDub pipeline');

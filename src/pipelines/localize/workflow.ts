@@ -5,9 +5,9 @@ import type { dublabPipeline } from '../dublab/workflow';
 import type { DeliveredFile } from '../../contract/common';
 import type { DublabPipelineResult } from '../dublab/input';
 import type { LipdubPipelineResult } from '../lipdub/input';
-import { LocalizePipelineInput, type LocalizeLanguageResult, type LocalizePipelineParsed, type LocalizePipelineResult } from './input';
+import type { LocalizePipelineInput, LocalizeLanguageResult, LocalizePipelineParsed, LocalizePipelineResult } from './input';
 import { failureInfo } from '../../workflows/shared/failure';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import type { lipdubPipeline } from '../lipdub/workflow';
 import type { text2videoPipeline } from '../text2video/workflow';
@@ -61,7 +61,7 @@ function childFailure(err: unknown): { message: string; details: Record<string, 
  * failed languages, reusing the shot and the dubbed audio already made.
  */
 export async function localizePipeline(rawInput: LocalizePipelineInput): Promise<LocalizePipelineResult> {
-  const input = parseInput(LocalizePipelineInput, rawInput);
+  const input = await validatedInput('localizePipeline', rawInput, () => (require('./input') as typeof import('./input')).LocalizePipelineInput);
   const { workflowId } = workflowInfo();
   const progress = new ProgressTracker('localizePipeline', 'localize', `Localize ${input.sourceLanguage} → ${input.targetLanguages.join(', ')}`);
   setHandler(progressQuery, () => progress.snapshot);

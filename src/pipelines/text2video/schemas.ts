@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import { lenientLines, lenientNumber, lenientPercent, lenientStatus, lenientText } from '../../providers/lenient';
 import { idString, isRecord, tolerantEnum, type Undocumented } from '../../providers/schemas';
+import { TEXT2VIDEO_STATUSES } from './statuses';
 
-/** The documented statuses (docs § Get Job Status). */
-export const TEXT2VIDEO_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
+export { TEXT2VIDEO_STATUSES } from './statuses';
 
 /** A documented status keeps its literal type; another non-empty text passes (the pipeline keeps waiting). */
 export const Text2videoJobStatus = tolerantEnum(TEXT2VIDEO_STATUSES);

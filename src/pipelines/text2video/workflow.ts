@@ -1,13 +1,13 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { Text2videoPipelineInput, type Text2videoPipelineResult } from './input';
+import type { Text2videoPipelineInput, Text2videoPipelineResult } from './input';
 import { TEXT2VIDEO_POLLING_DEFAULTS } from './spec';
 import { CANCEL_WAITS_FOR_CREATES, CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { providerReason, undocumentedStatusLine } from '../../workflows/shared/undocumented';
-import { isDocumented } from '../../providers/schemas';
-import { TEXT2VIDEO_STATUSES } from './schemas';
+import { isDocumented } from '../../providers/documented';
+import { TEXT2VIDEO_STATUSES } from './statuses';
 
 /**
  * Turn a story into a video on the self-hosted text-to-video server: submit, mirror its progress and logs,
@@ -15,7 +15,7 @@ import { TEXT2VIDEO_STATUSES } from './schemas';
  * the pipeline submits again (it costs nothing) and says so, up to `maxResubmits` times.
  */
 export async function text2videoPipeline(rawInput: Text2videoPipelineInput): Promise<Text2videoPipelineResult> {
-  const input = parseInput(Text2videoPipelineInput, rawInput);
+  const input = await validatedInput('text2videoPipeline', rawInput, () => (require('./input') as typeof import('./input')).Text2videoPipelineInput);
   const { workflowId } = workflowInfo();
   const polling = pollingConfig(TEXT2VIDEO_POLLING_DEFAULTS, input.polling);
   const deadline = new Deadline(polling.deadlineMinutes, 'text2video pipeline');

@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import { lenientNumber, lenientStatus, lenientText, lenientUrl } from '../../providers/lenient';
 import { httpUrl, idString, isGcsOrHttpsUrl, tolerantEnum, type Undocumented } from '../../providers/schemas';
+import { VIVIDFLOW_STATUSES } from './statuses';
 
-/** The documented statuses (docs § Check Job Status). */
-export const VIVIDFLOW_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export { VIVIDFLOW_STATUSES } from './statuses';
 
 /** A documented status keeps its literal type; another non-empty text passes (the pipeline keeps waiting). */
 export const VividflowJobStatus = tolerantEnum(VIVIDFLOW_STATUSES);

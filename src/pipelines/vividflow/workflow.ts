@@ -1,16 +1,16 @@
 import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { VividflowPipelineInput, type VividflowPipelineResult } from './input';
+import type { VividflowPipelineInput, VividflowPipelineResult } from './input';
 import { VIVIDFLOW_POLLING_DEFAULTS, VIVIDFLOW_JOB_DURATION } from './spec';
 import { CREATE_CALL, STATUS_CALL, TRANSFER_CALL, createActivities, statusActivities, transferActivities, withSummary } from '../../workflows/activity-proxies';
-import { parseInput } from '../../workflows/shared/input';
+import { validatedInput } from '../../workflows/shared/input';
 import type { ExpectedDuration } from '../../contract/poll-schedule';
 import { Deadline, pollUntil, pollingConfig, probe } from '../../workflows/shared/polling';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import { withProviderSlot } from '../../workflows/shared/slots';
 import { providerTaskQueue } from '../../contract/task-queues';
 import { providerReason, undocumentedStatusLine } from '../../workflows/shared/undocumented';
-import { isDocumented } from '../../providers/schemas';
-import { VIVIDFLOW_STATUSES } from './schemas';
+import { isDocumented } from '../../providers/documented';
+import { VIVIDFLOW_STATUSES } from './statuses';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -26,7 +26,7 @@ function vivid(options: ActivityOptions): ActivityOptions {
  * flight is waited for first, so a job created during the cancel is cancelled too.
  */
 export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promise<VividflowPipelineResult> {
-  const input = parseInput(VividflowPipelineInput, rawInput);
+  const input = await validatedInput('vividflowPipeline', rawInput, () => (require('./input') as typeof import('./input')).VividflowPipelineInput);
   const { workflowId } = workflowInfo();
   const polling = pollingConfig(VIVIDFLOW_POLLING_DEFAULTS, input.polling);
   const deadline = new Deadline(polling.deadlineMinutes, 'Vivid Flow pipeline');

@@ -1,7 +1,9 @@
 import { CancellationScope, ContinueAsNew, ParentClosePolicy, isCancellation, log, startChild, workflowInfo } from '@temporalio/workflow';
 import type * as Notify from '../../contract/notify';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, notifyEvents, webhookDeliveryWorkflowId } from '../../contract/notify-events';
 import type { webhookDelivery } from '../webhook';
 import { failureInfo } from './failure';
+import { validatedNotify } from './input';
 
 /**
  * Completion webhooks for every pipeline, applied once where the worker's workflows are listed
@@ -15,17 +17,23 @@ export function withNotify<I, R, Rest extends unknown[] = []>(run: (input: I, ..
   return async (input, ...rest) => {
     const raw = (input as { notify?: unknown } | null | undefined)?.notify;
     if (raw === undefined) return run(input, ...rest);
-    // Only now: a run without notify never loads zod for it.
-    const contract = require('../../contract/notify') as typeof Notify;
-    const parsed = contract.NotifyInput.safeParse(raw);
-    // A bad notify fails the run's own input check (InvalidInput); there is nowhere to send that.
-    const notify = parsed.success ? parsed.data : undefined;
+    // A bad notify fails the run's own input check (InvalidInput); there is nowhere to send that. The
+    // pipeline's validateInput activity said whether it is good; a run from before that patch (or one
+    // that ended before the activity answered) parses it here, and only then loads zod. Pure either way:
+    // when it is read changes no command.
+    const notifyOf = (): Notify.NotifyInput | undefined => {
+      const said = validatedNotify();
+      if (said) return said.notify as Notify.NotifyInput | undefined;
+      const parsed = (require('../../contract/notify') as typeof Notify).NotifyInput.safeParse(raw);
+      return parsed.success ? parsed.data : undefined;
+    };
     const handOff = async (event: Notify.NotifyEvent, outcome: Pick<Notify.WebhookDeliveryInput, 'result' | 'failure' | 'failureDetails'>) => {
-      if (!notify || !contract.notifyEvents(notify).includes(event)) return;
+      const notify = notifyOf();
+      if (!notify || !notifyEvents(notify).includes(event)) return;
       const { workflowId, runId, workflowType } = workflowInfo();
       try {
-        await startChild<typeof webhookDelivery>(contract.WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
-          workflowId: contract.webhookDeliveryWorkflowId(workflowId, runId, event),
+        await startChild<typeof webhookDelivery>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+          workflowId: webhookDeliveryWorkflowId(workflowId, runId, event),
           args: [{ url: notify.url, event, workflowId, runId, workflowType, occurredAt: new Date().toISOString(), ...outcome }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           staticSummary: `Webhook pipeline.${event} of ${workflowId}`,
