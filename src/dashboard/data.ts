@@ -38,6 +38,8 @@ export interface ListFilters {
   status?: ListStatus;
   provider?: string;
   jobId?: string;
+  /** Only runs on this task queue (several deployments sharing a namespace). */
+  taskQueue?: string;
   limit: number;
 }
 
@@ -46,7 +48,7 @@ export interface RunRow extends ListedRun {
 }
 
 export async function listRows(client: Client, f: ListFilters): Promise<RunRow[]> {
-  const query = listQuery({ workflowType: f.pipeline, status: f.status, provider: f.provider, jobId: f.jobId });
+  const query = listQuery({ workflowType: f.pipeline, status: f.status, provider: f.provider, jobId: f.jobId, taskQueue: f.taskQueue });
   const rows: RunRow[] = await listRuns(client, query, f.limit);
   await Promise.all(
     rows.slice(0, LIST_PROGRESS_ROWS).map(async (r) => {

@@ -63,10 +63,12 @@ export function parseFilters(q: URLSearchParams): ListFilters {
   if (provider && !LIST_PROVIDERS.includes(provider)) throw bad('provider', provider, `one of ${LIST_PROVIDERS.join(', ')}`);
   const jobId = q.get('jobId')?.trim() || undefined;
   if (jobId && (jobId.length > 200 || /[\u0000-\u001f]/.test(jobId))) throw bad('jobId', jobId, 'a provider job id of at most 200 printable characters');
+  const taskQueue = q.get('queue')?.trim() || undefined;
+  if (taskQueue && (taskQueue.length > 200 || /[\u0000-\u001f]/.test(taskQueue))) throw bad('queue', taskQueue, 'a task queue name of at most 200 printable characters');
   const rawLimit = q.get('limit');
   const limit = rawLimit ? Number(rawLimit) : 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw bad('limit', rawLimit ?? '', `a whole number from 1 to ${MAX_LIMIT}`);
-  return { pipeline, status: status as ListStatus | undefined, provider, jobId, limit };
+  return { pipeline, status: status as ListStatus | undefined, provider, jobId, taskQueue, limit };
 }
 
 /** A path segment, decoded; a malformed escape is a 400 rather than an exception. */

@@ -16,6 +16,7 @@ function filterQuery(f: Partial<ListFilters>): string {
   if (f.status) q.set('status', f.status);
   if (f.provider) q.set('provider', f.provider);
   if (f.jobId) q.set('jobId', f.jobId);
+  if (f.taskQueue) q.set('queue', f.taskQueue);
   return q.toString();
 }
 
@@ -56,7 +57,7 @@ ${select('pipeline', 'Pipeline', types, f.pipeline, 'All pipelines')}
 ${select('status', 'Status', LIST_STATUSES, f.status, 'Any status')}
 ${select('provider', 'Provider', LIST_PROVIDERS, f.provider, 'Any provider')}
 <label for="f-jobId">Provider job id<input id="f-jobId" name="jobId" value="${f.jobId ?? ''}" placeholder="e.g. 746176" autocomplete="off"></label>
-<button type="submit">Filter</button>${filterQuery(f) ? html` <a href="/">Clear</a>` : ''}
+${f.taskQueue ? html`<input type="hidden" name="queue" value="${f.taskQueue}">` : ''}<button type="submit">Filter</button>${filterQuery(f) ? html` <a href="/">Clear</a>` : ''}
 </form>
 ${runsTable(rows, Date.now(), f)}`;
 }
