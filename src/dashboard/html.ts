@@ -76,6 +76,7 @@ a{color:var(--accent)}
 a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 header.top{display:flex;gap:1.5rem;align-items:center;padding:.6rem 1.25rem;background:#102a43;color:#fff;flex-wrap:wrap}
 header.top a{color:#fff;text-decoration:none;font-weight:600}
+header.top nav{display:flex;gap:1.25rem}
 header.top a[aria-current=page]{text-decoration:underline;text-underline-offset:4px}
 header.top .brand{font-size:1.1rem;margin-right:.5rem}
 main{padding:1rem 1.25rem;max-width:1400px;margin:0 auto}
@@ -111,7 +112,8 @@ pre.log{background:#0d1117;color:#e6edf3;padding:.75rem;border-radius:6px;overfl
 .media video{width:100%;background:#000;border-radius:4px}
 .media audio{width:100%}
 .actions{display:flex;gap:.6rem;flex-wrap:wrap;margin:.6rem 0}
-.counts{display:grid;grid-template-columns:max-content 1fr max-content;gap:.35rem .8rem;align-items:center;max-width:40rem}
+.counts{display:grid;grid-template-columns:6rem 3rem 1fr;gap:.35rem .8rem;align-items:center;max-width:34rem}
+.counts .n{text-align:right;font-variant-numeric:tabular-nums}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:760px){
   main{padding:.75rem}
@@ -119,6 +121,7 @@ pre.log{background:#0d1117;color:#e6edf3;padding:.75rem;border-radius:6px;overfl
   table.runs tr{display:block;border:1px solid var(--line);border-radius:6px;margin-bottom:.75rem;padding:.4rem}
   table.runs td{display:grid;grid-template-columns:7.5rem 1fr;border:0;padding:.2rem .3rem}
   table.runs td::before{content:attr(data-label);color:var(--muted);font-weight:600;font-size:.85rem}
+  table.runs td>.badge{justify-self:start}
   progress{width:7rem}
 }
 `;

@@ -162,13 +162,13 @@ export function batchLive(b: BatchView): Html {
   const running = b.status === 'RUNNING';
   const finished = p ? p.done + p.failed + p.cancelled : undefined;
   const status = running && p?.paused ? 'PAUSED' : b.status;
-  const eta = p?.etaSeconds === null || p?.etaSeconds === undefined ? '—' : age(new Date(Date.now() - p.etaSeconds * 1000).toISOString());
+  const eta = p?.paused ? 'paused' : p?.etaSeconds === null || p?.etaSeconds === undefined ? '—' : age(new Date(Date.now() - p.etaSeconds * 1000).toISOString());
   return html`<div id="live" data-src="/batches/${enc(b.batchId)}?fragment=1" data-final="${running ? '0' : '1'}">
 <p>${statusBadge(status)}${p?.status === 'cancelling' ? html` <span class="badge s-cancelled">Cancelling</span>` : ''} <span class="wide">${bar(p && p.total ? ((finished ?? 0) / p.total) * 100 : b.result ? 100 : undefined, 'Items finished')}</span></p>
 ${p
     ? html`<dl class="facts"><dt>Items</dt><dd>${finished} of ${p.total} finished</dd><dt>Rate</dt><dd>${p.ratePerMinute} per minute</dd><dt>ETA</dt><dd>${eta}</dd><dt>Run</dt><dd>${p.run}</dd></dl>
 <h2>By state</h2>
-<div class="counts">${STATES.map((s) => html`<span>${s}</span>${bar(p.total ? (p[s] / p.total) * 100 : 0, `Items ${s}`)}<span data-state="${s}">${p[s]}</span>`)}</div>
+<div class="counts">${STATES.map((s) => html`<span>${s}</span><span class="n" data-state="${s}">${p[s]}</span>${bar(p.total ? (p[s] / p.total) * 100 : 0, `Items ${s}`)}`)}</div>
 ${p.recentErrors.length ? html`<h2>Recent failures</h2><ul>${p.recentErrors.map((e) => html`<li>${e}</li>`)}</ul>` : ''}`
     : running
       ? html`<p class="notice" role="status">No worker answered the batchProgress query within 3 s.${b.fromServer?.stage ? ` The server's stage: ${b.fromServer.stage}.` : ''}</p>`

@@ -17,6 +17,18 @@ import { killed } from '../support/processes';
 /** Screenshots of each page, kept as test artefacts (docs/images/ has two of them, for the README). */
 const SHOTS = path.join(ROOT, '.reelay', 'screenshots');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+/** What the test reads of a <video> in the page (the project compiles without the DOM library). */
+interface VideoElement {
+  muted: boolean;
+  readonly duration: number;
+  readonly currentTime: number;
+  readonly readyState: number;
+  readonly error: { code: number; message: string } | null;
+  play(): Promise<void>;
+  pause(): void;
+  addEventListener(type: string, listener: () => void, opts?: { once?: boolean }): void;
+}
+
 const STACK_TRACE = /\bat [\w.<>]+ \(|\.ts:\d+:\d+/;
 
 /** A GET sent exactly as written (fetch and browsers fold "..": this does not). */
@@ -112,7 +124,7 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
     const player = page.locator('video').first();
     expect(await player.getAttribute('src')).toBe(`/runs/${encodeURIComponent(started.workflowId)}/outputs/0`);
     const played = await player.evaluate(
-      (v: HTMLVideoElement) =>
+      (v: VideoElement) =>
         new Promise<{ duration: number; currentTime: number; error?: string }>((resolve) => {
           const fail = () => resolve({ duration: NaN, currentTime: 0, error: `${v.error?.code} ${v.error?.message}` });
           v.addEventListener('error', fail);
@@ -130,7 +142,7 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
     expect(played.duration).toBeGreaterThan(1.5);
     expect(played.duration).toBeLessThan(2.5);
     expect(played.currentTime).toBeGreaterThan(0);
-    await player.evaluate((v: HTMLVideoElement) => v.pause());
+    await player.evaluate((v: VideoElement) => v.pause());
     expect(await page.locator('pre.log').innerText()).toMatch(/\S/);
     expect(await page.locator('a', { hasText: 'event history of this run' }).getAttribute('href')).toMatch(new RegExp(`/workflows/${started.workflowId}/`));
     expect(await page.locator('ol.timeline li').count()).toBeGreaterThan(2);
@@ -157,8 +169,11 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
       expect(paused.done).toBeLessThan(6);
       await until('the page to show it paused', () => page.locator('#live .badge').first().innerText(), (t) => t === 'Paused', 10_000);
       await page.screenshot({ path: path.join(SHOTS, 'batch.png'), fullPage: true });
+      // The list with everything this file has started so far (the README shows it).
+      await page.goto(`${dash.url}/?queue=${encodeURIComponent(h.taskQueue)}`);
+      await page.screenshot({ path: path.join(SHOTS, 'runs-busy.png'), fullPage: true });
 
-      await page.reload();
+      await page.goto(`${dash.url}/batches/${encodeURIComponent(started.batchId)}`);
       await page.getByRole('link', { name: 'Resume' }).click();
       await page.getByRole('button', { name: 'Resume' }).click();
       await page.waitForURL(/\?done=resume$/);
