@@ -45,6 +45,8 @@ export interface ListFilters {
 
 export interface RunRow extends ListedRun {
   progress?: PipelineProgress;
+  /** A running batch's own answer to batchProgress. */
+  batch?: BatchProgress;
 }
 
 export async function listRows(client: Client, f: ListFilters): Promise<RunRow[]> {
@@ -52,8 +54,10 @@ export async function listRows(client: Client, f: ListFilters): Promise<RunRow[]
   const rows: RunRow[] = await listRuns(client, query, f.limit);
   await Promise.all(
     rows.slice(0, LIST_PROGRESS_ROWS).map(async (r) => {
-      if (r.status !== 'RUNNING' || r.type === BATCH_TYPE) return;
-      r.progress = await queryProgress(client, client.workflow.getHandle(r.workflowId, r.runId), LIST_QUERY_TIMEOUT_MS);
+      if (r.status !== 'RUNNING') return;
+      const handle = client.workflow.getHandle(r.workflowId, r.runId);
+      if (r.type === BATCH_TYPE) r.batch = await client.withDeadline(Date.now() + LIST_QUERY_TIMEOUT_MS, () => handle.query(batchProgressQuery)).catch(() => undefined);
+      else r.progress = await queryProgress(client, handle, LIST_QUERY_TIMEOUT_MS);
     }),
   );
   return rows;

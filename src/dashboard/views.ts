@@ -34,14 +34,16 @@ export function runsTable(rows: RunRow[], now = Date.now(), f?: ListFilters): Ht
 <thead><tr><th scope="col">Workflow</th><th scope="col">Pipeline</th><th scope="col">Summary</th><th scope="col">Stage</th><th scope="col">Progress</th><th scope="col">Provider job ids</th><th scope="col">Age</th><th scope="col">Status</th></tr></thead>
 <tbody>${rows.map((r) => {
     const p = r.progress;
-    const stage = p?.stage ?? r.stage;
-    const percent = r.status === 'COMPLETED' ? 100 : p?.percent;
+    const b = r.batch;
+    const stage = b ? `${b.status}: ${b.done + b.failed + b.cancelled} of ${b.total}` : (p?.stage ?? r.stage);
+    const percent = r.status === 'COMPLETED' ? 100 : b ? (b.total ? ((b.done + b.failed + b.cancelled) / b.total) * 100 : 100) : p?.percent;
+    const answered = p ?? b;
     const ids = p ? Object.values(p.providerIds) : (r.jobIds ?? []);
     return html`<tr data-workflow-id="${r.workflowId}">
 <td class="id" data-label="Workflow"><a href="${runHref(r)}">${r.workflowId}</a></td>
 <td data-label="Pipeline">${r.type}</td>
 <td data-label="Summary">${r.summary ?? html`<span class="muted">—</span>`}</td>
-<td data-label="Stage">${stage ?? html`<span class="muted">—</span>`}${r.status === 'RUNNING' && !p && stage ? html` <span class="muted" title="No worker answered the progress query in time: the stage is the server's ReelayStage">(server)</span>` : ''}</td>
+<td data-label="Stage">${stage ?? html`<span class="muted">—</span>`}${r.status === 'RUNNING' && !answered && stage ? html` <span class="muted" title="No worker answered the progress query in time: the stage is the server's ReelayStage">(server)</span>` : ''}</td>
 <td data-label="Progress">${bar(percent, `Progress of ${r.workflowId}`)}</td>
 <td data-label="Provider job ids">${ids.length ? ids.join(', ') : html`<span class="muted">—</span>`}</td>
 <td data-label="Age">${age(r.startTime, now)}</td>
