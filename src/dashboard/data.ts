@@ -49,9 +49,20 @@ export interface RunRow extends ListedRun {
   batch?: BatchProgress;
 }
 
-export async function listRows(client: Client, f: ListFilters): Promise<RunRow[]> {
+/** Summaries by run id (they never change), so a list refreshed every 2 s describes only new runs. */
+export class SummaryCache extends Map<string, string | undefined> {
+  constructor(private readonly max = 5000) {
+    super();
+  }
+  override set(runId: string, summary: string | undefined): this {
+    if (this.size >= this.max) this.delete(this.keys().next().value!);
+    return super.set(runId, summary);
+  }
+}
+
+export async function listRows(client: Client, f: ListFilters, summaries?: SummaryCache): Promise<RunRow[]> {
   const query = listQuery({ workflowType: f.pipeline, status: f.status, provider: f.provider, jobId: f.jobId, taskQueue: f.taskQueue });
-  const rows: RunRow[] = await listRuns(client, query, f.limit);
+  const rows: RunRow[] = await listRuns(client, query, f.limit, summaries);
   await Promise.all(
     rows.slice(0, LIST_PROGRESS_ROWS).map(async (r) => {
       if (r.status !== 'RUNNING') return;

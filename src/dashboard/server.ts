@@ -6,7 +6,7 @@ import { LIST_PROVIDERS, LIST_STATUSES, type ListStatus } from '../cli/commands/
 import { WORKFLOW_TYPES } from '../pipelines/registry';
 import type { StorageSettings } from '../storage/config';
 import { authorized, bindProblem, hasAuth, isLoopbackHost, REALM, type DashboardAuth } from './auth';
-import { DashboardError, batchView, listRows, runOutputs, runView, type ListFilters } from './data';
+import { DashboardError, SummaryCache, batchView, listRows, runOutputs, runView, type ListFilters } from './data';
 import { insideDir, serveLocalFile, serveStoreObject } from './files';
 import { CSS, SCRIPT, errorPage, page } from './html';
 import { BATCH_ACTIONS, availableActions, batchLive, batchPage, confirmPage, runLive, runPage, runsPage, runsTable, type BatchAction } from './views';
@@ -114,6 +114,7 @@ export function createDashboardHandler(opts: DashboardOptions): (req: IncomingMe
   const { client } = opts;
   const auth = opts.auth ?? {};
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const summaries = new SummaryCache();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The URL parser folds "..", "%2e%2e" and the like away: a request spelled with them is refused as it was sent.
@@ -133,7 +134,7 @@ export function createDashboardHandler(opts: DashboardOptions): (req: IncomingMe
 
     if (read && url.pathname === '/') {
       const f = parseFilters(url.searchParams);
-      const rows = await listRows(client, f);
+      const rows = await listRows(client, f, summaries);
       if (fragment) return send(res, 200, runsTable(rows, Date.now(), f).text);
       return send(res, 200, page({ title: f.pipeline === 'batchPipeline' ? 'Batches' : 'Runs', nav: f.pipeline === 'batchPipeline' ? 'batches' : 'runs', body: runsPage(rows, f) }));
     }

@@ -144,7 +144,7 @@ export function runPage(workflowId: string, v: RunView): Html {
   const r = v.report;
   return html`<p><a href="/">← Runs</a></p>
 <h1>${workflowId}</h1>
-${r.summary ? html`<p class="summary"><strong>${r.summary}</strong></p>` : html`<p class="muted">No summary (started by a client that set none).</p>`}
+${r.summary ? html`<p class="summary"><strong>${r.summary}</strong></p>` : html`<p class="muted">${r.unreadable ? 'Summary encrypted: this dashboard has no key for it.' : 'No summary (started by a client that set none).'}</p>`}
 <dl class="facts">
 <dt>Pipeline</dt><dd>${r.type}</dd>
 <dt>Provider</dt><dd>${r.provider ?? '—'}</dd>

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startPipeline } from '../../src/client';
 import { loadConfig } from '../../src/config';
@@ -11,7 +13,7 @@ import { freePort } from '../../src/dev/temporal';
 import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { startBatch } from '../../src/pipelines/batch/start';
 import { BIN, ROOT, runProcess } from '../support/cli';
-import { FAST_POLLING, FAST_TIMINGS, startHarness, tempDir, temporalAddress, waitForProgress, type Harness } from '../support/harness';
+import { FAST_POLLING, FAST_TIMINGS, startHarness, tempDir, temporalAddress, testClient, waitForProgress, type Harness } from '../support/harness';
 import { killed } from '../support/processes';
 
 /** Screenshots of each page, kept as test artefacts (docs/images/ has two of them, for the README). */
@@ -273,5 +275,49 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
     } finally {
       if (child) await killed(child);
     }
+  });
+});
+
+describe('reelay dashboard with payload encryption on', () => {
+  let h: Harness;
+  let dash: Dashboard;
+  let keyless: Client;
+  let blind: Dashboard;
+
+  beforeAll(async () => {
+    h = await startHarness({ timings: FAST_TIMINGS }, { encryption: { REELAY_PAYLOAD_KEY: randomBytes(32).toString('base64'), REELAY_PAYLOAD_KEY_ID: 'dash-1' } });
+    await h.startWorker();
+    const storage = loadConfig(h.env).storage;
+    // The CLI's data converter: with the key (h.client), and without one (what `reelay dashboard` has with no key set).
+    dash = await startDashboard({ client: h.client, storage, port: 0, log: () => undefined });
+    keyless = await testClient({});
+    blind = await startDashboard({ client: keyless, storage, port: 0, log: () => undefined });
+  });
+  afterAll(async () => {
+    await blind?.close();
+    await keyless?.connection.close();
+    await dash?.close();
+    await h?.close();
+  });
+
+  it('reads summaries, logs and outputs through the same data converter as the CLI; without the key it says so', async () => {
+    const text = 'A story only key holders may read';
+    const started = await startPipeline(h.client, 'text2video', { text, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
+    await started.handle.result();
+    const list = await (await fetch(`${dash.url}/?queue=${encodeURIComponent(h.taskQueue)}`)).text();
+    expect(list).toContain(`text2video: ${text}`);
+    const run = await (await fetch(`${dash.url}/runs/${started.workflowId}`)).text();
+    expect(run).toContain(`text2video: ${text}`);
+    expect(run).toMatch(/Delivered|Saved/);
+    expect(run).toContain(`/runs/${started.workflowId}/outputs/0`);
+    expect((await fetch(`${dash.url}/runs/${started.workflowId}/outputs/0`)).status).toBe(200);
+
+    const res = await fetch(`${blind.url}/runs/${started.workflowId}`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).not.toContain(text);
+    expect(page).toMatch(/cannot decrypt a payload encrypted with key id &quot;dash-1&quot;: no payload key is configured/);
+    expect(page).toContain('Summary encrypted');
+    expect(page).not.toMatch(STACK_TRACE);
   });
 });

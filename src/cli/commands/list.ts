@@ -95,8 +95,12 @@ export interface ListedRun {
   summary?: string;
 }
 
-/** The first `limit` runs a visibility query matches, newest first, each with its summary (from describe). */
-export async function listRuns(client: Client, query: string, limit: number): Promise<ListedRun[]> {
+/**
+ * The first `limit` runs a visibility query matches, newest first, each with its summary (from describe).
+ * A run's summary never changes: a caller that lists again and again (the dashboard) passes a cache of them
+ * by run id, and only new runs are described.
+ */
+export async function listRuns(client: Client, query: string, limit: number, summaries?: Map<string, string | undefined>): Promise<ListedRun[]> {
   const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../contract/search-attributes');
   // Search attributes of a workflow registered without them (or an older server) are simply absent.
   const attribute = <T>(read: () => T | undefined): T | undefined => {
@@ -126,11 +130,17 @@ export async function listRuns(client: Client, query: string, limit: number): Pr
   // Listing does not return the summary given at start; describing each row does (in parallel).
   await Promise.all(
     rows.map(async (r) => {
+      if (summaries?.has(r.runId)) {
+        r.summary = summaries.get(r.runId);
+        return;
+      }
+      let described = true;
       r.summary = await client.workflow
         .getHandle(r.workflowId, r.runId)
         .describe()
         .then((d) => d.staticSummary())
-        .catch(() => undefined);
+        .catch(() => ((described = false), undefined));
+      if (described) summaries?.set(r.runId, r.summary);
     }),
   );
   return rows;
