@@ -9,7 +9,7 @@ import { authorized, bindProblem, hasAuth, isLoopbackHost, REALM, type Dashboard
 import { DashboardError, SummaryCache, batchView, listRows, runOutputs, runView, type ListFilters } from './data';
 import { insideDir, serveLocalFile, serveStoreObject } from './files';
 import { CSS, SCRIPT, errorPage, page } from './html';
-import { BATCH_ACTIONS, availableActions, batchLive, batchPage, confirmPage, runLive, runPage, runsPage, runsTable, type BatchAction } from './views';
+import { BATCH_ACTIONS, DEFAULT_LIST_LIMIT, availableActions, batchLive, batchPage, confirmPage, runLive, runPage, runsPage, runsTable, type BatchAction } from './views';
 
 /**
  * `reelay dashboard`: a small web app over Temporal's own APIs. Every page is rendered here from what the
@@ -66,7 +66,7 @@ export function parseFilters(q: URLSearchParams): ListFilters {
   const taskQueue = q.get('queue')?.trim() || undefined;
   if (taskQueue && (taskQueue.length > 200 || /[\u0000-\u001f]/.test(taskQueue))) throw bad('queue', taskQueue, 'a task queue name of at most 200 printable characters');
   const rawLimit = q.get('limit');
-  const limit = rawLimit ? Number(rawLimit) : 50;
+  const limit = rawLimit ? Number(rawLimit) : DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw bad('limit', rawLimit ?? '', `a whole number from 1 to ${MAX_LIMIT}`);
   return { pipeline, status: status as ListStatus | undefined, provider, jobId, taskQueue, limit };
 }

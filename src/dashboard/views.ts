@@ -8,6 +8,7 @@ import { Html, age, bar, html, statusBadge, time } from './html';
 /** The pages, as HTML: each live page renders its live region on its own too (`?fragment=1`), for the script. */
 
 const enc = encodeURIComponent;
+export const DEFAULT_LIST_LIMIT = 50;
 export const runHref = (r: { workflowId: string; type?: string }) => (r.type === BATCH_TYPE ? `/batches/${enc(r.workflowId)}` : `/runs/${enc(r.workflowId)}`);
 
 function filterQuery(f: Partial<ListFilters>): string {
@@ -17,6 +18,7 @@ function filterQuery(f: Partial<ListFilters>): string {
   if (f.provider) q.set('provider', f.provider);
   if (f.jobId) q.set('jobId', f.jobId);
   if (f.taskQueue) q.set('queue', f.taskQueue);
+  if (f.limit && f.limit !== DEFAULT_LIST_LIMIT) q.set('limit', String(f.limit));
   return q.toString();
 }
 

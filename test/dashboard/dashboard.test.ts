@@ -106,7 +106,12 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
       // The Temporal UI's Current Details: markdown whose facts are list items, one a line.
       const meta = (await started.handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
       expect(meta.currentDetails).toMatch(/^\*\*text2video: .*\*\*\n\n- \*\*Stage:\*\* [a-z-]+ \(\d+%\)\n- \*\*Provider ids:\*\* /);
-      await started.handle.result();
+      const { jobId } = await started.handle.result();
+
+      // Search by the provider's job id (the ReelayJobIds search attribute), as support would paste it.
+      const search = (id: string) => fetch(`${dash.url}/?queue=${encodeURIComponent(h.taskQueue)}&jobId=${encodeURIComponent(id)}`).then((r) => r.text());
+      await until('the job id search to find the run', () => search(jobId), (t) => t.includes(started.workflowId), 10_000);
+      expect(await search('no-such-job-id')).toContain('No Reelay runs match.');
     } finally {
       h.sandbox.configure({ timings: FAST_TIMINGS });
     }
