@@ -12,6 +12,7 @@ import { ensureChromium } from '../../src/dev/chromium';
 import { freePort } from '../../src/dev/temporal';
 import { batchProgressQuery } from '../../src/pipelines/batch/signals';
 import { startBatch } from '../../src/pipelines/batch/start';
+import type { batchPipeline } from '../../src/pipelines/batch/workflow';
 import { BIN, ROOT, runProcess } from '../support/cli';
 import { FAST_POLLING, FAST_TIMINGS, startHarness, tempDir, temporalAddress, testClient, waitForProgress, type Harness } from '../support/harness';
 import { killed } from '../support/processes';
@@ -190,6 +191,26 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
     } finally {
       h.sandbox.configure({ timings: FAST_TIMINGS });
     }
+  });
+
+  it('retries a finished batch\'s failed lines from its page', async () => {
+    h.sandbox.configure({ text2video: { failTexts: ['doomed'] } });
+    const manifest = path.join(inputs, 'retry.jsonl');
+    fs.writeFileSync(manifest, ['a fine story', 'a doomed story'].map((text) => JSON.stringify({ pipeline: 'text2video', input: { text, polling: FAST_POLLING } })).join('\n') + '\n');
+    const started = await startBatch(h.client, manifest, { taskQueue: h.taskQueue, outputRoot: h.outputRoot, window: 2 });
+    expect(await started.handle.result()).toMatchObject({ status: 'completed', succeeded: 1, failed: 1, failedLines: [2] });
+    h.sandbox.configure({ text2video: { failTexts: [] } });
+    await page.goto(`${dash.url}/batches/${encodeURIComponent(started.batchId)}`);
+    expect(await page.getByRole('link', { name: 'Pause' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Retry failed' }).click();
+    await page.getByRole('button', { name: 'Retry failed' }).click();
+    await page.waitForURL(new RegExp(`/batches/${started.batchId}-retry-1\\?done=retry-failed$`));
+    const retried = await h.client.workflow.getHandle<typeof batchPipeline>(`${started.batchId}-retry-1`).result();
+    expect(retried).toMatchObject({ status: 'completed', total: 1, succeeded: 1, failed: 0 });
+    // Nothing left to retry, and asking anyway is refused with a reason.
+    const again = await fetch(`${dash.url}/batches/${encodeURIComponent(`${started.batchId}-retry-1`)}/retry-failed`);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toMatch(/retry-failed is not possible/);
   });
 
   it('answers bad input with a clear page and status, never a stack trace', async () => {
