@@ -139,7 +139,12 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
           v.muted = true;
           const go = () =>
             v.play().then(
-              () => setTimeout(() => resolve({ duration: v.duration, currentTime: v.currentTime }), 700),
+              () => {
+                // Playing means the clock moves: wait (up to 5 s, a busy machine) until it has.
+                const started = Date.now();
+                const check = () => (v.currentTime > 0 || Date.now() - started > 5000 ? resolve({ duration: v.duration, currentTime: v.currentTime }) : setTimeout(check, 100));
+                check();
+              },
               (e: Error) => resolve({ duration: v.duration, currentTime: v.currentTime, error: e.message }),
             );
           if (v.readyState >= 1) void go();
