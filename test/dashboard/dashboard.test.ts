@@ -167,6 +167,31 @@ describe('reelay dashboard, driven in headless Chromium against the dev server a
     expect(Buffer.from(await res.arrayBuffer()).subarray(4, 8).toString('latin1')).toBe('free');
   });
 
+  it('plays a localize run\'s lip-synced video with its DubLab subtitles as a track', async () => {
+    const video = path.join(inputs, 'keynote.mp4');
+    fs.copyFileSync(path.join(FIXTURES, 'clip.mp4'), video);
+    const started = await startPipeline(h.client, 'localize', { source: video, sourceLanguage: 'en', targetLanguages: ['es'], durationSeconds: 2, polling: FAST_POLLING }, { taskQueue: h.taskQueue });
+    await started.handle.result();
+    await page.goto(`${dash.url}/runs/${encodeURIComponent(started.workflowId)}`);
+    const player = page.locator('video').first();
+    const track = player.locator('track');
+    expect(await track.getAttribute('srclang')).toBe('es');
+    expect(await track.getAttribute('src')).toMatch(/\/outputs\/\d+\?as=vtt$/);
+    expect(await page.locator('audio').count()).toBe(1); // the dubbed audio, playable on its own
+    // The browser itself parses the track the dashboard serves: its cue is the sandbox's Spanish line.
+    const cues = await player.evaluate(
+      (v: { textTracks: ArrayLike<{ mode: string; cues: ArrayLike<{ text: string }> | null }> }) =>
+        new Promise<string[]>((resolve) => {
+          const t = v.textTracks[0]!;
+          t.mode = 'showing';
+          const started = Date.now();
+          const check = () => (t.cues?.length || Date.now() - started > 5000 ? resolve(Array.from(t.cues ?? [], (c) => c.text)) : setTimeout(check, 100));
+          check();
+        }),
+    );
+    expect(cues).toEqual(['[es] Sandbox subtitles in es']);
+  });
+
   it('pauses and resumes a batch from its page, each behind a confirmation', async () => {
     h.sandbox.configure({ timings: { text2video: { queueMs: 0, stageMs: 250 } } });
     try {
