@@ -171,10 +171,11 @@ async function main(): Promise<number> {
   const taskQueue = `reelay-demo-${randomUUID().slice(0, 8)}`;
   const out = config.outputDir;
   const stack: LocalStack = await Promise.race([
-    startLocalStack({ config, portBase: DEFAULT_PORT_BASE, timings: DEMO_TIMINGS, taskQueue, outputRoot: out, log: step, fallbackToFreePorts: true }),
+    startLocalStack({ config, portBase: DEFAULT_PORT_BASE, timings: DEMO_TIMINGS, taskQueue, outputRoot: out, log: step, fallbackToFreePorts: true, dashboardPort: 8240 }),
     signal.then(() => Promise.reject(new Error('interrupted while starting'))),
   ]);
 
+  if (stack.dashboard) step(`Dashboard on ${stack.dashboard.url}: the runs below, live, with their logs and outputs`);
   if (stack.worker.worker.metricsAddress) step(`Metrics on http://${stack.worker.worker.metricsAddress}/metrics (probes: /healthz, /readyz)`);
   let code = 1;
   try {
@@ -296,6 +297,7 @@ async function main(): Promise<number> {
     return code;
   }
   process.stdout.write(
+    (stack.dashboard ? `\n${st.bold('Open the dashboard')} at ${stack.dashboard.url} to watch them, read their logs and play their outputs.` : '') +
     `\n${st.bold('Open the Temporal UI')} at ${stack.temporal.uiUrl} to see the five workflows: their histories, summaries and the\n` +
       `"progress" query (the worker keeps running to answer it). Ctrl-C stops ${started(stack)}.\n`,
   );

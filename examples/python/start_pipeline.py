@@ -151,6 +151,9 @@ async def run(args: argparse.Namespace) -> int:
             task_queue=args.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            # What the Temporal UI and `reelay dashboard` show for the run (else "No summary available").
+            # Keep secrets out: with a codec it is encrypted like any payload, without one it is plaintext.
+            static_summary=args.summary or f"{args.workflow_type.removesuffix('Pipeline')}: {workflow_id.split('-', 1)[-1]} (Python)",
         )
         print(f"workflow {workflow_id} run {handle.result_run_id}", file=sys.stderr, flush=True)
     except WorkflowAlreadyStartedError as err:
@@ -186,6 +189,7 @@ def main() -> int:
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--codec-endpoint", default=os.environ.get("REELAY_CODEC_ENDPOINT"), help="reelay codec-server URL, when payloads are encrypted")
     parser.add_argument("--codec-auth", default=os.environ.get("REELAY_CODEC_AUTH"), help='Authorization header for it, e.g. "Bearer <token>"')
+    parser.add_argument("--summary", help="one line the Temporal UI and the dashboard show for the run (default: pipeline and key)")
     parser.add_argument("--progress-interval", type=float, default=PROGRESS_INTERVAL_SECONDS, help="seconds between progress queries")
     args = parser.parse_args()
     try:

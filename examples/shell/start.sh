@@ -9,7 +9,8 @@
 # compare inputs: another input under a used key gets the existing run back too.
 #
 # Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (read by the CLI itself); REELAY_TASK_QUEUE (default
-# reelay); REELAY_CODEC_ENDPOINT (and REELAY_CODEC_AUTH, e.g. "Bearer <token>") when the workers encrypt
+# reelay); REELAY_SUMMARY, the one line the Temporal UI and `reelay dashboard` show for the run (default:
+# pipeline and key; plaintext unless a codec endpoint is set, so keep secrets out); REELAY_CODEC_ENDPOINT (and REELAY_CODEC_AUTH, e.g. "Bearer <token>") when the workers encrypt
 # payloads: `reelay codec-server` encrypts the input and decrypts the rest; TEMPORAL_CLI (default: temporal
 # on PATH). Needs jq. Exit status: 0 completed (result on stdout), 1 failed, cancelled, terminated or
 # timed out (the reason on stderr), 2 bad usage.
@@ -37,8 +38,10 @@ if [[ -n ${REELAY_CODEC_ENDPOINT:-} ]]; then
 fi
 tcli() { "$temporal" "$@" ${codec[@]+"${codec[@]}"} --output json; }
 
+summary=${REELAY_SUMMARY:-"${workflow_type%Pipeline}: $key (temporal CLI)"}
 started=$(tcli workflow start --type "$workflow_type" --task-queue "$task_queue" --workflow-id "$workflow_id" \
-  --input-file "$input_file" --id-conflict-policy UseExisting --id-reuse-policy AllowDuplicateFailedOnly)
+  --input-file "$input_file" --id-conflict-policy UseExisting --id-reuse-policy AllowDuplicateFailedOnly \
+  --static-summary "$summary")
 echo "workflow $workflow_id run $(jq -r .runId <<<"$started")" >&2
 
 # One line to stderr whenever stage or percent change. A query no worker answers gives up after 5 s.

@@ -2,6 +2,7 @@ import { CliError, UsageError, formatHelp, parseCommandArgs, type CommandSpec, t
 import * as batch from './commands/batch';
 import * as cancel from './commands/cancel';
 import * as codecServer from './commands/codec-server';
+import * as dashboard from './commands/dashboard';
 import * as dev from './commands/dev';
 import * as list from './commands/list';
 import * as output from './commands/output';
@@ -23,7 +24,7 @@ interface Command {
   run(parsed: Parsed): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, output, batch, worker, sandbox, dev, 'codec-server': codecServer };
+export const COMMANDS: Record<string, Command> = { start, status, watch, list, cancel, output, batch, worker, sandbox, dev, dashboard, 'codec-server': codecServer };
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;

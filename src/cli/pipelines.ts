@@ -27,6 +27,8 @@ export interface OutcomeInfo<R = unknown> {
   failure?: string;
   /** The ApplicationFailure type at the root of the failure, e.g. `Unauthorized`. */
   failureType?: string;
+  /** A partial failure's input for re-running only what failed (localize puts it in the failure's details). */
+  rerunInput?: unknown;
 }
 
 /** Waits for the workflow to close (following continue-as-new) and says how it ended. */
@@ -43,11 +45,17 @@ export async function awaitOutcome<T extends Workflow>(handle: WorkflowHandle<T>
     else if (cause instanceof TerminatedFailure) status = 'TERMINATED';
     else if (cause instanceof TimeoutFailure) status = 'TIMED_OUT';
     let root: Error | undefined = cause;
-    while (root && (root as { cause?: Error }).cause) root = (root as { cause?: Error }).cause;
+    let rerunInput: unknown;
+    for (let e: Error | undefined = cause; e; e = (e as { cause?: Error }).cause) {
+      const details = (e as { details?: unknown[] }).details;
+      for (const d of Array.isArray(details) ? details : []) if (rerunInput === undefined && d && typeof d === 'object' && 'rerunInput' in d) rerunInput = (d as { rerunInput: unknown }).rerunInput;
+      root = e;
+    }
     return {
       status,
       failure: status === 'CANCELLED' ? 'cancelled' : failureMessage(err),
       failureType: root instanceof ApplicationFailure ? (root.type ?? undefined) : undefined,
+      ...(rerunInput !== undefined ? { rerunInput } : {}),
     };
   }
 }

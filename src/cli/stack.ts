@@ -223,7 +223,35 @@ export interface LocalStack {
   worker: RunningWorker;
   /** The codec server the UI decodes payloads through, when payload encryption is on. */
   codec?: { url: string; keyId: string };
+  /** The monitor dashboard on loopback (src/dashboard), when asked for. */
+  dashboard?: { url: string };
   stop(): Promise<void>;
+}
+
+/**
+ * The dashboard on loopback for the local stack, on `port` or, when that is taken and the caller allows
+ * it, any free port. Its client is the same kind the CLI builds (same data converter).
+ */
+async function startStackDashboard(config: ReelayConfig, opts: { port: number; fallbackToFreePorts?: boolean; log: (line: string) => void }) {
+  const { connectClient } = await import('../client');
+  const { startDashboard } = await import('../dashboard/server');
+  const client = await connectClient(config);
+  const start = (port: number) => startDashboard({ client, storage: config.storage, host: '127.0.0.1', port, taskQueue: config.taskQueue, log: opts.log });
+  try {
+    let dashboard;
+    try {
+      dashboard = await start(opts.port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !opts.fallbackToFreePorts) throw err;
+      opts.log(`Dashboard: port ${opts.port} is taken; using a free one.`);
+      dashboard = await start(0);
+    }
+    const d = dashboard;
+    return { url: d.url, close: async () => (await d.close(), await client.connection.close().catch(() => undefined)) };
+  } catch (err) {
+    await client.connection.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -264,6 +292,8 @@ export async function startLocalStack(opts: {
   log: (line: string) => void;
   fallbackToFreePorts?: boolean;
   codecPort?: number;
+  /** Serve the dashboard on loopback at this port (`reelay dev`, the demo). */
+  dashboardPort?: number;
 }): Promise<LocalStack> {
   const config = opts.config ?? loadConfig(process.env);
   const codec = await startStackCodecServer(config, { port: opts.codecPort ?? DEFAULT_CODEC_PORT, fallbackToFreePorts: opts.fallbackToFreePorts, log: opts.log });
@@ -283,6 +313,20 @@ export async function startLocalStack(opts: {
     const t0 = Date.now();
     const worker = await startWorker({ taskQueue: opts.taskQueue, outputRoot: opts.outputRoot, providerEnv: sandbox.env() });
     opts.log(`Worker: task queue "${opts.taskQueue}", outputs to ${opts.outputRoot} (ready in ${((Date.now() - t0) / 1000).toFixed(1)}s).`);
+    let dashboard: Awaited<ReturnType<typeof startStackDashboard>> | undefined;
+    if (opts.dashboardPort !== undefined) {
+      try {
+        dashboard = await startStackDashboard({ ...config, taskQueue: opts.taskQueue, storage: { ...config.storage, output: config.storage.output.kind === 'local' ? { kind: 'local', path: opts.outputRoot } : config.storage.output } }, {
+          port: opts.dashboardPort,
+          // Only a page on loopback: when its port is taken, any free one does (the URL is printed).
+          fallbackToFreePorts: true,
+          log: opts.log,
+        });
+      } catch (err) {
+        await worker.stop();
+        throw err;
+      }
+    }
     const sb = sandbox;
     let stopping: Promise<void> | undefined;
     return {
@@ -290,8 +334,10 @@ export async function startLocalStack(opts: {
       sandbox: sb,
       worker,
       ...(codec ? { codec: { url: codec.url, keyId: codec.keyId } } : {}),
+      ...(dashboard ? { dashboard: { url: dashboard.url } } : {}),
       stop: () =>
         (stopping ??= (async () => {
+          await dashboard?.close();
           await worker.stop();
           await sb.close();
           await temporal.stop();

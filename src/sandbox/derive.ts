@@ -13,11 +13,20 @@ export function sha256Hex(bytes: Buffer): string {
 
 // LipDub
 
+/**
+ * The header is an MP4 `free` box (size, `free`, text): a player skips it, so when the input video is an
+ * MP4 the "lip-synced" output plays too (the dashboard's browser test watches one), while the text still
+ * names the language and both inputs.
+ */
 export function lipdubOutputHeader(videoSha256: string, audioSha256: string, language: string): Buffer {
-  return Buffer.from(`REELAY-SANDBOX lipdub language=${language} video_sha256=${videoSha256} audio_sha256=${audioSha256}\n`);
+  const text = Buffer.from(`REELAY-SANDBOX lipdub language=${language} video_sha256=${videoSha256} audio_sha256=${audioSha256}\n`);
+  const box = Buffer.alloc(8);
+  box.writeUInt32BE(8 + text.length, 0);
+  box.write('free', 4, 'latin1');
+  return Buffer.concat([box, text]);
 }
 
-/** The lip-synced video: a header naming the language and both inputs' sha256, then the video bytes. */
+/** The lip-synced video: a header (an MP4 free box) naming the language and both inputs' sha256, then the video bytes. */
 export function lipdubOutput(videoBytes: Buffer, audioBytes: Buffer, language: string): Buffer {
   return Buffer.concat([lipdubOutputHeader(sha256Hex(videoBytes), sha256Hex(audioBytes), language), videoBytes]);
 }

@@ -136,8 +136,12 @@ describe('starters in other languages, payload encryption off', () => {
 
   it.each([python, shell])('$name runs text2videoPipeline by type name and prints its result as plain JSON', async (example) => {
     const text = `A lighthouse keeper finds a bottle ${randomUUID()}`;
-    const run = await example.run(h, writeInput(data, text), `story-${randomUUID()}`);
+    const key = `story-${randomUUID()}`;
+    const run = await example.run(h, writeInput(data, text), key);
     expectDelivered(run, text);
+    // A summary for the Temporal UI and the dashboard, set the way each client sets one.
+    const summary = await h.client.workflow.getHandle(`text2video-${key}`).describe().then((d) => d.staticSummary());
+    expect(summary).toBe(`text2video: ${key} (${example === python ? 'Python' : 'temporal CLI'})`);
   });
 
   it('the Python example started twice with the same key returns the same run, and the provider sees one job', async () => {

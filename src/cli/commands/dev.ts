@@ -2,16 +2,20 @@ import { num, oneOf, str, type CommandSpec, type Parsed } from '../args';
 import { cliConfig, installWorkerRuntime, note, print, untilSignal } from '../context';
 import { DEFAULT_PORT_BASE, SPEEDS, SPEED_TIMINGS } from '../stack';
 
+/** Same as src/dashboard/server.ts's (imported lazily there: `--help` loads no server code). */
+const DEFAULT_DASHBOARD_PORT = 8240;
+
 export const spec: CommandSpec = {
   name: 'dev',
   summary: 'Everything local in one process: Temporal dev server, sandbox providers and a worker.',
-  usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D] [--codec-port 8089]'],
+  usage: ['dev [--port-base 7300] [--speed realistic|fast|instant] [--task-queue Q] [--output-dir D] [--codec-port 8089] [--dashboard-port 8240]'],
   options: {
     'port-base': { type: 'string', value: 'PORT', description: `Sandbox ports PORT..PORT+5: store, LipDub, DubLab, text2video, Vivid Flow, AI Studio (default ${DEFAULT_PORT_BASE})` },
     speed: { type: 'string', value: 'SPEED', description: 'Sandbox job timings: realistic, fast (default), instant' },
     'task-queue': { type: 'string', value: 'Q', description: 'Task queue of the worker (default: REELAY_TASK_QUEUE or "reelay")' },
     'output-dir': { type: 'string', value: 'D', description: 'Where results are written (default: REELAY_OUTPUT_DIR or ./output)' },
     'codec-port': { type: 'string', value: 'PORT', description: 'Codec server port when REELAY_PAYLOAD_KEY is set (default 8089)' },
+    'dashboard-port': { type: 'string', value: 'PORT', description: 'Dashboard port on loopback (default 8240, a free one when that is taken; 0 = off)' },
   },
   positionals: { min: 0, max: 0, names: '' },
   details: [
@@ -40,9 +44,20 @@ export async function run({ values }: Parsed): Promise<number> {
   const { formatSandboxBanner } = await import('../../sandbox');
   const signal = untilSignal();
   const codecPort = num(values, 'codec-port', { integer: true, min: 0 });
-  const stack = await startLocalStack({ config, portBase, timings: SPEED_TIMINGS[speed], taskQueue: queue, outputRoot: out, log: note, codecPort });
+  const dashboardPort = num(values, 'dashboard-port', { integer: true, min: 0 }) ?? DEFAULT_DASHBOARD_PORT;
+  const stack = await startLocalStack({
+    config,
+    portBase,
+    timings: SPEED_TIMINGS[speed],
+    taskQueue: queue,
+    outputRoot: out,
+    log: note,
+    codecPort,
+    ...(dashboardPort ? { dashboardPort } : {}),
+  });
   print('');
   print(`Temporal UI:  ${stack.temporal.uiUrl}${stack.temporal.reused ? ' (a server that was already running)' : ''}`);
+  if (stack.dashboard) print(`Dashboard:    ${stack.dashboard.url} (runs, live progress, provider logs, outputs; loopback only)`);
   if (stack.codec) {
     print(`Codec server: ${stack.codec.url} (payloads encrypted, key id ${stack.codec.keyId}${stack.temporal.reused ? '; set it in the UI\'s Codec Server settings' : '; the UI decodes through it'})`);
   }

@@ -1,6 +1,7 @@
 import { UsageError, bool, num, oneOf, str, type CommandSpec, type Parsed } from '../args';
 import { print, printJson, withClient } from '../context';
 import { colorStatus, formatTable, formatTime, styler } from '../render';
+import type { Client } from '@temporalio/client';
 import { PIPELINES, PIPELINE_IDS, WORKFLOW_TYPES } from '../../pipelines/registry';
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] as const;
@@ -34,9 +35,19 @@ export const spec: CommandSpec = {
 
 const quote = (s: string) => `'${s.replace(/'/g, "\\'")}'`;
 
-export function listQuery(opts: { provider?: string; status?: (typeof STATUSES)[number]; taskQueue?: string }): string {
-  const parts = [`WorkflowType IN (${REELAY_WORKFLOW_TYPES.map(quote).join(', ')})`];
+export type ListStatus = (typeof STATUSES)[number];
+export const LIST_STATUSES: readonly ListStatus[] = STATUSES;
+export const LIST_PROVIDERS: readonly string[] = PROVIDERS;
+
+/**
+ * The visibility query of Reelay runs: every registered workflow type, or one (`workflowType`), narrowed by
+ * provider, status, task queue and a provider job id (the ReelayJobIds search attribute).
+ */
+export function listQuery(opts: { provider?: string; status?: ListStatus; taskQueue?: string; workflowType?: string; jobId?: string }): string {
+  const types = opts.workflowType ? [opts.workflowType] : REELAY_WORKFLOW_TYPES;
+  const parts = [`WorkflowType IN (${types.map(quote).join(', ')})`];
   if (opts.provider) parts.push(`ReelayProvider = ${quote(opts.provider)}`);
+  if (opts.jobId) parts.push(`ReelayJobIds = ${quote(opts.jobId)}`);
   if (opts.status) parts.push(`ExecutionStatus = ${quote(EXECUTION_STATUS[opts.status])}`);
   if (opts.taskQueue) parts.push(`TaskQueue = ${quote(opts.taskQueue)}`);
   return parts.join(' AND ');
@@ -49,47 +60,7 @@ export async function run({ values }: Parsed): Promise<number> {
   const limit = num(values, 'limit', { integer: true, min: 1 }) ?? 20;
   const query = listQuery({ provider, status, taskQueue: str(values, 'task-queue') });
   return withClient(async (client) => {
-    const { REELAY_PROVIDER } = await import('../../contract/search-attributes');
-    const rows: Array<{
-      workflowId: string;
-      runId: string;
-      type: string;
-      status: string;
-      taskQueue: string;
-      provider?: string;
-      startTime: string;
-      closeTime?: string;
-      summary?: string;
-    }> = [];
-    for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-      let p: string | undefined;
-      try {
-        p = info.typedSearchAttributes.get(REELAY_PROVIDER) ?? undefined;
-      } catch {
-        p = undefined;
-      }
-      rows.push({
-        workflowId: info.workflowId,
-        runId: info.runId,
-        type: info.type,
-        status: info.status.name,
-        taskQueue: info.taskQueue,
-        provider: p,
-        startTime: info.startTime.toISOString(),
-        closeTime: info.closeTime?.toISOString(),
-      });
-      if (rows.length >= limit) break;
-    }
-    // Listing does not return the summary given at start; describing each row does (in parallel).
-    await Promise.all(
-      rows.map(async (r) => {
-        r.summary = await client.workflow
-          .getHandle(r.workflowId, r.runId)
-          .describe()
-          .then((d) => d.staticSummary())
-          .catch(() => undefined);
-      }),
-    );
+    const rows = await listRuns(client, query, limit);
     if (bool(values, 'json')) {
       printJson(rows);
       return 0;
@@ -107,4 +78,70 @@ export async function run({ values }: Parsed): Promise<number> {
     );
     return 0;
   });
+}
+
+export interface ListedRun {
+  workflowId: string;
+  runId: string;
+  type: string;
+  status: string;
+  taskQueue: string;
+  provider?: string;
+  /** The ReelayStage and ReelayJobIds search attributes: what the server holds without asking a worker. */
+  stage?: string;
+  jobIds?: string[];
+  startTime: string;
+  closeTime?: string;
+  summary?: string;
+}
+
+/**
+ * The first `limit` runs a visibility query matches, newest first, each with its summary (from describe).
+ * A run's summary never changes: a caller that lists again and again (the dashboard) passes a cache of them
+ * by run id, and only new runs are described.
+ */
+export async function listRuns(client: Client, query: string, limit: number, summaries?: Map<string, string | undefined>): Promise<ListedRun[]> {
+  const { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } = await import('../../contract/search-attributes');
+  // Search attributes of a workflow registered without them (or an older server) are simply absent.
+  const attribute = <T>(read: () => T | undefined): T | undefined => {
+    try {
+      return read() ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const rows: ListedRun[] = [];
+  for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+    const jobIds = attribute(() => info.typedSearchAttributes.get(REELAY_JOB_IDS));
+    rows.push({
+      workflowId: info.workflowId,
+      runId: info.runId,
+      type: info.type,
+      status: info.status.name,
+      taskQueue: info.taskQueue,
+      provider: attribute(() => info.typedSearchAttributes.get(REELAY_PROVIDER)),
+      stage: attribute(() => info.typedSearchAttributes.get(REELAY_STAGE)),
+      ...(jobIds?.length ? { jobIds } : {}),
+      startTime: info.startTime.toISOString(),
+      closeTime: info.closeTime?.toISOString(),
+    });
+    if (rows.length >= limit) break;
+  }
+  // Listing does not return the summary given at start; describing each row does (in parallel).
+  await Promise.all(
+    rows.map(async (r) => {
+      if (summaries?.has(r.runId)) {
+        r.summary = summaries.get(r.runId);
+        return;
+      }
+      let described = true;
+      r.summary = await client.workflow
+        .getHandle(r.workflowId, r.runId)
+        .describe()
+        .then((d) => d.staticSummary())
+        .catch(() => ((described = false), undefined));
+      if (described) summaries?.set(r.runId, r.summary);
+    }),
+  );
+  return rows;
 }

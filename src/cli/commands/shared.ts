@@ -36,13 +36,24 @@ export function outcomeJson(outcome: OutcomeInfo & { progress?: { leftAtProvider
   };
 }
 
+/** An id no workflow has: the CLI exits 1 with its message, the dashboard answers 404. */
+export class UnknownWorkflowError extends CliError {
+  override name = 'UnknownWorkflowError';
+  constructor(
+    readonly workflowId: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** `describe()`, with an unknown id turned into one clear CLI error (`what` names the kind of run). */
 export async function describeOrFail(client: Client, handle: WorkflowHandle, what = 'workflow') {
   const { WorkflowNotFoundError } = await import('@temporalio/common');
   try {
     return await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no ${what} with id ${handle.workflowId} in namespace ${client.options.namespace}`);
+    if (err instanceof WorkflowNotFoundError) throw new UnknownWorkflowError(handle.workflowId, `no ${what} with id ${handle.workflowId} in namespace ${client.options.namespace}`);
     throw err;
   }
 }

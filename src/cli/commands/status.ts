@@ -40,6 +40,8 @@ export interface StatusReport {
   result?: unknown;
   failure?: string;
   failureType?: string;
+  /** A partial failure's input for re-running only what failed (localize). */
+  rerunInput?: unknown;
   leftAtProvider?: string[];
   /**
    * Activities the server is retrying, with the failure of their last attempt (a provider answer the
@@ -127,6 +129,7 @@ export async function statusReport(client: Client, handle: WorkflowHandle): Prom
     ...(outcome?.status === 'COMPLETED' ? { outputs: outputFiles(outcome.result), result: outcome.result } : {}),
     ...(outcome?.failure && outcome.status !== 'COMPLETED' ? { failure: outcome.failure } : {}),
     ...(outcome?.failureType ? { failureType: outcome.failureType } : {}),
+    ...(outcome?.rerunInput !== undefined ? { rerunInput: outcome.rerunInput } : {}),
     ...(progress?.leftAtProvider ? { leftAtProvider: progress.leftAtProvider } : {}),
     ...(retrying.length ? { retrying } : {}),
     ...(unreadable ? { unreadable } : {}),

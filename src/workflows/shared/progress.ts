@@ -109,14 +109,15 @@ export class ProgressTracker {
       .map(([k, v]) => `${k}=${v}`)
       .join(', ');
     const last = this.state.log[this.state.log.length - 1]?.message;
-    const lines = [
-      `**${this.summary}**`,
-      `Stage: ${this.state.stage} (${this.state.percent}%)`,
-      ids ? `Provider ids: ${ids}` : undefined,
-      last ? `Last: ${last}` : undefined,
-      this.state.leftAtProvider?.length ? `Left at provider: ${this.state.leftAtProvider.join('; ')}` : undefined,
+    // Markdown joins single line breaks into one paragraph (the UI showed "… Stage: dubbing (25%) Provider
+    // ids: …" on one line): the facts are a list under the summary, one item a line.
+    const facts = [
+      `**Stage:** ${this.state.stage} (${this.state.percent}%)`,
+      ids ? `**Provider ids:** ${ids}` : undefined,
+      last ? `**Last:** ${last}` : undefined,
+      this.state.leftAtProvider?.length ? `**Left at provider:** ${this.state.leftAtProvider.join('; ')}` : undefined,
     ].filter(Boolean);
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails([`**${this.summary}**`, '', ...facts.map((f) => `- ${f}`)].join('\n'));
   }
 }
 
