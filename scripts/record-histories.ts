@@ -52,6 +52,8 @@ import {
   historyFileName,
   historyShape,
   historyToJson,
+  historyFileBytes,
+  readHistoryText,
   readIndex,
   writeIndex,
   type RecordedHistory,
@@ -679,14 +681,18 @@ async function save(
   const existing = index.histories.filter((h) => h.workflowType === rec.workflowType && h.scenario === rec.scenario);
   const same = existing.find((h) => {
     const file = path.join(dir, h.file);
-    return fs.existsSync(file) && JSON.stringify(historyShape(JSON.parse(fs.readFileSync(file, 'utf8')))) === JSON.stringify(shape);
+    return fs.existsSync(file) && JSON.stringify(historyShape(JSON.parse(readHistoryText(h.file, dir)))) === JSON.stringify(shape);
   });
   if (same && !opts.replace) return `unchanged  ${same.file}`;
   let n = 1;
-  if (opts.replace && existing.length) n = Math.max(...existing.map((h) => Number(/--(\d+)\.json$/.exec(h.file)?.[1] ?? 1)));
-  else while (fs.existsSync(path.join(dir, historyFileName(rec.workflowType, rec.scenario, n)))) n++;
-  const file = historyFileName(rec.workflowType, rec.scenario, n);
-  fs.writeFileSync(path.join(dir, file), json);
+  const taken = (name: string) => fs.existsSync(path.join(dir, name)) || fs.existsSync(path.join(dir, `${name}.gz`));
+  if (opts.replace && existing.length) n = Math.max(...existing.map((h) => Number(/--(\d+)\.json(\.gz)?$/.exec(h.file)?.[1] ?? 1)));
+  else while (taken(historyFileName(rec.workflowType, rec.scenario, n))) n++;
+  const { file, bytes } = historyFileBytes(historyFileName(rec.workflowType, rec.scenario, n), json);
+  for (const stale of [historyFileName(rec.workflowType, rec.scenario, n), `${historyFileName(rec.workflowType, rec.scenario, n)}.gz`]) {
+    if (stale !== file && fs.existsSync(path.join(dir, stale))) fs.rmSync(path.join(dir, stale));
+  }
+  fs.writeFileSync(path.join(dir, file), bytes);
   const entry: RecordedHistory = {
     file,
     workflowType: rec.workflowType,

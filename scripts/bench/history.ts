@@ -10,7 +10,10 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { readResults, startBatch } from '../../src/pipelines/batch/start';
 import { startPipeline, type PipelineName } from '../../src/client';
-import { startSandbox } from '../../src/sandbox';
+import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { EVENT_BUDGET } from '../../src/workflows/shared/continuation';
+import { LIPDUB_POLLING_DEFAULTS } from '../../src/pipelines/lipdub/spec';
+import { DUBLAB_POLLING_DEFAULTS } from '../../src/pipelines/dublab/spec';
 import { createReelayWorker } from '../../src/workers/worker';
 import { round, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
@@ -133,6 +136,8 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
       { metric: `batch: its children, per 1,000 items`, value: per1000(children.events), unit: 'events', note: `${round(per1000(children.bytes) / 2 ** 20, 2)} MiB` },
     );
     details.batch = { items: batchItems, runs, children, succeeded: result.succeeded };
+
+    figures.push(...(await worstCases(ctx, bs.client, sandbox, taskQueue, dir, details)));
   } finally {
     worker.shutdown();
     await running;
@@ -141,6 +146,82 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     await bs.stop();
   }
   return { id: 'history', title: 'History size', figures, details };
+}
+
+/**
+ * Issue 16's worst cases, against the budget every run must stay under (EVENT_BUDGET): a 50-audio LipDub
+ * run and a 20-language DubLab run whose jobs take 24 hours of provider time (compressed SCALE times, at
+ * their default polling scaled alike), and an AI Studio job whose status flips on every other poll
+ * (each change reaches the workflow) until its run continues as new. Per workflow: its runs and the
+ * largest run's events; "before" is what the old shape made of the same polls (about 8 events a poll:
+ * a status activity, a timer and two workflow tasks).
+ */
+async function worstCases(ctx: BenchContext, client: Client, sandbox: Sandbox, taskQueue: string, dir: string, details: Record<string, unknown>): Promise<Figure[]> {
+  const scale = 1440;
+  const dayMs = (ctx.quick ? 3600 : 24 * 3600) * (1000 / scale);
+  const aistudioMs = ctx.quick ? 5_000 : 90_000;
+  const minInterval = 0.05;
+  const scaled = (d: { initialIntervalSeconds: number; maxIntervalSeconds: number; backoffCoefficient: number }) => ({
+    initialIntervalSeconds: Math.max(minInterval, d.initialIntervalSeconds / scale),
+    maxIntervalSeconds: Math.max(minInterval, d.maxIntervalSeconds / scale),
+    backoffCoefficient: d.backoffCoefficient,
+    timeScale: scale,
+    deadlineMinutes: (2 * dayMs) / 60_000,
+  });
+  sandbox.configure({
+    timings: {
+      lipdub: { shotMs: 300, trainingMs: 300, generateQueueMs: 500, generateMs: dayMs },
+      dublab: { queueMs: 500, processMs: dayMs },
+      aistudio: { pendingMs: 100, runMs: aistudioMs, mockRunMs: aistudioMs },
+    },
+  });
+  sandbox.setFaults({ rules: [{ key: 'aistudio GET /api/v1/video-jobs/:jobId', faults: { unknownStatus: { rate: 0.5 } } }] });
+  const audios = ctx.quick ? 5 : 50;
+  const region = (i: number) => String.fromCharCode(65 + Math.floor(i / 26)) + String.fromCharCode(65 + (i % 26));
+  const audio = path.join(dir, 'short.mp3');
+  fs.writeFileSync(audio, Buffer.alloc(2_000, 4));
+  const video = path.join(dir, 'talk.mp4');
+  const targets = ['es', 'de', 'ja', 'fr', 'it', 'pt', 'nl', 'sv', 'da', 'fi', 'no', 'pl', 'cs', 'hu', 'ro', 'tr', 'el', 'ko', 'zh', 'ar'].slice(0, ctx.quick ? 3 : 20);
+  const before = sandbox.counters();
+  const cases = [
+    { label: `LipDub, ${audios} audios, 24 h of provider time`, pipeline: 'lipdub' as const, poll: 'lipdub GET /v1/shots/:shotId/generate/:generateId', input: { video, audios: Array.from({ length: audios }, (_, i) => ({ source: audio, language: `es-${region(i)}` })), polling: scaled(LIPDUB_POLLING_DEFAULTS) } },
+    { label: `DubLab, ${targets.length} languages, 24 h of provider time`, pipeline: 'dublab' as const, poll: 'dublab GET /api/v1/dubs', input: { source: video, sourceLanguage: 'en', targetLanguages: targets, durationSeconds: 10, polling: scaled(DUBLAB_POLLING_DEFAULTS) } },
+    {
+      label: 'AI Studio, a status that flips on every other poll',
+      pipeline: 'aistudio' as const,
+      poll: 'aistudio GET /api/v1/video-jobs/:jobId',
+      input: { prompt: 'a long render', mockMode: true, polling: { initialIntervalSeconds: minInterval, maxIntervalSeconds: minInterval, backoffCoefficient: 1, hints: false, deadlineMinutes: 10 } },
+    },
+  ];
+  const figures: Figure[] = [];
+  try {
+    const started = await Promise.all(cases.map((c) => startPipeline(client, c.pipeline, c.input, { taskQueue })));
+    await Promise.all(started.map((s) => s.handle.result()));
+    const after = sandbox.counters();
+    for (const [i, c] of cases.entries()) {
+      const runs: Size[] = [];
+      for (let runId: string | undefined = started[i]!.runId; runId; ) {
+        const s = await sizeOf(client, started[i]!.workflowId, runId);
+        runs.push({ events: s.events, bytes: s.bytes });
+        runId = s.nextRunId;
+      }
+      const largest = Math.max(...runs.map((r) => r.events));
+      const polls = (after[c.poll] ?? 0) - (before[c.poll] ?? 0);
+      figures.push({
+        metric: `worst case: ${c.label}, largest run`,
+        value: largest,
+        unit: 'events',
+        reference: { label: 'budget per run (EVENT_BUDGET)', value: EVENT_BUDGET, unit: 'events' },
+        target: { text: `< ${EVENT_BUDGET}`, met: largest < EVENT_BUDGET },
+        note: `${runs.length} run(s), ${runs.reduce((a, r) => a + r.events, 0)} events in all; ${polls} status calls, about ${polls * 8} events in the old shape (8 a poll)`,
+      });
+      (details.worstCases as unknown[] | undefined) ?? (details.worstCases = []);
+      (details.worstCases as unknown[]).push({ label: c.label, runs, polls });
+    }
+  } finally {
+    sandbox.setFaults({ rules: [] });
+  }
+  return figures;
 }
 
 export const history: BenchSection = { id: 'history', title: 'History size', run };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PollingConfig } from '../contract/common';
 import type { CallActivities } from './index';
@@ -7,7 +8,12 @@ import { DETAIL_EVERY_POLLS, PROBES, type Probe, type ProbeName } from '../contr
 /** What a waiting pipeline knows of its job: the last answer it was told of. */
 export interface SeenStatus {
   significant: string;
+  /** A digest of the whole answer (it goes into history with every wait). */
   detail: string;
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
 }
 
 export interface WaitForChangeArgs {
@@ -102,7 +108,7 @@ export function createWaitActivities(calls: StatusCalls) {
         }
         const polls = pollsSoFar();
         const pollsThisCall = polls - a.polls;
-        const seen: SeenStatus = { significant: probe.significant(value), detail: JSON.stringify(value) ?? '' };
+        const seen: SeenStatus = { significant: probe.significant(value), detail: digest(JSON.stringify(value) ?? '') };
         const told = a.seen === undefined || seen.significant !== a.seen.significant || (seen.detail !== a.seen.detail && pollsThisCall >= DETAIL_EVERY_POLLS);
         if (told) return { value, seen, polls, pollsThisCall };
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
@@ -81,9 +82,26 @@ export function historyFromJson(json: unknown): History {
   return history;
 }
 
+/**
+ * A history file is kept under this many bytes. A longer one (a run that filled its event budget before it
+ * continued as new) is stored gzipped, as `<name>.json.gz`, under the same bound.
+ */
+export const HISTORY_FILE_MAX_BYTES = 200_000;
+
+/** The JSON text of a history file (`.json`, or `.json.gz` gunzipped), relative to `dir` or absolute. */
+export function readHistoryText(file: string, dir = HISTORIES_DIR): string {
+  const bytes = fs.readFileSync(path.resolve(dir, file));
+  return (file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+/** The bytes to write for a history's JSON, and the file name they go under (gzipped when long). */
+export function historyFileBytes(fileName: string, json: string): { file: string; bytes: Buffer } {
+  return json.length > HISTORY_FILE_MAX_BYTES ? { file: `${fileName}.gz`, bytes: zlib.gzipSync(json, { level: 9 }) } : { file: fileName, bytes: Buffer.from(json) };
+}
+
 /** `file` relative to `dir`, or absolute. */
 export function readHistoryFile(file: string, dir = HISTORIES_DIR): History {
-  return historyFromJson(JSON.parse(fs.readFileSync(path.resolve(dir, file), 'utf8')));
+  return historyFromJson(JSON.parse(readHistoryText(file, dir)));
 }
 
 interface JsonEvent {
