@@ -57,6 +57,8 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
   const generations = new Map<number, { generateId: string; status: string }>();
   /** The audio ids, by the input's order, once uploaded or checked. */
   let audioIds: string[] = [];
+  /** Generations downloaded (for the percentage). */
+  let downloaded = 0;
   // A status the docs do not list is a new state at LipDub: keep waiting, and say so once per value.
   const undocumentedSeen = new Set<string>();
   const noteStatus = (what: string, value: string, documented: readonly string[]): void => {
@@ -211,51 +213,44 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
 
   /** Runs recorded before WAIT_IN_ACTIVITY: one start, wait and download per audio, side by side. */
   async function generateEachOnItsOwn(): Promise<Array<PromiseSettledResult<LipdubOutput>>> {
-      let finished = 0;
-      const results = await Promise.allSettled(
-        input.audios.map(async (audio, index): Promise<LipdubOutput> => {
-          const audioId = audioIds[index]!;
-          const outputName = audio.outputName ?? `${audio.language}.mp4`;
-          const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
-            shotId: shotId!,
-            audioId,
-            language: audio.language,
-            maintainExpression: audio.maintainExpression,
-            outputFilename: `${workflowId}-${outputName}`,
-            retryUnknownOutcome: input.retryUnknownOutcome,
-          });
-          generations.set(index, { generateId, status: 'started' });
-          progress.providerId(`generateId:${audio.language}`, generateId);
-          progress.log(`Generation ${generateId} started for ${audio.language}`);
-          const final = await pollUntil({
-            check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
-            isDone: (s) => s.status === 'finished' || s.status === 'failed',
-            onValue: (s) => {
-              noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
-              generations.set(index, { generateId, status: s.status });
-            },
-            config: polling,
-            deadline,
-            waitingFor: `generation ${generateId}`,
-          });
-          if (final.status === 'failed') {
-            const why = final.failureReason ? `: ${final.failureReason}` : '';
-            throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
-          }
-          progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
-          const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
-            shotId: shotId!,
-            generateId,
-            outputSubdir,
-            fileName: outputName,
-          });
-          finished++;
-          progress.percent(50 + (50 * finished) / input.audios.length);
-          progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
-          return { ...file, language: audio.language, audioId, generateId };
-        }),
-      );
+    const results = await Promise.allSettled(
+      input.audios.map(async (audio, index): Promise<LipdubOutput> => {
+        const generateId = await startGeneration(index);
+        const final = await pollUntil({
+          check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
+          isDone: (s) => s.status === 'finished' || s.status === 'failed',
+          onValue: (s) => {
+            noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
+            generations.set(index, { generateId, status: s.status });
+          },
+          config: polling,
+          deadline,
+          waitingFor: `generation ${generateId}`,
+        });
+        if (final.status === 'failed') {
+          const why = final.failureReason ? `: ${final.failureReason}` : '';
+          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
+        }
+        return downloadGeneration(index, generateId);
+      }),
+    );
     return results;
+  }
+
+  /** Download a finished generation's video into the output directory (or store) and count it. */
+  async function downloadGeneration(index: number, generateId: string): Promise<LipdubOutput> {
+    const audio = input.audios[index]!;
+    progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
+    const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
+      shotId: shotId!,
+      generateId,
+      outputSubdir,
+      fileName: audio.outputName ?? `${audio.language}.mp4`,
+    });
+    downloaded++;
+    progress.percent(50 + (50 * downloaded) / input.audios.length);
+    progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
+    return { ...file, language: audio.language, audioId: audioIds[index]!, generateId };
   }
 
   /** Start one generation (a billed job); its id is kept for the wait and for a cancellation's report. */
@@ -288,23 +283,10 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
       if (r.status === 'fulfilled') running.set(r.value, index);
       else results[index] = r;
     });
-    let finished = 0;
     const downloads: Array<Promise<void>> = [];
     const download = async (index: number, generateId: string): Promise<void> => {
-      const audio = input.audios[index]!;
-      const outputName = audio.outputName ?? `${audio.language}.mp4`;
       try {
-        progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
-        const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
-          shotId: shotId!,
-          generateId,
-          outputSubdir,
-          fileName: outputName,
-        });
-        finished++;
-        progress.percent(50 + (50 * finished) / input.audios.length);
-        progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
-        results[index] = { status: 'fulfilled', value: { ...file, language: audio.language, audioId: audioIds[index]!, generateId } };
+        results[index] = { status: 'fulfilled', value: await downloadGeneration(index, generateId) };
       } catch (reason) {
         results[index] = { status: 'rejected', reason };
       }
