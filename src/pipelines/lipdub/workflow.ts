@@ -211,29 +211,56 @@ export async function lipdubPipeline(rawInput: LipdubPipelineInput): Promise<Lip
     throw err;
   }
 
-  /** Runs recorded before WAIT_IN_ACTIVITY: one start, wait and download per audio, side by side. */
+  /**
+   * Runs recorded before WAIT_IN_ACTIVITY: one start, wait and download per audio, side by side. Kept as it
+   * was, awaits included: another async step between a start and its wait changes the order in which the
+   * branches' commands come, and these runs no longer replay.
+   */
   async function generateEachOnItsOwn(): Promise<Array<PromiseSettledResult<LipdubOutput>>> {
-    const results = await Promise.allSettled(
-      input.audios.map(async (audio, index): Promise<LipdubOutput> => {
-        const generateId = await startGeneration(index);
-        const final = await pollUntil({
-          check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
-          isDone: (s) => s.status === 'finished' || s.status === 'failed',
-          onValue: (s) => {
-            noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
-            generations.set(index, { generateId, status: s.status });
-          },
-          config: polling,
-          deadline,
-          waitingFor: `generation ${generateId}`,
-        });
-        if (final.status === 'failed') {
-          const why = final.failureReason ? `: ${final.failureReason}` : '';
-          throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
-        }
-        return downloadGeneration(index, generateId);
-      }),
-    );
+      let finished = 0;
+      const results = await Promise.allSettled(
+        input.audios.map(async (audio, index): Promise<LipdubOutput> => {
+          const audioId = audioIds[index]!;
+          const outputName = audio.outputName ?? `${audio.language}.mp4`;
+          const { generateId } = await withSummary(CREATE_CALL, createActivities.lipdubStartGeneration, `Generate ${audio.language}`, {
+            shotId: shotId!,
+            audioId,
+            language: audio.language,
+            maintainExpression: audio.maintainExpression,
+            outputFilename: `${workflowId}-${outputName}`,
+            retryUnknownOutcome: input.retryUnknownOutcome,
+          });
+          generations.set(index, { generateId, status: 'started' });
+          progress.providerId(`generateId:${audio.language}`, generateId);
+          progress.log(`Generation ${generateId} started for ${audio.language}`);
+          const final = await pollUntil({
+            check: () => withSummary(STATUS_CALL, statusActivities.lipdubGetGenerationStatus, `Generation ${generateId} status`, { shotId: shotId!, generateId }),
+            isDone: (s) => s.status === 'finished' || s.status === 'failed',
+            onValue: (s) => {
+              noteStatus(`status of generation ${generateId}`, s.status, LIPDUB_GENERATE_STATUSES);
+              generations.set(index, { generateId, status: s.status });
+            },
+            config: polling,
+            deadline,
+            waitingFor: `generation ${generateId}`,
+          });
+          if (final.status === 'failed') {
+            const why = final.failureReason ? `: ${final.failureReason}` : '';
+            throw ApplicationFailure.nonRetryable(`LipDub generation ${generateId} (${audio.language}) failed${why}`, 'ProviderJobFailed');
+          }
+          progress.log(`Generation ${generateId} (${audio.language}) finished; downloading`);
+          const file: DeliveredFile = await withSummary(TRANSFER_CALL, transferActivities.lipdubDownloadGeneration, `Download ${audio.language} result`, {
+            shotId: shotId!,
+            generateId,
+            outputSubdir,
+            fileName: outputName,
+          });
+          finished++;
+          progress.percent(50 + (50 * finished) / input.audios.length);
+          progress.log(`Saved ${audio.language} to ${file.path} (${file.bytes} bytes)`);
+          return { ...file, language: audio.language, audioId, generateId };
+        }),
+      );
     return results;
   }
 

@@ -108,7 +108,7 @@ export class Continuation {
    * A create or transfer call: its recorded outcome when a predecessor made it, else the call itself,
    * recorded. Once a continue-as-new is due, a call not yet made waits for it (the next run makes it).
    */
-  async call<R>(summary: string, args: unknown[], run: () => Promise<R>): Promise<R> {
+  call<R>(summary: string, args: unknown[], run: () => Promise<R>): Promise<R> {
     const base = hash(`${summary}\n${JSON.stringify(args)}`);
     const n = (this.occurrences.get(base) ?? 0) + 1;
     this.occurrences.set(base, n);
@@ -116,26 +116,30 @@ export class Continuation {
     const record = this.recorded[key];
     if (record) {
       this.consumed.add(key);
-      if ('ok' in record) return record.ok as R;
-      throw ApplicationFailure.create({ ...record.failed, nonRetryable: true });
+      return 'ok' in record ? Promise.resolve(record.ok as R) : Promise.reject(ApplicationFailure.create({ ...record.failed, nonRetryable: true }));
     }
-    if (this.wanted) await condition(() => false);
+    // Never made: the run continues as new first, and the next run makes it.
+    if (this.wanted) return condition(() => false).then(run);
     this.live();
     this.inflight++;
-    try {
-      const value = await run();
-      this.state.calls[key] = { ok: value };
-      return value;
-    } catch (err) {
-      if (!isCancellation(err)) {
-        const { message, type } = failureInfo(err);
-        const details = detailsOf(err);
-        this.state.calls[key] = { failed: { message, ...(type ? { type } : {}), ...(details ? { details } : {}) } };
-      }
-      throw err;
-    } finally {
-      this.inflight--;
-    }
+    // The call's own promise goes back, not a wrapper: an extra await here would move the caller on a
+    // microtask later, and the order of commands from parallel branches of runs recorded before with it.
+    const made = run();
+    made.then(
+      (value) => {
+        this.state.calls[key] = { ok: value };
+        this.inflight--;
+      },
+      (err: unknown) => {
+        if (!isCancellation(err)) {
+          const { message, type } = failureInfo(err);
+          const details = detailsOf(err);
+          this.state.calls[key] = { failed: { message, ...(type ? { type } : {}), ...(details ? { details } : {}) } };
+        }
+        this.inflight--;
+      },
+    );
+    return made;
   }
 
   /**

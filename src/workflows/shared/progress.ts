@@ -89,12 +89,13 @@ export class ProgressTracker {
   providerId(role: string, id: string): void {
     if (this.state.providerIds[role] === id) return;
     this.state.providerIds[role] = id;
-    const ids = searchableIds(Object.values(this.state.providerIds));
-    // Past the server's size limit an id is in `progress` only (a 50-audio LipDub run has 100 ids).
-    if (ids.join('\n') !== this.searchable) {
-      this.searchable = ids.join('\n');
-      upsertSearchAttributes([{ key: REELAY_JOB_IDS, value: ids }]);
-    }
+    const all = [...new Set(Object.values(this.state.providerIds))];
+    const ids = searchableIds(all);
+    // Past the server's size limit an id is in `progress` only (a 50-audio LipDub run has 100 ids): a list
+    // cut short that did not change is not sent again. Any other change is, as it always was.
+    const unchangedCut = ids.length < all.length && ids.join('\n') === this.searchable;
+    this.searchable = ids.join('\n');
+    if (!unchangedCut) upsertSearchAttributes([{ key: REELAY_JOB_IDS, value: ids }]);
     this.render();
   }
 
