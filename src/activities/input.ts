@@ -10,6 +10,7 @@ import { LocalizePipelineInput } from '../pipelines/localize/input';
 import { Text2videoPipelineInput } from '../pipelines/text2video/input';
 import { VividflowPipelineInput } from '../pipelines/vividflow/input';
 import type { PipelineWorkflowType } from '../pipelines/registry';
+import { inputPatch } from '../contract/input-patch';
 
 /** Each pipeline's input schema, by workflow type: the same ones the client and the CLI validate with. */
 const INPUT_SCHEMAS = {
@@ -34,7 +35,9 @@ export interface ValidateInputRequest {
 export function createInputActivities() {
   return {
     /**
-     * The parsed input (defaults applied), or a non-retryable InvalidInput naming every bad field. Its
+     * What parsing changed in the input (defaults applied, strings trimmed: `{ inputPatch }`, applied by
+     * the workflow to its own input, so the input's values are not kept twice in history), or a
+     * non-retryable InvalidInput naming every bad field. Its
      * details say whether `notify` alone is good (`{ notify }`, parsed, or `null`): the run still sends its
      * `failed` webhook then (src/workflows/shared/notify.ts), as when the workflow parsed its own input.
      */
@@ -46,7 +49,7 @@ export function createInputActivities() {
         const notify = NotifyInput.safeParse((input as { notify?: unknown } | null | undefined)?.notify);
         throw ApplicationFailure.create({ message: describeZodError(parsed.error), type: 'InvalidInput', nonRetryable: true, details: [{ notify: notify.success ? notify.data : null }] });
       }
-      return parsed.data;
+      return { inputPatch: inputPatch(input, parsed.data) ?? null };
     },
   };
 }

@@ -3,6 +3,11 @@ import type { z } from 'zod';
 import type { Activities } from '../../activities';
 import type * as Common from '../../contract/common';
 import type { PipelineWorkflowType } from '../../pipelines/registry';
+import { applyInputPatch, type InputPatch } from '../../contract/input-patch';
+
+function isPatchAnswer(answer: unknown): answer is { inputPatch: InputPatch | null } {
+  return typeof answer === 'object' && answer !== null && Object.keys(answer).length === 1 && 'inputPatch' in answer;
+}
 
 /**
  * Patch: a pipeline's input is validated (defaults applied) by the activity `validateInput`, with
@@ -47,7 +52,9 @@ const { validateInput } = proxyActivities<Activities>({
 export async function validatedInput<S extends z.ZodType>(workflowType: PipelineWorkflowType, rawInput: unknown, schemaOfOldRuns: () => S): Promise<z.output<S>> {
   if (!patched(INPUT_VALIDATED_IN_ACTIVITY)) return parseInput(schemaOfOldRuns(), rawInput);
   try {
-    const input = (await validateInput({ workflowType, input: rawInput })) as z.output<S>;
+    const answer = (await validateInput({ workflowType, input: rawInput })) as { inputPatch: InputPatch | null } | z.output<S>;
+    // What parsing changed, applied here; runs recorded before that answer had the whole parsed input.
+    const input = (isPatchAnswer(answer) ? applyInputPatch(rawInput, answer.inputPatch ?? undefined) : answer) as z.output<S>;
     notifyFromActivity = { notify: (input as { notify?: unknown } | undefined)?.notify };
     return input;
   } catch (err) {
