@@ -53,7 +53,8 @@ async function measureShape(ctx: BenchContext, shape: 'timer' | 'wait', n: numbe
   const ids: string[] = [];
   try {
     const polling = TEXT2VIDEO_POLLING_DEFAULTS;
-    const statusUrl = `${sandbox.env().TEXT2VIDEO_BASE_URL}/api/v1/status`;
+    // The base URL ends in /api/v1, as the provider client takes it.
+    const statusUrl = `${sandbox.env().TEXT2VIDEO_BASE_URL}/status`;
     await forEachLimit(
       Array.from({ length: n }, (_, i) => i),
       START_CONCURRENCY,
@@ -78,6 +79,8 @@ async function measureShape(ctx: BenchContext, shape: 'timer' | 'wait', n: numbe
     const windowSeconds = (Date.now() - t0) / 1000;
     const polls = (sandbox.counters()[statusKey] ?? 0) - polls0;
     const cpu = { worker: cpuSeconds(worker.pid) - cpu0.worker, server: cpuSeconds(bench.pid) - cpu0.server };
+    // No status call reached the provider: the shape is broken, and a cost per poll would mean nothing.
+    if (polls === 0) throw new Error(`pollcost ${shape}: no status call reached the sandbox in ${windowSeconds.toFixed(0)} s; see ${path.join(ctx.dir, `worker-pollcost-${shape}.log`)}`);
     const figures = {
       pollsPerSecond: round(polls / windowSeconds, 1),
       serverCpuMsPerPoll: round((cpu.server * 1000) / Math.max(polls, 1), 2),
