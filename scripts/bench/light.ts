@@ -20,7 +20,7 @@ import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { startPipeline } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
-import { forEachLimit, sleepMs, startWorkerProcess, workflowBundle, type WorkerKind } from './processes';
+import { benchWorkerEnv, forEachLimit, sleepMs, startWorkerProcess, workflowBundle, type WorkerKind } from './processes';
 import { MiB, cpuSeconds, envWholeNumber, median, round, rssBytes, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 import type { NoopWaitingInput } from './workflows/noop';
@@ -112,15 +112,7 @@ export const lightSection: BenchSection = {
       const taskQueue = `light-${shape.id}-${kind}-${Date.now().toString(36)}`;
       const worker = await startWorkerProcess({
         kind,
-        env: {
-          ...process.env,
-          ...sandbox.env(),
-          TEMPORAL_ADDRESS: bench.server.address,
-          REELAY_TASK_QUEUE: taskQueue,
-          REELAY_WORKFLOW_BUNDLE: bundles[kind],
-          REELAY_OUTPUT_DIR: path.join(ctx.dir, 'light', 'out'),
-          REELAY_LOG_LEVEL: 'WARN',
-        },
+        env: benchWorkerEnv({ providers: sandbox.env(), address: bench.server.address, taskQueue, bundle: bundles[kind], outputDir: path.join(ctx.dir, 'light', 'out') }),
         logFile: path.join(ctx.dir, `worker-light-${shape.id}-${kind}.log`),
       });
       const ids: string[] = [];

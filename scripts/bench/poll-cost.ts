@@ -16,7 +16,7 @@ import { startPipeline } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
 import { TEXT2VIDEO_POLLING_DEFAULTS } from '../../src/pipelines/text2video/spec';
 import type { LegacyPollInput } from './workflows/noop';
-import { forEachLimit, sleepMs, startWorkerProcess, workflowBundle, type WorkerKind } from './processes';
+import { benchWorkerEnv, forEachLimit, sleepMs, startWorkerProcess, workflowBundle, type WorkerKind } from './processes';
 import { cpuSeconds, envWholeNumber, round, startBenchServer } from './support';
 import { secondsToCap } from './waiting';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
@@ -39,15 +39,13 @@ async function measureShape(ctx: BenchContext, shape: 'timer' | 'wait', n: numbe
   const taskQueue = `pollcost-${shape}-${Date.now().toString(36)}`;
   const worker = await startWorkerProcess({
     kind,
-    env: {
-      ...process.env,
-      ...sandbox.env(),
-      TEMPORAL_ADDRESS: bench.server.address,
-      REELAY_TASK_QUEUE: taskQueue,
-      REELAY_WORKFLOW_BUNDLE: await workflowBundle(ctx, kind),
-      REELAY_OUTPUT_DIR: path.join(ctx.dir, `pollcost-${shape}`, 'out'),
-      REELAY_LOG_LEVEL: 'WARN',
-    },
+    env: benchWorkerEnv({
+      providers: sandbox.env(),
+      address: bench.server.address,
+      taskQueue,
+      bundle: await workflowBundle(ctx, kind),
+      outputDir: path.join(ctx.dir, `pollcost-${shape}`, 'out'),
+    }),
     logFile: path.join(ctx.dir, `worker-pollcost-${shape}.log`),
   });
   const ids: string[] = [];

@@ -49,6 +49,22 @@ export interface WorkerProcess {
 }
 
 /**
+ * The environment of a bench worker process: this process's, the sandbox's provider URLs and keys, the
+ * bench server's address, its task queue, the prebuilt bundle and an output directory; quiet logs.
+ */
+export function benchWorkerEnv(opts: { providers: NodeJS.ProcessEnv; address: string; taskQueue: string; bundle: string; outputDir: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...opts.providers,
+    TEMPORAL_ADDRESS: opts.address,
+    REELAY_TASK_QUEUE: opts.taskQueue,
+    REELAY_WORKFLOW_BUNDLE: opts.bundle,
+    REELAY_OUTPUT_DIR: opts.outputDir,
+    REELAY_LOG_LEVEL: 'WARN',
+  };
+}
+
+/**
  * Start scripts/bench/worker.ts as `node --import tsx` (the pid is node's own, not a wrapper's) and
  * resolve once it polls. Its stderr goes to `logFile`. REELAY_BENCH_WORKER_NODE_ARGS adds node flags
  * (`--cpu-prof --cpu-prof-dir=/tmp/prof` profiles the workers; NODE_OPTIONS refuses that flag).
