@@ -59,6 +59,11 @@ export const WAIT_CALL: ActivityOptions = {
 };
 
 export const statusActivities = proxyActivities<Activities>(STATUS_CALL);
+/**
+ * Its own proxy: options given at a call are deep-merged into the proxy's, so a wait called through
+ * statusActivities inherited STATUS_CALL's 20 attempts and failed after 20 polls with nothing new.
+ */
+export const waitActivities = proxyActivities<Activities>(WAIT_CALL);
 export const createActivities = proxyActivities<Activities>(CREATE_CALL);
 export const transferActivities = proxyActivities<Activities>(TRANSFER_CALL);
 

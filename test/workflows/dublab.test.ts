@@ -159,7 +159,12 @@ describe('dublabPipeline against the docs-minimal DubLab sandbox', () => {
     const events = history.events ?? [];
     const waits = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForChange');
     expect(waits.length).toBeGreaterThan(0);
-    for (const w of waits) expect(payloadJson(w.activityTaskScheduledEventAttributes!.input!.payloads![0]!)).toMatchObject({ probe: 'dublabGetProjectStatus' });
+    for (const w of waits) {
+      expect(payloadJson(w.activityTaskScheduledEventAttributes!.input!.payloads![0]!)).toMatchObject({ probe: 'dublabGetProjectStatus' });
+      // Unlimited attempts (0): a wait is retried until the job changes, however many polls that takes
+      // (regression: it inherited the status proxy's 20 and failed after 20 polls with nothing new).
+      expect(w.activityTaskScheduledEventAttributes!.retryPolicy?.maximumAttempts ?? 0).toBe(0);
+    }
     const lastWait = events.filter((e) => e.activityTaskCompletedEventAttributes && e.activityTaskCompletedEventAttributes.scheduledEventId?.toString() === String(waits.at(-1)!.eventId)).at(-1)!;
     const polls = (payloadJson(lastWait.activityTaskCompletedEventAttributes!.result!.payloads![0]!) as { polls: number }).polls;
     const counters = h.sandbox.counters();

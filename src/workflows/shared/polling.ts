@@ -1,7 +1,7 @@
 import { ApplicationFailure, patched, sleep, type ActivityOptions } from '@temporalio/workflow';
 import type { PollingConfig, PollingInput } from '../../contract/common';
 import type { WaitForChangeResult } from '../../activities/wait';
-import { WAIT_CALL, statusActivities, withSummary } from '../activity-proxies';
+import { WAIT_CALL, waitActivities, withSummary } from '../activity-proxies';
 import { countStatusPoll, recordProviderJobDuration } from './metrics';
 import { nextPollDelay, scaleExpected, type ExpectedDuration, type ProgressSample } from '../../contract/poll-schedule';
 import type { ProbeArgs, ProbeName, ProbeValue } from '../../contract/probes';
@@ -137,7 +137,7 @@ async function waitInActivity<T>(opts: Parameters<typeof pollUntil<T>>[0] & { pr
       const remainingMs = Math.max(opts.deadline.remainingMs(), 1);
       const r = (await withSummary(
         { ...WAIT_CALL, ...opts.probe.options, scheduleToCloseTimeout: remainingMs + 5 * 60_000 },
-        statusActivities.waitForChange,
+        waitActivities.waitForChange,
         `Wait: ${opts.probe.summary}`,
         {
           probe: opts.probe.name,
