@@ -103,6 +103,8 @@ describe('idempotent starts', () => {
     expect(changed.code).toBe(2);
     expect(changed.stderr).toMatch(/--key: .*was started with a different input \(differs at input\.polling, input\.text\)/);
 
+    // The job runs for seconds, so the next start surely finds the run still running (a wait is quick now).
+    h.sandbox.configure({ timings: { text2video: { stageMs: 1500 } } });
     await h.startWorker();
     try {
       const waited = await runCli(h, [...args, '--wait', '--json']);
@@ -112,6 +114,7 @@ describe('idempotent starts', () => {
       expect(done.code).toBe(0);
       expect(done.stdout).toContain(`${started.workflowId} already completed (run ${started.runId})`);
     } finally {
+      h.sandbox.configure({ timings: FAST_TIMINGS });
       await h.stopWorker();
     }
   });
