@@ -3,7 +3,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PollingConfig } from '../contract/common';
 import type { CallActivities } from './index';
 import { nextPollDelay, type ExpectedDuration, type ProgressSample } from '../contract/poll-schedule';
-import { DETAIL_EVERY_POLLS, PROBES, type Probe, type ProbeName } from '../contract/probes';
+import { DETAIL_EVERY_POLLS, PROBES, STILL_WAITING, type Probe, type ProbeName } from '../contract/probes';
+
+export { STILL_WAITING };
 
 /** What a waiting pipeline knows of its job: the last answer it was told of. */
 export interface SeenStatus {
@@ -45,8 +47,6 @@ export interface WaitForChangeResult<V = unknown> {
   pollsThisCall: number;
 }
 
-/** The failure type of an attempt that found nothing new: the server retries it after `nextRetryDelay`. */
-export const STILL_WAITING = 'StillWaiting';
 
 /** Waits shorter than this are slept inside an attempt (the server's retry timers are about this coarse)… */
 const SHORT_WAIT_MS = 1000;
@@ -102,7 +102,7 @@ export function createWaitActivities(calls: StatusCalls) {
           // when the provider said, Retry-After), not at the retry policy's backoff of a much later attempt.
           if (err instanceof ApplicationFailure && !err.nonRetryable && (err.nextRetryDelay === undefined || err.nextRetryDelay === null)) {
             const retryIn = Math.min(FAULT_RETRY_MAX_MS, Math.max(FAULT_RETRY_MIN_MS, delayFor()));
-            throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, details: err.details as unknown[] | undefined, cause: err, nextRetryDelay: retryIn });
+            throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, details: err.details as unknown[] | undefined, nextRetryDelay: retryIn });
           }
           throw err;
         }

@@ -24,6 +24,12 @@ export interface Probe<V> {
  */
 export const DETAIL_EVERY_POLLS = 6;
 
+/**
+ * The failure type of a wait's attempt that found nothing new (src/activities/wait.ts): the server
+ * retries it after `nextRetryDelay`. Not an error: `reelay status` does not list it as a retry.
+ */
+export const STILL_WAITING = 'StillWaiting';
+
 type Result<K extends keyof Activities> = Awaited<ReturnType<Activities[K]>>;
 
 export const PROBES = {

@@ -61,14 +61,15 @@ describe('reelay status while an activity is being retried', () => {
       // The next attempt's time is known only between attempts, not while one is under way.
       const { nextAttemptAt, ...shown } = retrying![0]! as { nextAttemptAt?: unknown };
       expect(shown).toEqual({
-        activity: expect.stringMatching(/^text2video/),
+        // The status call is made by the wait (src/activities/wait.ts); its failure names the endpoint.
+        activity: 'waitForChange',
         attempt: expect.any(Number),
         lastFailure: expect.stringContaining('Text2Video GET /status/{job_id}: response is not JSON'),
       });
       if (nextAttemptAt !== undefined) expect(nextAttemptAt).toEqual(expect.any(String));
       expect(retrying![0]!.lastFailure).toContain('(a read: retried');
       const human = await runCli(h, ['status', started.workflowId]);
-      expect(human.stdout).toMatch(/Retrying: +text2video\w* \(attempt \d+(, next attempt [\d:]+)?\): Text2Video GET \/status\/\{job_id\}: response is not JSON/);
+      expect(human.stdout).toMatch(/Retrying: +waitForChange \(attempt \d+(, next attempt [\d:]+)?\): Text2Video GET \/status\/\{job_id\}: response is not JSON/);
 
       h.sandbox.setFaults({});
       await expect(started.handle.result()).resolves.toMatchObject({ jobId: expect.any(String) });

@@ -104,7 +104,8 @@ describe('worker logs an operator can use', () => {
         workflowId: vivid!.workflowId,
         runId: vivid!.runId,
         workflowType: 'vividflowPipeline',
-        activity: 'vividflowGetStatus',
+        // The status call, made by a wait (src/activities/wait.ts).
+        activity: 'waitForChange',
         provider: 'vividflow',
         endpoint: 'GET /status/{job_id}',
         errorType: 'RateLimited',
@@ -131,7 +132,7 @@ describe('worker logs an operator can use', () => {
     const text = await logsOf('text', async () => void (await vividflow()));
     const retries = text.split('\n').filter((l) => l.includes('Activity attempt failed (retryable)'));
     expect(retries).toHaveLength(2);
-    for (const r of retries) expect(r).toMatch(/^\S+Z \[WARN\] Activity attempt failed \(retryable\) \{.*workflowId: 'vividflow-.*activity: 'vividflowGetStatus'.*provider: 'vividflow', endpoint: 'GET \/status\/\{job_id\}', status: 429/);
+    for (const r of retries) expect(r).toMatch(/^\S+Z \[WARN\] Activity attempt failed \(retryable\) \{.*workflowId: 'vividflow-.*activity: 'waitForChange'.*provider: 'vividflow', endpoint: 'GET \/status\/\{job_id\}', status: 429/);
     expect(text.split('\n').filter((l) => l.includes('Workflow failed'))).toHaveLength(1);
     expect(text).not.toMatch(/^\s+at /m);
     expect(text).not.toContain('No workflows registered');

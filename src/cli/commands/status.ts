@@ -5,6 +5,7 @@ import { outputFiles, resultFacts, type OutcomeInfo } from '../pipelines';
 import { colorStatus, formatDuration, formatTime, progressBar, styler, type Outcome } from '../render';
 import type { PipelineProgress } from '../../contract/progress';
 import { printOutputs, describeOrFail } from './shared';
+import { STILL_WAITING } from '../../contract/probes';
 
 export const spec: CommandSpec = {
   name: 'status',
@@ -67,6 +68,8 @@ export function retryingActivities(pending: PendingActivities): RetryingActivity
   for (const a of pending ?? []) {
     const attempt = a.attempt ?? 1;
     if (attempt < 2 || !a.lastFailure) continue;
+    // A wait whose last attempt found the job unchanged is waiting, not retrying (src/activities/wait.ts).
+    if (a.lastFailure.applicationFailureInfo?.type === STILL_WAITING) continue;
     const messages: string[] = [];
     type Failure = NonNullable<typeof a.lastFailure>;
     for (let f: Failure | null | undefined = a.lastFailure, depth = 0; f && depth < 5; f = f.cause, depth++) if (f.message) messages.push(f.message);
