@@ -50,11 +50,12 @@ export const TRANSFER_CALL: ActivityOptions = {
 /**
  * A wait for a provider job (src/activities/wait.ts): one status call per attempt, retried by the server
  * after the delay the attempt names, until the answer changes. Unlimited attempts: the pipeline's deadline
- * bounds it (the schedule-to-close timeout is set per call from it; no maximumAttempts means unlimited). 2 minutes an attempt leaves room for
- * a batched status (LipDub asks 8 generations at a time).
+ * bounds it (the schedule-to-close timeout is set per call from it; no maximumAttempts means unlimited).
  */
 export const WAIT_CALL: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
+  // As a status call's: a worker that dies mid-attempt is noticed within 45 s (an attempt is one call, or
+  // at most 10 s of short polls).
+  startToCloseTimeout: '45 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 

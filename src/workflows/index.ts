@@ -23,6 +23,7 @@ import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { withNotify } from './shared/notify';
 import { countPipelineRun } from './shared/metrics';
 import { continuable, type CarriedState } from './shared/continuation';
+import { answerProgressFromStart } from './shared/progress';
 
 /**
  * A workflow whose module is required when a run first calls it, with its completion webhook
@@ -31,7 +32,12 @@ import { continuable, type CarriedState } from './shared/continuation';
  * (shared/continuation.ts).
  */
 function lazy<I, R>(load: () => (input: I) => Promise<R>): (input: I, carried?: CarriedState) => Promise<R> {
-  return withNotify((input: I, carried?: CarriedState) => countPipelineRun(() => continuable(input, carried, () => load()(input))));
+  return withNotify((input: I, carried?: CarriedState) =>
+    countPipelineRun(() => {
+      answerProgressFromStart(carried?.progress);
+      return continuable(input, carried, () => load()(input));
+    }),
+  );
 }
 
 /** The batch continues as new by itself, with its own state (src/pipelines/batch/workflow.ts). */

@@ -1,4 +1,5 @@
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { progressQuery as startingProgressQuery } from '../../contract/progress';
 import type { PipelineProgress } from '../../contract/progress';
 import { REELAY_JOB_IDS, REELAY_PROVIDER, REELAY_STAGE } from '../../contract/search-attributes';
 import { continuation } from './continuation';
@@ -122,3 +123,25 @@ export class ProgressTracker {
   }
 }
 
+
+/**
+ * Answer `progress` from a run's first workflow task, before the pipeline has its input back from the
+ * validateInput activity and builds its ProgressTracker (which then answers instead): a client that
+ * queries right after starting gets "starting", not "no handler for progress". A continued run answers
+ * with the progress it carried.
+ */
+export function answerProgressFromStart(carried?: PipelineProgress): void {
+  const { workflowType, startTime } = workflowInfo();
+  const at = startTime.toISOString();
+  const starting: PipelineProgress = carried ?? {
+    pipeline: workflowType,
+    provider: workflowType.replace(/Pipeline$/, ''),
+    stage: 'starting',
+    percent: 0,
+    providerIds: {},
+    log: [],
+    startedAt: at,
+    updatedAt: at,
+  };
+  setHandler(startingProgressQuery, () => starting);
+}
