@@ -55,6 +55,27 @@ const MIN_PAGE_ITEMS = 100;
  * completion is recorded by the run that started it. The cost is a short dip in concurrency at each roll.
  */
 export async function batchPipeline(rawInput: BatchPipelineInput): Promise<BatchPipelineResult> {
+  // Answered from the first workflow task, before validateInput answers (then the real counts take over):
+  // a client that asks right after the start gets a batch starting, not "no handler for batchProgress".
+  const first = workflowInfo();
+  const declaredTotal = (rawInput as { total?: unknown } | null | undefined)?.total;
+  const startingTotal = typeof declaredTotal === 'number' && Number.isFinite(declaredTotal) ? declaredTotal : 0;
+  setHandler(batchProgressQuery, () => ({
+    batchId: first.workflowId,
+    status: 'running' as const,
+    total: startingTotal,
+    done: 0,
+    failed: 0,
+    cancelled: 0,
+    running: 0,
+    queued: startingTotal,
+    paused: false,
+    ratePerMinute: 0,
+    etaSeconds: null,
+    startedAt: first.startTime.toISOString(),
+    run: 1,
+    recentErrors: [],
+  }));
   const input = await validatedInput('batchPipeline', rawInput, () => (require('./input') as typeof import('./input')).BatchPipelineInput);
   const { workflowId: batchId } = workflowInfo();
   const outputSubdir = input.outputSubdir ?? batchId;
