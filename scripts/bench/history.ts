@@ -166,7 +166,8 @@ async function worstCases(ctx: BenchContext, client: Client, sandbox: Sandbox, t
     maxIntervalSeconds: Math.max(minInterval, d.maxIntervalSeconds / scale),
     backoffCoefficient: d.backoffCoefficient,
     timeScale: scale,
-    deadlineMinutes: (2 * dayMs) / 60_000,
+    // Twice the job, and at least the schema's floor (the quick run's jobs take 2.5 s).
+    deadlineMinutes: Math.max(1, (2 * dayMs) / 60_000),
   });
   sandbox.configure({
     timings: {
