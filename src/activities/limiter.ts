@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { maxConcurrentJobs } from '../config';
-import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderRun, type LimiterState } from '../contract/limiter';
+import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderRun, type LimiterState, type SlotClaim } from '../contract/limiter';
 import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
 
@@ -12,7 +12,9 @@ export function createLimiterActivities(deps: ActivityDeps) {
      * (signal-with-start: exactly one limiter per provider and task queue). `limited: false` when this
      * worker's configuration sets no cap for the provider: the pipeline goes ahead without a slot.
      */
-    async limiterAcquire(args: { provider: string; requesterId: string; requestId: string; requesterRunId?: string }): Promise<{ limited: boolean; capacity: number }> {
+    async limiterAcquire(
+      args: { provider: string; requesterId: string; requestId: string; requesterRunId?: string } & SlotClaim,
+    ): Promise<{ limited: boolean; capacity: number }> {
       const capacity = maxConcurrentJobs(deps.config, args.provider);
       if (capacity === 0) return { limited: false, capacity };
       const ctx = Context.current();
@@ -29,6 +31,8 @@ export function createLimiterActivities(deps: ActivityDeps) {
             requesterId: args.requesterId,
             requestId: args.requestId,
             ...(args.requesterRunId !== undefined ? { requesterRunId: args.requesterRunId } : {}),
+            ...(args.priority !== undefined ? { priority: args.priority } : {}),
+            ...(args.caller !== undefined ? { caller: args.caller } : {}),
             capacity,
             reclaimCheckMs,
           },

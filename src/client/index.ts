@@ -31,6 +31,8 @@ import type * as Workflows from '../workflows';
 import { storedInputProblems, type StoredInputOptions } from './stored-inputs';
 import { differingFields } from './same-input';
 import { startInput } from './history';
+import { temporalPriority } from '../contract/slot-order';
+import type { SlotClaim } from '../contract/limiter';
 export * from '../contract/common';
 export * from '../pipelines/lipdub/input';
 export * from '../pipelines/dublab/input';
@@ -350,6 +352,8 @@ export async function startPipeline<P extends PipelineName>(client: Client, pipe
       // The schema checked it above; the compiler cannot follow a generic P from schema to workflow.
       args: [input] as unknown as Parameters<PipelineWorkflow<P>>,
       staticSummary: spec.edge.summary(parsed, TEXT),
+      // The input's priority and caller, as the server's task priority and fairness key.
+      ...temporalPriority(parsed as SlotClaim),
       typedSearchAttributes: [{ key: REELAY_PROVIDER, value: spec.provider }],
       // A second start while one runs returns the running one (its input is compared below); a closed
       // run holds its key unless it failed (ALLOW_DUPLICATE_FAILED_ONLY), and then the start throws.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LocationError, parseS3Uri } from '../storage/location';
 import { languageTagProblem } from './languages';
+import { CALLER_MAX_BYTES, PRIORITY_HIGHEST, PRIORITY_LOWEST } from './slot-order';
 
 /**
  * Pure input schemas shared by the workflows (which validate again on start), the client and the CLI
@@ -107,6 +108,25 @@ export const ProviderIdRef = z
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
   .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."')
+  .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters');
+
+const PRIORITY_RANGE = `must be a whole number from ${PRIORITY_HIGHEST} (highest) to ${PRIORITY_LOWEST} (lowest)`;
+
+/**
+ * How urgently a pipeline wants its provider's job slots, and its tasks on the Temporal server where that
+ * server honours task priority: 1 is the highest, 5 the lowest, 3 when absent (Temporal's own range).
+ */
+export const PriorityInput = z.number({ error: PRIORITY_RANGE }).int(PRIORITY_RANGE).min(PRIORITY_HIGHEST, PRIORITY_RANGE).max(PRIORITY_LOWEST, PRIORITY_RANGE);
+
+/**
+ * Who the pipeline runs for (a tenant, a team, a service): within a priority, free job slots go round-robin
+ * across callers, and the Temporal server gets it as the fairness key. At most 64 bytes, as Temporal allows.
+ */
+export const CallerInput = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine((s) => new TextEncoder().encode(s).length <= CALLER_MAX_BYTES, `must be at most ${CALLER_MAX_BYTES} bytes (UTF-8)`)
   .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters');
 
 /** The workflow id suffix a caller chooses (`<pipeline>-<key>`, `batch-<key>`). */

@@ -7,14 +7,18 @@ import {
   limiterStateQuery,
   releaseSlotSignal,
   slotGrantedSignal,
+  RECENT_GRANTS_KEPT,
   type LimiterState,
+  type SlotGrant,
 } from '../contract/limiter';
+import { callerKey, nextToGrant, pruneCallerTurns } from '../contract/slot-order';
 
 /**
  * Job slots for one provider, shared by every worker and every batch on a task queue: a semaphore held in
  * a workflow, so the count survives any worker's crash and is the same for all of them. A pipeline asks
  * for a slot (acquire), is told when it has one (granted, a signal back), and gives it back when its job
- * at the provider has ended (release). First come, first served.
+ * at the provider has ended (release). The highest priority goes first, and callers take turns within a
+ * priority (`priority` and `caller` on the pipeline's input).
  *
  * A holder that never releases (terminated, timed out, reset, deleted) is noticed by a check that runs
  * every `reclaimCheckMs` while any slot is held: its slot is free again within that interval plus one
@@ -34,6 +38,13 @@ const CHECKS_PER_RUN = 300;
  */
 export const RECLAIM_CLOSED_HOLDERS = 'limiter-reclaims-closed-holders';
 
+/**
+ * Patch: free slots go by priority, then round-robin across callers, and their grants are sent together
+ * without waiting for each delivery. Runs recorded before it granted first come, first served, one
+ * delivery at a time, and replay that way.
+ */
+export const GRANT_BY_PRIORITY_TOGETHER = 'limiter-grants-by-priority-together';
+
 /** One look-up per holder; a failed check is skipped, the next one comes an interval later. */
 const { limiterClosedHolders } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -44,6 +55,7 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
   let signals = 0;
   let checks = 0;
   let nextCheckAt: number | undefined;
+  let grantsInFlight = 0;
   setHandler(limiterStateQuery, () => state);
   setHandler(acquireSlotSignal, (req) => {
     signals++;
@@ -61,32 +73,63 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     state.waiting = state.waiting.filter((w) => w.requestId !== req.requestId);
   });
 
+  /**
+   * Fill every free slot in priority and turn order (src/contract/slot-order.ts), signalling the holders
+   * all at once: one workflow task sends them together and the loop goes on without waiting for their
+   * delivery. A grant that cannot be delivered (the requester has closed) frees its slot again and wakes
+   * the loop.
+   */
+  const grantFreeSlots = () => {
+    while (state.holders.length < state.capacity && state.waiting.length > 0) {
+      const [next] = state.waiting.splice(nextToGrant(state.waiting, state.callerTurns ?? {}), 1);
+      const { requesterId, requestId, requesterRunId, priority, caller } = next!;
+      const claim = { ...(priority !== undefined ? { priority } : {}), ...(caller !== undefined ? { caller } : {}) };
+      state.holders.push({ requesterId, requestId, ...(requesterRunId !== undefined ? { requesterRunId } : {}), ...claim, since: Date.now() });
+      noteGrant(state, { requesterId, ...claim, at: Date.now() });
+      grantsInFlight++;
+      getExternalWorkflowHandle(requesterId)
+        .signal(slotGrantedSignal, { requestId })
+        .catch(() => {
+          state.holders = state.holders.filter((h) => h.requestId !== requestId);
+          signals++;
+        })
+        .finally(() => grantsInFlight--);
+    }
+    state.callerTurns = pruneCallerTurns(state.callerTurns ?? {}, state.waiting);
+  };
+
   for (;;) {
     const now = Date.now();
     const before = state.holders.length;
     state.holders = state.holders.filter((h) => now - h.since < LEASE_MS);
     state.expired += before - state.holders.length;
 
-    while (state.holders.length < state.capacity && state.waiting.length > 0) {
-      const next = state.waiting.shift()!;
-      state.holders.push({
-        requesterId: next.requesterId,
-        requestId: next.requestId,
-        ...(next.requesterRunId !== undefined ? { requesterRunId: next.requesterRunId } : {}),
-        since: Date.now(),
-      });
-      try {
-        await getExternalWorkflowHandle(next.requesterId).signal(slotGrantedSignal, { requestId: next.requestId });
-      } catch {
-        // The requester has closed (cancelled, failed, terminated): the slot is free again.
-        state.holders = state.holders.filter((h) => h.requestId !== next.requestId);
+    if (patched(GRANT_BY_PRIORITY_TOGETHER)) grantFreeSlots();
+    else {
+      while (state.holders.length < state.capacity && state.waiting.length > 0) {
+        const next = state.waiting.shift()!;
+        state.holders.push({
+          requesterId: next.requesterId,
+          requestId: next.requestId,
+          ...(next.requesterRunId !== undefined ? { requesterRunId: next.requesterRunId } : {}),
+          since: Date.now(),
+        });
+        try {
+          await getExternalWorkflowHandle(next.requesterId).signal(slotGrantedSignal, { requestId: next.requestId });
+        } catch {
+          // The requester has closed (cancelled, failed, terminated): the slot is free again.
+          state.holders = state.holders.filter((h) => h.requestId !== next.requestId);
+        }
       }
     }
     recordJobsInFlight(state.provider, state.holders.length);
     if (signals >= SIGNALS_PER_RUN || checks >= CHECKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      // Grants still on their way are delivered (or found undeliverable) before the state moves on.
+      await condition(() => grantsInFlight === 0);
       await continueAsNew<typeof providerLimiterWorkflow>(state);
     }
-    // Wake on the next signal, at the next lease expiry, or (while slots are held) at the next reclaim check.
+    // Wake on the next signal (or a grant that could not be delivered), at the next lease expiry, or (while
+    // slots are held) at the next reclaim check.
     const seen = signals;
     const oldest = state.holders.reduce((m, h) => Math.min(m, h.since), Infinity);
     const leaseWakeMs = Number.isFinite(oldest) ? Math.max(1000, oldest + LEASE_MS - Date.now()) : LEASE_MS;
@@ -105,6 +148,14 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
       nextCheckAt = undefined;
     }
   }
+}
+
+/** Grants after the first RECENT_GRANTS_KEPT are only counted. */
+function noteGrant(state: LimiterState, grant: SlotGrant): void {
+  state.granted = (state.granted ?? 0) + 1;
+  state.callerTurns = { ...state.callerTurns, [callerKey(grant)]: state.granted };
+  const recent = [...(state.recentGrants ?? []), grant];
+  state.recentGrants = recent.slice(-RECENT_GRANTS_KEPT);
 }
 
 async function reclaimClosedHolders(state: LimiterState): Promise<void> {

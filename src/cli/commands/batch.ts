@@ -13,7 +13,7 @@ export const spec: CommandSpec = {
   name: 'batch',
   summary: 'Run a manifest (JSONL or CSV) as one durable batch; follow, pause, resume, cancel, retry its failures.',
   usage: [
-    'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--allow-over-budget] [--watch] [--json]',
+    'batch run <manifest.jsonl|manifest.csv> [--window N] [--key K] [--priority N] [--caller NAME] [--allow-over-budget] [--watch] [--json]',
     'batch status <batchId> [--json]',
     'batch results <batchId> [--failed] [--json]',
     'batch watch <batchId> [--json]',
@@ -26,6 +26,8 @@ export const spec: CommandSpec = {
       type: 'boolean',
       description: 'Start even when the cost guard finds a provider balance short of the estimate (DubLab credits, Vivid Flow credits)',
     },
+    priority: { type: 'string', value: 'N', description: "The items' priority where a line's input sets none: 1 (highest) to 5 (lowest); default 3" },
+    caller: { type: 'string', value: 'NAME', description: "The items' caller (fairness key) where a line's input sets none" },
     key: { type: 'string', value: 'K', description: 'Batch id suffix: the batch is batch-<K> (default: manifest name + random)' },
     'items-per-run': { type: 'string', value: 'N', description: 'Completions per run before continue-as-new (default 500)' },
     watch: { type: 'boolean', description: 'After starting, show live progress until the batch ends' },
@@ -222,7 +224,7 @@ export async function run({ values, positionals }: Parsed): Promise<number> {
       };
       const started =
         sub === 'run'
-          ? await startBatch(client, target, { key, window, itemsPerRun, taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget'), storage: (await cliConfig()).storage }).catch(refused)
+          ? await startBatch(client, target, { key, window, itemsPerRun, priority: num(values, 'priority'), caller: str(values, 'caller'), taskQueue: taskQueue(), allowOverBudget: bool(values, 'allow-over-budget'), storage: (await cliConfig()).storage }).catch(refused)
           : await retryFailed(client, target, { window }).catch((err: Error) => {
               throw new CliError(err.message);
             });

@@ -73,6 +73,8 @@ export const spec: CommandSpec = {
     'poll-initial': { type: 'string', value: 'SECONDS', description: 'First wait between status checks' },
     'poll-max': { type: 'string', value: 'SECONDS', description: 'Longest wait between status checks' },
     'deadline-minutes': { type: 'string', value: 'MIN', description: 'Fail the pipeline after this long' },
+    priority: { type: 'string', value: 'N', description: 'Priority for provider job slots and Temporal tasks: 1 (highest) to 5 (lowest); default 3' },
+    caller: { type: 'string', value: 'NAME', description: 'Who the run is for (tenant, team, service): job slots go round-robin across callers within a priority' },
     'task-queue': { type: 'string', value: 'QUEUE', description: 'Task queue (default: REELAY_TASK_QUEUE or "reelay")' },
     wait: { type: 'boolean', description: 'Wait for the result, print it, and exit 0 only if it completed' },
     watch: { type: 'boolean', description: 'Show live progress until the pipeline closes (implies --wait)' },
@@ -172,6 +174,8 @@ export function buildInput(pipeline: StartPipeline, values: Parsed['values']): R
   });
 
   set('outputSubdir', str(values, 'output-subdir'));
+  set('priority', num(values, 'priority'));
+  set('caller', str(values, 'caller'));
   const polling = {
     initialIntervalSeconds: num(values, 'poll-initial'),
     maxIntervalSeconds: num(values, 'poll-max'),

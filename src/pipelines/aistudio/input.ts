@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef, CallerInput, PriorityInput } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 const LocalImage = FileRef.refine((s) => !isUrlRef(s), 'must be a local image file or an s3:// object');
@@ -28,6 +28,8 @@ export const AistudioPipelineInput = z
   polling: PollingInput.optional(),
   retryUnknownOutcome: RetryUnknownOutcome,
   notify: NotifyInput.optional(),
+  priority: PriorityInput.optional(),
+  caller: CallerInput.optional(),
   slotWait: z
     .object({ initialSeconds: z.number().min(0.05).max(600).optional(), maxSeconds: z.number().min(0.05).max(3600).optional() })
     .strict()

@@ -53,7 +53,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
     }));
 
   try {
-    const { outputName, outputSubdir: _subdir, polling: _polling, slotWait: _slotWait, ...params } = input;
+    const { outputName, outputSubdir: _subdir, polling: _polling, slotWait: _slotWait, priority, caller, ...params } = input;
     let tokensConsumed: number | undefined;
     // One of the user's job slots, counted across every worker and batch by the limiter workflow; the 429
     // loop below stays as the backstop for jobs started outside Reelay on the same account.
@@ -108,6 +108,7 @@ export async function aistudioPipeline(rawInput: AistudioPipelineInput): Promise
         });
       },
       reportCancellation,
+      { priority, caller },
     );
     if (final.status !== 'SUCCEEDED') {
       throw ApplicationFailure.nonRetryable(

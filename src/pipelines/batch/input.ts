@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SafeSubdir } from '../../contract/common';
+import { CallerInput, PriorityInput, SafeSubdir } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 /**
@@ -62,6 +62,9 @@ export const BatchPipelineInput = z
     allowOverBudget: z.boolean().default(false),
     /** One webhook when the whole batch ends (each line's own input may ask for one per item). */
     notify: NotifyInput.optional(),
+    /** The items' priority and caller where a line's input sets none (the line's own win). */
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
     state: BatchState.optional(),
   })
   .strict();

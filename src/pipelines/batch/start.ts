@@ -10,6 +10,7 @@ import { StoreError } from '../../storage/errors';
 import { s3Uri } from '../../storage/location';
 import type { Store } from '../../storage/s3';
 import { describeZodError } from '../../contract/common';
+import { definedClaim, temporalPriority } from '../../contract/slot-order';
 import { PIPELINES, pipelineWorkflowId } from '../registry';
 import type { batchPipeline } from './workflow';
 import { BatchPipelineInput, type BatchResultRecord } from './input';
@@ -39,6 +40,10 @@ export interface BatchStartOptions {
   allowOverBudget?: boolean;
   /** A signed webhook once the whole batch ends (docs/webhooks.md); a line's input may ask for its own. */
   notify?: NotifyInput;
+  /** The items' priority (1 highest to 5 lowest) where a line sets none; also the batch run's own task priority. */
+  priority?: number;
+  /** The items' caller (fairness key) where a line sets none. */
+  caller?: string;
 }
 
 export interface BatchStarted {
@@ -50,7 +55,7 @@ export interface BatchStarted {
 }
 
 /** The batch's own settings a starter may choose, with the workflow input's limits. */
-const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true, notify: true });
+const BatchOptions = BatchPipelineInput.pick({ window: true, itemsPerRun: true, notify: true, priority: true, caller: true });
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'batch';
@@ -82,7 +87,7 @@ function storeRefusal(err: unknown, storage: StorageSettings): unknown {
 export async function startBatch(client: Client, manifestFile: string, opts: BatchStartOptions = {}): Promise<BatchStarted> {
   // The options are checked before the manifest is read or its normalized copy written.
   if (opts.key !== undefined) validateKey(opts.key);
-  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun, notify: opts.notify });
+  const options = BatchOptions.safeParse({ window: opts.window, itemsPerRun: opts.itemsPerRun, notify: opts.notify, priority: opts.priority, caller: opts.caller });
   if (!options.success) throw new InputError(describeZodError(options.error).split('; '));
   const key = opts.key ?? `${slug(path.basename(manifestFile))}-${randomUUID().slice(0, 8)}`;
   const batchId = pipelineWorkflowId('batch', key);
@@ -105,11 +110,13 @@ export async function startBatch(client: Client, manifestFile: string, opts: Bat
     ...(opts.itemsPerRun !== undefined ? { itemsPerRun: opts.itemsPerRun } : {}),
     ...(opts.allowOverBudget ? { allowOverBudget: true } : {}),
     ...(opts.notify !== undefined ? { notify: opts.notify } : {}),
+    ...definedClaim(options.data),
   });
   const handle = await client.workflow.start<typeof batchPipeline>(PIPELINES.batch.workflowType, {
     workflowId: batchId,
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
     args: [input],
+    ...temporalPriority(options.data),
     staticSummary: `Batch: ${path.basename(manifestFile)} (${entries.length} items)`,
     typedSearchAttributes: [{ key: REELAY_PROVIDER, value: PIPELINES.batch.provider }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

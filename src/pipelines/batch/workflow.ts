@@ -26,6 +26,8 @@ import type {
   ManifestPageItem,
 } from './input';
 import { isS3Ref } from '../../storage/location';
+import { definedClaim, temporalPriority } from '../../contract/slot-order';
+import type { SlotClaim } from '../../contract/limiter';
 import { failureInfo } from '../../workflows/shared/failure';
 import { validatedInput } from '../../workflows/shared/input';
 import { progressQuery, type PipelineProgress } from '../../workflows/shared/progress';
@@ -77,6 +79,7 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
     recentErrors: [],
   }));
   const input = await validatedInput('batchPipeline', rawInput, () => (require('./input') as typeof import('./input')).BatchPipelineInput);
+  const batchClaim = definedClaim(input);
   const { workflowId: batchId } = workflowInfo();
   const outputSubdir = input.outputSubdir ?? batchId;
   let { manifestPath, total } = input;
@@ -218,7 +221,8 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
   const launch = (item: ManifestPageItem) => {
     const workflowId = batchChildWorkflowId(batchId, item);
     running.set(item.line, workflowId);
-    const input = { ...item.input };
+    // The batch's priority and caller go to the items whose line sets none.
+    const input = { ...batchClaim, ...item.input };
     const pipeline = item.pipeline;
     if (!isBatchItemPipeline(pipeline)) {
       // The starter validates every line against the registry; a line that names no batch pipeline never starts.
@@ -235,6 +239,7 @@ export async function batchPipeline(rawInput: BatchPipelineInput): Promise<Batch
           args: [input],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           staticSummary: `Batch ${batchId}, line ${item.line} (${item.pipeline})`,
+          ...temporalPriority(input as SlotClaim),
         });
         return child.result();
       })

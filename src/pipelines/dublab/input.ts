@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MediaContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from '../../contract/common';
+import { MediaContentType, DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir, CallerInput, PriorityInput } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 /** Output types a caller can ask to download (DubLab docs, "Output types"). */
@@ -36,6 +36,8 @@ export const DublabPipelineInput = z
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
     notify: NotifyInput.optional(),
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
   })
   .strict()
   .refine((i) => !i.targetLanguages.includes(i.sourceLanguage), {

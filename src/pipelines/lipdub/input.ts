@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AudioContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, ProviderIdRef, RetryUnknownOutcome, SafeFileName, SafeSubdir, VideoContentType } from '../../contract/common';
+import { AudioContentType, DeliveredFile, FileRef, LanguageTag, PollingInput, ProviderIdRef, RetryUnknownOutcome, SafeFileName, SafeSubdir, VideoContentType, CallerInput, PriorityInput } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 /** A LipDub shot id: a positive whole number, or its digits as a string. */
@@ -43,6 +43,8 @@ export const LipdubPipelineInput = z
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
     notify: NotifyInput.optional(),
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
   })
   .strict()
   .refine((i) => (i.video === undefined) !== (i.shotId === undefined), {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir } from '../../contract/common';
+import { DeliveredFile, FileRef, DurationSeconds, LanguageTag, PollingInput, TargetLanguages, SafeSubdir, CallerInput, PriorityInput } from '../../contract/common';
 import { AistudioPipelineInput } from '../aistudio/input';
 import { ShotId } from '../lipdub/input';
 import { Text2videoPipelineInput } from '../text2video/input';
@@ -31,6 +31,8 @@ export const LocalizePipelineInput = z
     outputSubdir: SafeSubdir.optional(),
     polling: PollingInput.optional(),
     notify: NotifyInput.optional(),
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
   })
   .strict()
   .superRefine((i, ctx) => {

@@ -7,6 +7,8 @@ import type { DublabPipelineResult } from '../dublab/input';
 import type { LipdubPipelineResult } from '../lipdub/input';
 import type { LocalizePipelineInput, LocalizeLanguageResult, LocalizePipelineParsed, LocalizePipelineResult } from './input';
 import { failureInfo } from '../../workflows/shared/failure';
+import type { SlotClaim } from '../../contract/limiter';
+import { definedClaim } from '../../contract/slot-order';
 import { validatedInput } from '../../workflows/shared/input';
 import { ProgressTracker, progressQuery } from '../../workflows/shared/progress';
 import type { lipdubPipeline } from '../lipdub/workflow';
@@ -17,19 +19,23 @@ import type { vividflowPipeline } from '../vividflow/workflow';
 
 type GenerateStep = NonNullable<LocalizePipelineParsed['generate']>;
 
+
 /**
  * Run the generate step's pipeline as a child, typed by that pipeline: each case pairs the workflow with
  * its own input (the step schema's discriminated union), so no cast carries the input across.
  */
-function generateSource(step: GenerateStep, options: { workflowId: string; outputSubdir: string; staticSummary: string }): Promise<{ output: DeliveredFile }> {
-  const { outputSubdir, ...child } = options;
+function generateSource(
+  step: GenerateStep,
+  options: { workflowId: string; outputSubdir: string; staticSummary: string; claim: SlotClaim },
+): Promise<{ output: DeliveredFile }> {
+  const { outputSubdir, claim, ...child } = options;
   switch (step.pipeline) {
     case 'text2video':
-      return executeChild<typeof text2videoPipeline>(PIPELINES.text2video.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+      return executeChild<typeof text2videoPipeline>(PIPELINES.text2video.workflowType, { ...child, args: [{ ...claim, ...step.input, outputSubdir }] });
     case 'vividflow':
-      return executeChild<typeof vividflowPipeline>(PIPELINES.vividflow.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+      return executeChild<typeof vividflowPipeline>(PIPELINES.vividflow.workflowType, { ...child, args: [{ ...claim, ...step.input, outputSubdir }] });
     case 'aistudio':
-      return executeChild<typeof aistudioPipeline>(PIPELINES.aistudio.workflowType, { ...child, args: [{ ...step.input, outputSubdir }] });
+      return executeChild<typeof aistudioPipeline>(PIPELINES.aistudio.workflowType, { ...child, args: [{ ...claim, ...step.input, outputSubdir }] });
   }
 }
 
@@ -66,6 +72,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
   const progress = new ProgressTracker('localizePipeline', 'localize', `Localize ${input.sourceLanguage} → ${input.targetLanguages.join(', ')}`);
   setHandler(progressQuery, () => progress.snapshot);
   const outputSubdir = input.outputSubdir ?? workflowId;
+  const claim = definedClaim(input);
   const langs = new Map<string, LocalizeLanguageResult>(input.targetLanguages.map((language) => [language, { language, status: 'failed' }]));
   const failAll = (at: LocalizeLanguageResult['failedAt'], message: string, which: string[]) => {
     for (const l of which) Object.assign(langs.get(l)!, { status: 'failed', failedAt: at, error: message });
@@ -81,6 +88,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
         workflowId: `${workflowId}-generate`,
         outputSubdir: `${outputSubdir}/source`,
         staticSummary: `Generate the source for ${workflowId}`,
+        claim,
       });
       source = deliveredRef(generated.output);
       progress.log(`Source generated: ${source}`);
@@ -104,6 +112,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
           workflowId: `${workflowId}-dublab`,
           args: [
             {
+              ...claim,
               source,
               sourceLanguage: input.sourceLanguage,
               targetLanguages: toDub,
@@ -145,6 +154,7 @@ export async function localizePipeline(rawInput: LocalizePipelineInput): Promise
           workflowId: `${workflowId}-lipdub`,
           args: [
             {
+              ...claim,
               ...(shotId ? { shotId } : { video: source }),
               audios: toSync.map((language) => ({
                 source: dubbed.get(language)!.audio,

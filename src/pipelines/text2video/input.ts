@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir } from '../../contract/common';
+import { DeliveredFile, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, CallerInput, PriorityInput } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 /** The server keeps jobs in memory; a restart forgets them (404). Resubmitting is free, up to this many times. */
@@ -15,6 +15,8 @@ export const Text2videoPipelineInput = z
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
     notify: NotifyInput.optional(),
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
   })
   .strict();
 export type Text2videoPipelineInput = z.input<typeof Text2videoPipelineInput>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isGcsOrHttpsUrl } from '../../providers/schemas';
-import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef } from '../../contract/common';
+import { DeliveredFile, FileRef, PollingInput, RetryUnknownOutcome, SafeFileName, SafeSubdir, isUrlRef, CallerInput, PriorityInput } from '../../contract/common';
 import { NotifyInput } from '../../contract/notify';
 
 const PromptPart = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional();
@@ -47,6 +47,8 @@ export const VividflowPipelineInput = z
     polling: PollingInput.optional(),
     retryUnknownOutcome: RetryUnknownOutcome,
     notify: NotifyInput.optional(),
+    priority: PriorityInput.optional(),
+    caller: CallerInput.optional(),
   })
   .strict()
   .superRefine((i, ctx) => {

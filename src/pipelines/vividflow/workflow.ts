@@ -52,7 +52,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
     }));
 
   try {
-    const { outputName, outputSubdir: _subdir, polling: _polling, ...params } = input;
+    const { outputName, outputSubdir: _subdir, polling: _polling, priority, caller, ...params } = input;
     // A configurable cap of jobs in flight at Vivid Flow, shared by every worker (none by default).
     const final = await withProviderSlot(
       'vividflow',
@@ -89,6 +89,7 @@ export async function vividflowPipeline(rawInput: VividflowPipelineInput): Promi
         });
       },
       reportCancellation,
+      { priority, caller },
     );
     const createdId = jobId!;
     if (final.status !== 'completed') {

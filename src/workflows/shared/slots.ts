@@ -2,19 +2,22 @@ import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation
 import { CANCEL_WAITS_FOR_CREATES, statusActivities } from '../activity-proxies';
 import { recordSlotWait } from './metrics';
 import { continuation } from './continuation';
-import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal } from '../../contract/limiter';
+import { definedClaim } from '../../contract/slot-order';
+import { limiterWorkflowId, releaseSlotSignal, slotGrantedSignal, type SlotClaim } from '../../contract/limiter';
 
 /**
  * Run `fn` while holding one of the provider's job slots (see limiter.ts). Waiting for a slot is a
  * durable wait on a signal; the slot is given back however `fn` ends, cancellation included. On
  * cancellation `onCancelled` (the pipeline's cancel-and-report, which must be safe to call twice) runs
  * first, so the slot is free only once the job holding it was cancelled at the provider or reported.
+ * `claim` (the input's `priority` and `caller`) places the request in the limiter's order.
  */
 export async function withProviderSlot<T>(
   provider: string,
   onWait: (capacity: number) => void,
   fn: () => Promise<T>,
   onCancelled?: () => Promise<void>,
+  claim: SlotClaim = {},
 ): Promise<T> {
   const { workflowId, runId, taskQueue } = workflowInfo();
   // A run continued from one that held a slot holds it still: the limiter keeps a slot whose holder
@@ -28,7 +31,7 @@ export async function withProviderSlot<T>(
   });
   let capacity = 0;
   if (held === undefined) {
-    const acquired = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requesterRunId: runId, requestId });
+    const acquired = await statusActivities.limiterAcquire({ provider, requesterId: workflowId, requesterRunId: runId, requestId, ...definedClaim(claim) });
     if (!acquired.limited) return fn();
     capacity = acquired.capacity;
   }
@@ -55,3 +58,4 @@ export async function withProviderSlot<T>(
     );
   }
 }
+
