@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivities } from '../activities';
@@ -13,6 +14,7 @@ import { sdkPrometheusAddress } from '../ops/runtime';
 import { startOpsServer, type OpsServer } from '../ops/server';
 import { workerReadinessChecks } from '../ops/readiness';
 import { workerTracing } from '../telemetry/worker';
+import { settleDeploymentRate } from './paced-rate';
 
 export interface ReelayWorkerOptions {
   connection?: NativeConnection;
@@ -69,8 +71,9 @@ export interface ReelayWorker {
 
 /**
  * A stateless worker for every Reelay workflow and activity, plus one activity worker per rate-limited
- * provider on that provider's task queue (`reelay-vividflow`), where `maxTaskQueueActivitiesPerSecond`
- * makes the Temporal server pace that provider's requests across every worker of the queue. Those
+ * provider on that provider's task queue (`reelay-vividflow`), where the Temporal server paces that
+ * provider's requests across every worker of the queue, at the rate set once for the deployment in the
+ * queue's config (src/workers/paced-rate.ts). Those
  * activities are never eagerly dispatched (they are on another queue than their workflow), so the
  * server's rate limit cannot be bypassed (temporalio/temporal#6800). The configuration is read and
  * checked before anything connects (a bad value throws ConfigError); provider keys are checked by the
@@ -118,8 +121,20 @@ export async function createReelayWorker(opts: ReelayWorkerOptions = {}): Promis
     ...(cached !== undefined ? { maxCachedWorkflows: cached } : {}),
   }));
   const paced = await Promise.all(
-    PACED_PROVIDERS.map((provider) => {
+    PACED_PROVIDERS.map(async (provider) => {
       const perSecond = config.providers[provider].requestsPerSecond;
+      // The pace is the deployment's, held in the queue's config on the server (src/workers/paced-rate.ts).
+      const settled = await settleDeploymentRate({
+        service: connection.workflowService,
+        namespace,
+        taskQueue: providerTaskQueue(queue, provider),
+        configured: perSecond,
+        variables: `REELAY_${provider.toUpperCase()}_REQUESTS_PER_SECOND/_HOUR/_DAY`,
+        identity: opts.identity ?? `${process.pid}@${os.hostname()}`,
+      });
+      const log = Runtime.instance().logger;
+      if (settled.warning) log.warn(settled.warning, { provider, taskQueue: providerTaskQueue(queue, provider) });
+      else if (settled.source === 'set-by-this-worker') log.info(`${providerTaskQueue(queue, provider)}: deployment rate set to ${settled.requestsPerSecond} requests/s`, { provider });
       return Worker.create(tracing.apply({
         connection,
         namespace,

@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startBatch } from '../../src/pipelines/batch/start';
 import type { BatchPipelineResult } from '../../src/pipelines/batch/input';
-import { FAST_POLLING, startHarness, tempDir, type Harness } from '../support/harness';
+import { NativeConnection } from '@temporalio/worker';
+import { providerTaskQueue } from '../../src/contract/task-queues';
+import { createReelayWorker } from '../../src/workers/worker';
+import { readDeploymentRate, settleDeploymentRate } from '../../src/workers/paced-rate';
+import { FAST_POLLING, startHarness, tempDir, temporalAddress, type Harness } from '../support/harness';
 
 /**
  * Vivid Flow allows a number of requests per rolling hour per key. The sandbox compresses its "hour" to
@@ -62,6 +66,47 @@ describe('provider request limits across workers', () => {
       expect(h.sandbox.stats().vividflow.rateLimited).toBeGreaterThan(0);
     } finally {
       await h.close();
+    }
+  });
+
+  it('two workers configured differently keep the deployment\'s pace: the first one\'s 1.5/s, not the second one\'s 20/s', async () => {
+    const h = await startHarness(SANDBOX);
+    const connection = await NativeConnection.connect({ address: temporalAddress() });
+    try {
+      h.env.REELAY_VIVIDFLOW_REQUESTS_PER_SECOND = '1.5';
+      h.sandbox.configure({ vividflow: { hourMs: 4000 } });
+      await h.startWorker();
+      const queue = providerTaskQueue(h.taskQueue, 'vividflow');
+      expect(await readDeploymentRate(connection.workflowService, 'default', queue)).toMatchObject({ requestsPerSecond: 1.5 });
+
+      // A second worker on the same queues, configured for 20/s, starts after it (the last to poll).
+      const second = await createReelayWorker({
+        connection,
+        namespace: 'default',
+        taskQueue: h.taskQueue,
+        outputRoot: h.outputRoot,
+        env: { ...h.env, REELAY_VIVIDFLOW_REQUESTS_PER_SECOND: '20' },
+        workflowBundle: { codePath: process.env.REELAY_TEST_WORKFLOW_BUNDLE! },
+      });
+      const running = second.run();
+      try {
+        // What that worker was told at start: the deployment's rate, and its own setting named as unused.
+        const seen = await settleDeploymentRate({ service: connection.workflowService, namespace: 'default', taskQueue: queue, configured: 20, variables: 'REELAY_VIVIDFLOW_REQUESTS_PER_SECOND', identity: 'test' });
+        expect(seen).toMatchObject({ requestsPerSecond: 1.5, source: 'deployment' });
+        expect(seen.warning).toMatch(/runs at the deployment's 1.5 requests\/s .*REELAY_VIVIDFLOW_REQUESTS_PER_SECOND \(20\/s\) is not used/);
+
+        const result = await runBatch(h, dir, 'two-workers');
+        expect(result).toMatchObject({ status: 'completed', succeeded: 6, failed: 0 });
+        expect(vividRequests(h)).toBeGreaterThanOrEqual(6 * 3);
+        expect(h.sandbox.stats().vividflow.rateLimited).toBe(0);
+        expect(await readDeploymentRate(connection.workflowService, 'default', queue)).toMatchObject({ requestsPerSecond: 1.5 });
+      } finally {
+        second.shutdown();
+        await running;
+      }
+    } finally {
+      await h.close();
+      await connection.close();
     }
   });
 });
