@@ -20,7 +20,7 @@ import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { startPipeline } from '../../src/client';
 import { startSandbox } from '../../src/sandbox';
-import { benchWorkerEnv, forEachLimit, sleepMs, startWorkerProcess, workflowBundle, type WorkerKind } from './processes';
+import { benchWorkerEnv, forEachLimit, sleepMs, startWorkerProcess, workflowBundle } from './processes';
 import { MiB, cpuSeconds, envWholeNumber, median, round, rssBytes, startBenchServer } from './support';
 import type { BenchContext, BenchSection, Figure, SectionResult } from './types';
 import type { NoopWaitingInput } from './workflows/noop';
@@ -108,7 +108,7 @@ export const lightSection: BenchSection = {
     fs.writeFileSync(files.audio, Buffer.alloc(4_000, 3));
     const bundles = { reelay: await workflowBundle(ctx, 'reelay'), noop: await workflowBundle(ctx, 'noop') };
 
-    const measure = async (shape: Shape, kind: WorkerKind): Promise<Measured> => {
+    const measure = async (shape: Shape, kind: 'reelay' | 'noop'): Promise<Measured> => {
       const taskQueue = `light-${shape.id}-${kind}-${Date.now().toString(36)}`;
       const worker = await startWorkerProcess({
         kind,

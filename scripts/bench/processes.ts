@@ -14,8 +14,12 @@ import type { BenchContext } from './types';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const NOOP_WORKFLOWS_PATH = require.resolve('./workflows/noop');
+export const SLOTS_WORKFLOWS_PATH = require.resolve('./workflows/slots');
 
-export type WorkerKind = 'reelay' | 'noop';
+/** `slots`: the Reelay worker running the limiter and the slot holders of scripts/bench/workflows/slots.ts. */
+export type WorkerKind = 'reelay' | 'noop' | 'slots';
+
+const WORKFLOWS_OF: Record<WorkerKind, string> = { reelay: WORKFLOWS_PATH, noop: NOOP_WORKFLOWS_PATH, slots: SLOTS_WORKFLOWS_PATH };
 
 const bundles = new Map<string, Promise<string>>();
 
@@ -27,8 +31,8 @@ export function workflowBundle(ctx: BenchContext, kind: WorkerKind): Promise<str
     const out = path.join(ctx.dir, `${kind}-workflows.js`);
     const quiet = () => undefined;
     file = bundleWorkflowCode({
-      workflowsPath: kind === 'reelay' ? WORKFLOWS_PATH : NOOP_WORKFLOWS_PATH,
-      ...(kind === 'reelay' ? workflowBundleOptions(process.env) : {}),
+      workflowsPath: WORKFLOWS_OF[kind],
+      ...(kind !== 'noop' ? workflowBundleOptions(process.env) : {}),
       logger: { info: quiet, warn: quiet, debug: quiet, trace: quiet, log: quiet, error: ctx.log },
     }).then(({ code }) => {
       fs.writeFileSync(out, code);

@@ -1,5 +1,6 @@
 import { history } from './history';
 import { lightSection } from './light';
+import { limiterSection } from './limiter';
 import { overhead } from './overhead';
 import { pollingSection } from './polling';
 import { pollCostSection } from './poll-cost';
@@ -10,4 +11,4 @@ import type { BenchSection } from './types';
 import { waitingSection } from './waiting';
 
 /** The sections, in the order they run and print. Each module measures one thing next to its reference. */
-export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, lightSection, pollingSection, pollCostSection, transfersSection, storeSection, history];
+export const SECTIONS: BenchSection[] = [overhead, throughputSection, waitingSection, lightSection, pollingSection, pollCostSection, transfersSection, storeSection, history, limiterSection];

@@ -3,6 +3,7 @@
  *
  *   node --import tsx scripts/bench/worker.ts reelay   the Reelay worker (createReelayWorker, as `reelay worker`)
  *   node --import tsx scripts/bench/worker.ts noop     the reference: scripts/bench/workflows/noop.ts
+ *   node --import tsx scripts/bench/worker.ts slots    the Reelay worker with the limiter bench's bundle (scripts/bench/workflows/slots.ts)
  *
  * Settings come from the environment: TEMPORAL_ADDRESS, REELAY_TASK_QUEUE, REELAY_WORKFLOW_BUNDLE (a
  * prebuilt bundle, so no process spends its CPU bundling) and the provider URLs for `reelay`. Writes
@@ -26,13 +27,13 @@ const noopActivities: NoopActivities & PollActivities = {
 
 async function main(): Promise<void> {
   const kind = process.argv[2];
-  if (kind !== 'reelay' && kind !== 'noop') throw new Error('usage: worker.ts reelay|noop');
+  if (kind !== 'reelay' && kind !== 'noop' && kind !== 'slots') throw new Error('usage: worker.ts reelay|noop|slots');
   const bundle = process.env.REELAY_WORKFLOW_BUNDLE;
   if (!bundle) throw new Error('REELAY_WORKFLOW_BUNDLE must name a prebuilt workflow bundle');
   Runtime.install({ logger: new DefaultLogger((process.env.REELAY_LOG_LEVEL ?? 'WARN') as LogLevel), shutdownSignals: [] });
   const connection = await connectWorkerConnection(process.env);
   const worker =
-    kind === 'reelay'
+    kind !== 'noop'
       ? await createReelayWorker({ connection, env: process.env })
       : await Worker.create({
           connection,

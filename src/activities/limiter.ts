@@ -5,6 +5,9 @@ import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderR
 import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
 
+/** Holders looked up at once by one reclaim check. */
+const CHECKS_AT_ONCE = 8;
+
 export function createLimiterActivities(deps: ActivityDeps) {
   return {
     /**
@@ -50,19 +53,28 @@ export function createLimiterActivities(deps: ActivityDeps) {
     async limiterClosedHolders(args: { holders: Array<HolderRun & { requestId: string }> }): Promise<string[]> {
       const { client } = Context.current();
       const closed: string[] = [];
-      for (const holder of args.holders) {
+      const isClosed = async (holder: HolderRun & { requestId: string }): Promise<boolean> => {
         try {
           const described = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
           // A holder that continued as new holds its slot in its latest run (src/workflows/shared/continuation.ts).
           const alive =
             described.status.name === 'RUNNING' ||
             (described.status.name === 'CONTINUED_AS_NEW' && (await client.workflow.getHandle(holder.workflowId).describe()).status.name === 'RUNNING');
-          if (!alive) closed.push(holder.requestId);
+          return !alive;
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) closed.push(holder.requestId);
-          else throw err;
+          if (err instanceof WorkflowNotFoundError) return true;
+          throw err;
         }
-      }
+      };
+      // A few look-ups at a time: at a cap of hundreds a check takes a second or two, not a minute.
+      let next = 0;
+      const lane = async () => {
+        while (next < args.holders.length) {
+          const holder = args.holders[next++]!;
+          if (await isClosed(holder)) closed.push(holder.requestId);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, args.holders.length) }, lane));
       return closed;
     },
   };

@@ -47,7 +47,8 @@ export interface SlotGrant extends SlotClaim {
 export interface LimiterState {
   provider: string;
   capacity: number;
-  holders: Array<SlotRequest & SlotClaim & { since: number }>;
+  /** `unconfirmed`: its grant is sent, and the server has not yet confirmed the delivery. */
+  holders: Array<SlotRequest & SlotClaim & { since: number; unconfirmed?: boolean }>;
   waiting: AcquireRequest[];
   /** Slots dropped because their holder kept them past the lease (a requester that never released). */
   expired: number;
@@ -59,6 +60,8 @@ export interface LimiterState {
   granted?: number;
   /** Each waiting caller's turn: the grant number it was last served at (round-robin within a priority). */
   callerTurns?: Record<string, number>;
+  /** Continue as new after this many signals (default 1000); a limiter started with a state that sets it keeps it. */
+  signalsPerRun?: number;
   /** The latest grants, newest last (at most RECENT_GRANTS_KEPT). */
   recentGrants?: SlotGrant[];
 }

@@ -1,4 +1,4 @@
-import { condition, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { countSlotWait, recordJobsInFlight } from './shared/metrics';
 import {
@@ -40,8 +40,9 @@ export const RECLAIM_CLOSED_HOLDERS = 'limiter-reclaims-closed-holders';
 
 /**
  * Patch: free slots go by priority, then round-robin across callers, and their grants are sent together
- * without waiting for each delivery. Runs recorded before it granted first come, first served, one
- * delivery at a time, and replay that way.
+ * without waiting for each delivery; one wake-up timer serves every wait (not one started and cancelled
+ * per signal); the reclaim check runs beside the grants. Runs recorded before it granted first come,
+ * first served, one delivery at a time, and replay that way.
  */
 export const GRANT_BY_PRIORITY_TOGETHER = 'limiter-grants-by-priority-together';
 
@@ -55,10 +56,15 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
   let signals = 0;
   let checks = 0;
   let nextCheckAt: number | undefined;
-  let grantsInFlight = 0;
+  // Since GRANT_BY_PRIORITY_TOGETHER: what wakes the loop (a signal, an undeliverable grant, a finished
+  // check, the wake-up timer), whether a reclaim check is running, and the one wake-up timer.
+  let wakes = 0;
+  let checking = false;
+  let wakeTimer: { at: number; fired: boolean } | undefined;
   setHandler(limiterStateQuery, () => state);
   setHandler(acquireSlotSignal, (req) => {
     signals++;
+    wakes++;
     state.capacity = req.capacity;
     if (req.reclaimCheckMs !== undefined) state.reclaimCheckMs = req.reclaimCheckMs;
     const known = state.holders.some((h) => h.requestId === req.requestId) || state.waiting.some((w) => w.requestId === req.requestId);
@@ -69,33 +75,85 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
   });
   setHandler(releaseSlotSignal, (req) => {
     signals++;
+    wakes++;
     state.holders = state.holders.filter((h) => h.requestId !== req.requestId);
     state.waiting = state.waiting.filter((w) => w.requestId !== req.requestId);
   });
 
+  /** Holders this run has signalled (a run continued from another sends again what was not confirmed). */
+  const sent = new Set<string>();
+  /**
+   * Tell a holder it has its slot. The holder stays `unconfirmed` until the server confirms the delivery,
+   * so a grant sent in the task that continued as new is sent again by the next run (the requester takes
+   * a grant twice as once). A grant that cannot be delivered (the requester has closed) frees its slot
+   * again and wakes the loop.
+   */
+  const sendGrant = (holder: LimiterState['holders'][number]) => {
+    const { requesterId, requestId } = holder;
+    holder.unconfirmed = true;
+    sent.add(requestId);
+    getExternalWorkflowHandle(requesterId)
+      .signal(slotGrantedSignal, { requestId })
+      .then(() => {
+        const h = state.holders.find((x) => x.requestId === requestId);
+        if (h) delete h.unconfirmed;
+      })
+      .catch(() => {
+        state.holders = state.holders.filter((h) => h.requestId !== requestId);
+        wakes++;
+      });
+  };
+
   /**
    * Fill every free slot in priority and turn order (src/contract/slot-order.ts), signalling the holders
    * all at once: one workflow task sends them together and the loop goes on without waiting for their
-   * delivery. A grant that cannot be delivered (the requester has closed) frees its slot again and wakes
-   * the loop.
+   * delivery.
    */
   const grantFreeSlots = () => {
+    for (const h of state.holders) if (h.unconfirmed && !sent.has(h.requestId)) sendGrant(h);
     while (state.holders.length < state.capacity && state.waiting.length > 0) {
       const [next] = state.waiting.splice(nextToGrant(state.waiting, state.callerTurns ?? {}), 1);
       const { requesterId, requestId, requesterRunId, priority, caller } = next!;
       const claim = { ...(priority !== undefined ? { priority } : {}), ...(caller !== undefined ? { caller } : {}) };
-      state.holders.push({ requesterId, requestId, ...(requesterRunId !== undefined ? { requesterRunId } : {}), ...claim, since: Date.now() });
+      const holder = { requesterId, requestId, ...(requesterRunId !== undefined ? { requesterRunId } : {}), ...claim, since: Date.now() };
+      state.holders.push(holder);
       noteGrant(state, { requesterId, ...claim, at: Date.now() });
-      grantsInFlight++;
-      getExternalWorkflowHandle(requesterId)
-        .signal(slotGrantedSignal, { requestId })
-        .catch(() => {
-          state.holders = state.holders.filter((h) => h.requestId !== requestId);
-          signals++;
-        })
-        .finally(() => grantsInFlight--);
+      sendGrant(holder);
     }
     state.callerTurns = pruneCallerTurns(state.callerTurns ?? {}, state.waiting);
+  };
+
+  /**
+   * Wait for a signal, the next lease expiry or (while slots are held) the next reclaim check, whichever
+   * comes first. One timer serves every wait until it fires or an earlier wake-up is due, rather than a
+   * timer started and cancelled per signal; the reclaim check runs beside the grants instead of holding
+   * them up.
+   */
+  const waitForWork = async () => {
+    if (state.holders.length === 0) nextCheckAt = undefined;
+    else nextCheckAt ??= Date.now() + (state.reclaimCheckMs ?? DEFAULT_RECLAIM_CHECK_MS);
+    const oldest = state.holders.reduce((m, h) => Math.min(m, h.since), Infinity);
+    const leaseAt = Number.isFinite(oldest) ? Math.max(Date.now() + 1000, oldest + LEASE_MS) : Date.now() + LEASE_MS;
+    const at = Math.min(leaseAt, nextCheckAt ?? Infinity);
+    if (!wakeTimer || wakeTimer.fired || at < wakeTimer.at) {
+      const timer = { at, fired: false };
+      wakeTimer = timer;
+      void sleep(Math.max(1, at - Date.now())).then(() => {
+        timer.fired = true;
+        wakes++;
+      });
+    }
+    const seen = wakes;
+    await condition(() => wakes !== seen);
+    if (!checking && nextCheckAt !== undefined && Date.now() >= nextCheckAt) {
+      checks++;
+      checking = true;
+      nextCheckAt = undefined;
+      void reclaimClosedHolders(state).finally(() => {
+        checking = false;
+        wakes++;
+      });
+    }
   };
 
   for (;;) {
@@ -104,7 +162,8 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     state.holders = state.holders.filter((h) => now - h.since < LEASE_MS);
     state.expired += before - state.holders.length;
 
-    if (patched(GRANT_BY_PRIORITY_TOGETHER)) grantFreeSlots();
+    const together = patched(GRANT_BY_PRIORITY_TOGETHER);
+    if (together) grantFreeSlots();
     else {
       while (state.holders.length < state.capacity && state.waiting.length > 0) {
         const next = state.waiting.shift()!;
@@ -123,10 +182,15 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
       }
     }
     recordJobsInFlight(state.provider, state.holders.length);
-    if (signals >= SIGNALS_PER_RUN || checks >= CHECKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      // Grants still on their way are delivered (or found undeliverable) before the state moves on.
-      await condition(() => grantsInFlight === 0);
+    if (signals >= (state.signalsPerRun ?? SIGNALS_PER_RUN) || checks >= CHECKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      // Grants on their way are not waited for: they were sent with an earlier (or this) task's commands.
+      // One the server cannot deliver (its requester has closed) leaves a holder the next run's reclaim
+      // check frees; a check still running is dropped and made again by the next run.
       await continueAsNew<typeof providerLimiterWorkflow>(state);
+    }
+    if (together) {
+      await waitForWork();
+      continue;
     }
     // Wake on the next signal (or a grant that could not be delivered), at the next lease expiry, or (while
     // slots are held) at the next reclaim check.

@@ -114,3 +114,36 @@ describe('callers take turns within a priority', () => {
     expect(after.holders).toEqual([]);
   });
 });
+
+describe('grants survive the limiter continuing as new', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ timings: { aistudio: { pendingMs: 20, runMs: 150, mockRunMs: 150 } } });
+    h.env.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS = '3';
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('a limiter that continues as new every 4 signals still grants every slot once: 15 pipelines on 3 slots all complete', async () => {
+    // Started before any pipeline asks, with a tiny run length: the pipelines' signal-with-start finds it running.
+    await h.client.workflow.start('providerLimiterWorkflow', {
+      workflowId: limiterWorkflowId('aistudio', h.taskQueue),
+      taskQueue: h.taskQueue,
+      args: [{ provider: 'aistudio', capacity: 3, holders: [], waiting: [], expired: 0, reclaimed: 0, signalsPerRun: 4 } satisfies LimiterState],
+    });
+    const started = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => startPipeline(h.client, 'aistudio', job(`turn ${i}`), { taskQueue: h.taskQueue })),
+    );
+    const results = await Promise.all(started.map((s) => s.handle.result()));
+    expect(results.every((r) => r.jobId !== undefined)).toBe(true);
+
+    const end = await waitForLimiter(h, (s) => s.holders.length === 0 && s.waiting.length === 0, 'no holder and no waiter');
+    expect(end.granted).toBe(15);
+    let runs = 0;
+    for await (const _ of h.client.workflow.list({ query: `WorkflowId = '${limiterWorkflowId('aistudio', h.taskQueue)}'` })) runs++;
+    // 30 signals (an acquire and a release each) at 4 a run.
+    expect(runs).toBeGreaterThanOrEqual(5);
+  });
+});
