@@ -4,6 +4,7 @@ import { maxConcurrentJobs } from '../config';
 import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderRun, type LimiterState, type SlotClaim } from '../contract/limiter';
 import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
+import { PRIORITY_HIGHEST } from '../contract/slot-order';
 
 /** Holders looked up at once by one reclaim check. */
 const CHECKS_AT_ONCE = 8;
@@ -41,6 +42,8 @@ export function createLimiterActivities(deps: ActivityDeps) {
           },
         ],
         staticSummary: `${args.provider} job slots, shared by every worker on ${taskQueue}`,
+        // The limiter's tasks go ahead of the pipelines' on a busy queue: every grant waits on them.
+        priority: { priorityKey: PRIORITY_HIGHEST },
       });
       return { limited: true, capacity };
     },

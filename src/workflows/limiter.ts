@@ -94,14 +94,16 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     sent.add(requestId);
     getExternalWorkflowHandle(requesterId)
       .signal(slotGrantedSignal, { requestId })
-      .then(() => {
-        const h = state.holders.find((x) => x.requestId === requestId);
-        if (h) delete h.unconfirmed;
-      })
-      .catch(() => {
-        state.holders = state.holders.filter((h) => h.requestId !== requestId);
-        wakes++;
-      });
+      .then(
+        () => {
+          const h = state.holders.find((x) => x.requestId === requestId);
+          if (h) delete h.unconfirmed;
+        },
+        () => {
+          state.holders = state.holders.filter((h) => h.requestId !== requestId);
+          wakes++;
+        },
+      );
   };
 
   /**
