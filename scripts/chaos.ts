@@ -205,6 +205,9 @@ class WorkerSupervisor {
   private readonly draining = new Set<ChildProcess>();
   restarts = 0;
   kills = 0;
+  /** Every exit of the current worker process (our SIGKILLs included), seconds after the supervisor started. */
+  exits: Array<{ atSeconds: number; code: number | null; signal: string | null }> = [];
+  private readonly t0 = Date.now();
   deploys = 0;
   /** How each worker replaced by a deploy ended: exit code (0 = drained and stopped) or signal, and how long it took. */
   drained: Array<{ code: number | null; signal: string | null; ms: number }> = [];
@@ -219,8 +222,9 @@ class WorkerSupervisor {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'worker'], { cwd: ROOT, env: this.env, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.child = child;
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       if (this.stopping || this.child !== child) return;
+      this.exits.push({ atSeconds: Math.round((Date.now() - this.t0) / 1000), code, signal });
       // Killed by us or died on its own: a new one takes over, as a process manager would.
       this.restarts++;
       setTimeout(() => !this.stopping && this.start(), 500);
@@ -738,7 +742,12 @@ async function main(): Promise<number> {
       events.shift();
       lastEventAt = Date.now();
     }
-    if (diskFilledAt && !diskFill.heldSeconds && Date.now() - diskFilledAt >= base.diskFullSeconds * 1000) freeDisk();
+    // The disk stays full for the profile's time, and longer (up to three times that) until a download has met it.
+    if (diskFilledAt && !diskFill.heldSeconds) {
+      const held = Date.now() - diskFilledAt;
+      const met = diskWorker && fs.existsSync(diskWorker.logFile) && fs.readFileSync(diskWorker.logFile, 'utf8').includes('ENOSPC');
+      if (held >= base.diskFullSeconds * 1000 && (met || held >= 3 * base.diskFullSeconds * 1000)) freeDisk();
+    }
     if (Date.now() - lastNote > 10_000) {
       lastNote = Date.now();
       log(`${closed.size}/${n} closed`);
@@ -980,6 +989,7 @@ async function main(): Promise<number> {
           store: storeLedger ? { faults: storeLedger.faults, requests: storeLedger.requests, incompleteUploads, objectsWrittenAgain: rewritten } : null,
           kills: worker.kills,
           workerExitsOnItsOwn,
+          workerExits: worker.exits,
           serverRestarts: serverRestartsDone,
           cancelled,
           cancels: { sent: cancelsSent, missed: targets.filter((t) => t.action === 'cancel' && t.missed).map((t) => workflowIdOf.get(t.p)), checks: cancelChecks, mismatches: cancelMismatches },
