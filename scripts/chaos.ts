@@ -34,7 +34,8 @@
  *   - provider clocks 30 s ahead of the worker or behind it (the sandbox's clockOffsetMs);
  *   - and it reports the highest attempt any activity reached (from the histories).
  *
- * It prints one summary line (and, with --json, writes the details) and exits 1 on any loss.
+ * It prints one summary line (and, with --json, writes the details) and exits 1 on any loss (2 when the
+ * harness itself fails, 3 on an error nothing caught).
  *
  *   npm run chaos                        the full profile: 200 pipelines, 3 worker kills, 1 server restart,
  *                                        12 cancels, 4 terminates, 2 deploys, a 60 s partition, 10 disk pipelines
@@ -1034,6 +1035,14 @@ async function main(): Promise<number> {
   else log(`kept ${dir}`);
   process.stdout.write(summary + '\n');
   return ok ? 0 : 1;
+}
+
+// Anything that escapes (an error event, a promise nobody awaited) says so and exits 3, not a bare 1.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (err: unknown) => {
+    process.stderr.write(`chaos: ${event}: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(3);
+  });
 }
 
 main().then(
