@@ -339,6 +339,24 @@ export function safeOutputPath(dir: string, name: string): string {
  * batch waits, so memory stays bounded. Cancellation reaches it through the body, which the request's
  * signal destroys. Settles only once no write is in flight, so the caller may close and remove the file.
  */
+/**
+ * writev, then the rest of what it did not take: a write may be short (a disk that fills up takes what
+ * fits and says how much), and the next batch written further on would leave a hole of zeros that a
+ * resumed download then hashes as if it were the file's bytes. Writing the rest turns the short write
+ * into the error it is (ENOSPC), with the file a clean prefix of the body.
+ */
+async function writeFully(fh: fs.promises.FileHandle, buffers: Buffer[], at: number): Promise<void> {
+  const total = buffers.reduce((a, b) => a + b.length, 0);
+  let done = (await fh.writev(buffers, at)).bytesWritten;
+  if (done >= total) return;
+  const rest = Buffer.concat(buffers).subarray(done);
+  while (done < total) {
+    const { bytesWritten } = await fh.write(rest, done - (total - rest.length), total - done, at + done);
+    if (bytesWritten === 0) throw new Error(`writing at byte ${at + done} made no progress`);
+    done += bytesWritten;
+  }
+}
+
 async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<typeof transferMeter>, startAt = 0): Promise<void> {
   const fh = await fs.promises.open(file, startAt > 0 ? 'r+' : 'w');
   try {
@@ -363,7 +381,7 @@ async function writeBodyToFile(body: Readable, file: string, meter: ReturnType<t
         batch = [];
         batchBytes = 0;
         writing = true;
-        fh.writev(buffers, at).then(written, (err: unknown) => {
+        writeFully(fh, buffers, at).then(written, (err: unknown) => {
           writing = false;
           if (failure) reject(failure.err);
           else fail(err);

@@ -168,7 +168,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
   }
 
   function active(token: string, opts: { includeDeleted: boolean }): number {
-    const now = Date.now();
+    const now = deps.now();
     let n = 0;
     for (const j of jobs.values()) {
       if (j.token !== token || (j.deleted && !opts.includeDeleted)) continue;
@@ -182,7 +182,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     const job = jobs.get(id);
     // Another user's job is as unknown as a missing one.
     if (!job || job.deleted || job.token !== token) throw new HttpError(404, 'Job not found');
-    advance(job, Date.now());
+    advance(job, deps.now());
     return job;
   }
 
@@ -322,7 +322,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
         throw new HttpError(429, `Maximum ${limit} concurrent video jobs allowed. Please wait for existing jobs to complete.`);
       }
       charge(token, AISTUDIO_TOKEN_COST);
-      const now = Date.now();
+      const now = deps.now();
       const job: Job = {
         id: randomUUID(),
         seq: seq++,
@@ -374,7 +374,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
     };
     const limit = int('limit', 50, 1);
     const offset = int('offset', 0, 0);
-    const now = Date.now();
+    const now = deps.now();
     const mine = [...jobs.values()].filter((j) => j.token === token && !j.deleted);
     for (const j of mine) advance(j, now);
     const matching = mine.filter((j) => filter === null || j.status === filter).sort((a, b) => b.seq - a.seq);
@@ -421,7 +421,7 @@ export function createAistudio(deps: ProviderDeps): AistudioService {
       return { running, maxRunningSeen: seen, tokens: balances };
     },
     running: () => {
-      const now = Date.now();
+      const now = deps.now();
       for (const j of jobs.values()) advance(j, now);
       return [...jobs.values()]
         .filter((j) => j.status === 'PENDING' || j.status === 'RUNNING')

@@ -83,11 +83,11 @@ export function createDublab(deps: ProviderDeps): ProviderService {
       project,
       targetLang,
       status: 1,
-      statusAt: Date.now(),
+      statusAt: deps.now(),
       errorMessage: null,
       measuredDuration: null,
       doomed: false,
-      createdAt: new Date(),
+      createdAt: new Date(deps.now()),
       outputs: null,
     };
     dubs.set(dub.id, dub);
@@ -126,7 +126,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
   }
 
   function advanceAll(): void {
-    const now = Date.now();
+    const now = deps.now();
     for (const d of dubs.values()) advance(d, now);
   }
 
@@ -247,7 +247,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
 
   route('GET', '/api/v1/dubs/:fileId/outputs', async (ctx) => {
     const dub = findDub(ctx.params.fileId!);
-    advance(dub, Date.now());
+    advance(dub, deps.now());
     const outputs = await signedOutputs(dub);
     // docs-minimal: the documented `outputs` map only (empty until the dub completes): no status, no id, no expiresIn.
     if (docsMinimal()) return sendJson(ctx.res, 200, { outputs });
@@ -257,7 +257,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
   route('GET', '/api/v1/projects/:projectId/outputs', async (ctx) => {
     const project = projects.get(ctx.params.projectId!);
     if (!project) throw new HttpError(404, `Project ${ctx.params.projectId} not found`);
-    const now = Date.now();
+    const now = deps.now();
     const files = [];
     for (const id of project.fileIds) {
       const dub = dubs.get(id)!;
@@ -330,7 +330,7 @@ export function createDublab(deps: ProviderDeps): ProviderService {
       throw new HttpError(402, `Insufficient credits: ${dub.project.duration} needed, ${credits} available`);
     }
     dub.status = 2;
-    dub.statusAt = Date.now();
+    dub.statusAt = deps.now();
     dub.doomed = deps.faults.jobFails(ctx);
     deps.faults.created(ctx, { id: dub.id, key: dub.id });
     // docs-minimal: the docs show no body for a started dub.

@@ -45,6 +45,12 @@ export interface SandboxOptions {
   text2video?: { failTexts?: string[] };
   vividflow?: { hourlyLimit?: number; dailyLimit?: number; failPrompts?: string[]; extraKeys?: string[] };
   aistudio?: { tokens?: number; maxConcurrent?: number; failPrompts?: string[]; extraTokens?: string[] };
+  /**
+   * Skews the clocks the simulated services hand out timestamps by (created/updated times, the expiry of
+   * signed URLs the store issues and checks): one offset for all, or one per service (`store` is the
+   * object store). Durations (job timings) are unaffected. A worker and a provider never share a clock.
+   */
+  clockOffsetMs?: number | Partial<Record<RunningJob['provider'] | 'store', number>>;
   /** A fault profile for the run (see faults.ts and docs/fault-injection.md); none by default. */
   faults?: FaultProfileInput;
   log?: (line: string) => void;
@@ -128,6 +134,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const store = new ObjectStore(dataDir);
   await store.init();
   store.faultHooks = faults.store;
+  const offsetOf = (service: RunningJob['provider'] | 'store'): number =>
+    typeof opts.clockOffsetMs === 'number' ? opts.clockOffsetMs : (opts.clockOffsetMs?.[service] ?? 0);
+  const clock = (service: RunningJob['provider'] | 'store'): (() => number) => {
+    const offset = offsetOf(service);
+    return offset ? () => Date.now() + offset : Date.now;
+  };
+  store.now = clock('store');
 
   const keys = {
     lipdub: opts.keys?.lipdub ?? DEFAULT_KEYS.lipdub,
@@ -145,12 +158,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     work.then(forget, forget);
     return work;
   };
-  const deps = (apiKey: string): ProviderDeps => ({ store, config, apiKey, track, faults: faults.provider });
-  const text2video = createText2video(deps(''));
-  const vividflow = createVividflow(deps(keys.vividflow));
-  const aistudio = createAistudio(deps(keys.aistudio));
-  const lipdub = createLipdub(deps(keys.lipdub));
-  const dublab = createDublab(deps(keys.dublab));
+  const deps = (provider: RunningJob['provider'], apiKey: string): ProviderDeps => ({ store, config, apiKey, track, faults: faults.provider, now: clock(provider) });
+  const text2video = createText2video(deps('text2video', ''));
+  const vividflow = createVividflow(deps('vividflow', keys.vividflow));
+  const aistudio = createAistudio(deps('aistudio', keys.aistudio));
+  const lipdub = createLipdub(deps('lipdub', keys.lipdub));
+  const dublab = createDublab(deps('dublab', keys.dublab));
   const running = (provider?: RunningJob['provider']): RunningJob[] =>
     [lipdub, dublab, text2video, vividflow, aistudio].flatMap((svc) => svc.running()).filter((j) => provider === undefined || j.provider === provider);
   const stats = (): SandboxStats => ({ aistudio: aistudio.stats(), vividflow: vividflow.stats(), text2video: text2video.stats() });

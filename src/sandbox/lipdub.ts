@@ -296,7 +296,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
 
   route('GET', '/v1/video/status/:videoId', (ctx) => {
     const video = findVideo(ctx.params.videoId!);
-    const now = Date.now();
+    const now = deps.now();
     if (config.profile === 'docs-minimal') {
       const shown = shotShown(video, now, true);
       const shot = shown ? shots.get(video.shotId!) : undefined;
@@ -330,14 +330,14 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     if (video.uploadStatus === 'failed') throw new HttpError(400, 'Video upload was reported as failed');
     if (!store.has(video.uploadKey)) throw new HttpError(400, 'Video has not been uploaded');
     if (video.shotId === null) {
-      const now = Date.now();
+      const now = deps.now();
       const shot: Shot = { id: nextShotId++, video, status: 'not_started', statusAt: now, training: 'not_started', trainingAt: now };
       shots.set(shot.id, shot);
       video.shotId = shot.id;
       video.successAt = now;
       video.uploadStatus = 'completed';
     }
-    if (config.profile === 'docs-minimal' && !shotShown(video, Date.now(), false)) {
+    if (config.profile === 'docs-minimal' && !shotShown(video, deps.now(), false)) {
       // The docs' flow reads the shot id from GET /video/status; this answer does not have it yet.
       sendJson(ctx.res, 200, { data: { asset_type: 'dubbing-video' } });
       return;
@@ -368,7 +368,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
       uploadKey: `lipdub/audio/${id}/${safeSegment(fileName)}`,
       uploadStatus: 'uploading',
       completedAt: null,
-      createdAt: new Date(),
+      createdAt: new Date(deps.now()),
     };
     audios.set(id, audio);
     deps.faults.created(ctx, { id, key: fileName });
@@ -394,7 +394,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     if (!store.has(audio.uploadKey)) throw new HttpError(400, 'Audio has not been uploaded');
     if (audio.uploadStatus !== 'completed') {
       audio.uploadStatus = 'completed';
-      audio.completedAt = Date.now();
+      audio.completedAt = deps.now();
     }
     sendJson(ctx.res, 200, {});
   });
@@ -419,7 +419,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
   });
 
   route('GET', '/v1/shots', (ctx) => {
-    const now = Date.now();
+    const now = deps.now();
     const data = [...shots.values()].filter((s) => shotShown(s.video, now, false)).map((s) => ({
       shot_id: s.id,
       shot_label: s.video.fileName,
@@ -433,7 +433,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
 
   route('GET', '/v1/shots/:shotId/status', (ctx) => {
     const shot = findShot(ctx.params.shotId!);
-    advanceShot(shot, Date.now());
+    advanceShot(shot, deps.now());
     sendJson(ctx.res, 200, { data: { shot_status: shot.status, ai_training_status: shot.training } });
   });
 
@@ -446,7 +446,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     const maintainExpression = optionalBoolean(body, 'maintain_expression') ?? false;
     const audio = findAudio(audioId);
     const { field, id } = newGenerateId();
-    const now = Date.now();
+    const now = deps.now();
     const g: Generation = {
       id,
       shot,
@@ -468,7 +468,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
 
   route('GET', '/v1/shots/:shotId/generate/:generateId', (ctx) => {
     const g = findGeneration(findShot(ctx.params.shotId!), ctx.params.generateId!);
-    advanceGeneration(g, Date.now());
+    advanceGeneration(g, deps.now());
     const data: Record<string, unknown> = { status: g.status, generate_id: g.id };
     // The reason is not documented: docs-minimal leaves it out.
     if (g.status === 'failed' && config.profile !== 'docs-minimal') data.error = g.failure;
@@ -477,7 +477,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
 
   route('GET', '/v1/shots/:shotId/generate/:generateId/download', async (ctx) => {
     const g = findGeneration(findShot(ctx.params.shotId!), ctx.params.generateId!);
-    advanceGeneration(g, Date.now());
+    advanceGeneration(g, deps.now());
     if (g.status === 'failed') throw new HttpError(400, `Generation failed: ${g.failure}`);
     if (g.status !== 'finished') throw new HttpError(400, 'Generation not finished');
     const key = await produceOutput(g);
@@ -488,7 +488,7 @@ export function createLipdub(deps: ProviderDeps): ProviderService {
     router,
     formatError: (ctx, err) => sendJson(ctx.res, err.status, { message: err.message }),
     running: () => {
-      const now = Date.now();
+      const now = deps.now();
       const out: RunningJob[] = [];
       // A shot runs until it is processed and its AI training ended; a generation until it finished or failed.
       for (const shot of shots.values()) {

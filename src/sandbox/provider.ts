@@ -13,6 +13,8 @@ export interface ProviderDeps {
   track<T>(work: Promise<T>): Promise<T>;
   /** Fault injection (jobs doomed to fail) and the ledger of billable creates. */
   faults: ProviderFaultHooks;
+  /** The provider's clock (ms since the epoch): the real one plus the sandbox's `clockOffsetMs` for it. */
+  now(): number;
 }
 
 /** A job still running at a simulated provider: what a run would be billed for if it finishes. */

@@ -61,6 +61,8 @@ export class ObjectStore {
   baseUrl = '';
   /** Fault injection: expired signed URLs, slow uploads (none until the sandbox sets them). */
   faultHooks: StoreFaultHooks | null = null;
+  /** The store's clock (ms): signed URLs expire by it. The sandbox skews it with `clockOffsetMs.store`. */
+  now: () => number = Date.now;
 
   constructor(dataDir: string) {
     this.root = path.resolve(dataDir, 'objects');
@@ -75,7 +77,7 @@ export class ObjectStore {
     if (!isValidKey(key)) throw new Error(`invalid object key ${key}`);
     const ttl = this.faultHooks ? this.faultHooks.signedUrlTtl(ttlSeconds) : ttlSeconds;
     // A negative TTL only comes from fault injection: a URL issued already expired.
-    const expires = Math.floor(Date.now() / 1000) + (ttl < 0 ? Math.floor(ttl) : Math.max(0, Math.floor(ttl)));
+    const expires = Math.floor(this.now() / 1000) + (ttl < 0 ? Math.floor(ttl) : Math.max(0, Math.floor(ttl)));
     const sig = this.sign(method, key, String(expires), method === 'PUT' ? contentType : '');
     const qs = new URLSearchParams({ expires: String(expires), sig, ...extra });
     return `${this.baseUrl}/o/${key}?${qs.toString()}`;
@@ -318,7 +320,7 @@ export class ObjectStore {
     if (!expires || !sig || !/^\d+$/.test(expires)) {
       throw new HttpError(403, 'Request is missing expires or sig', 'AccessDenied');
     }
-    if (Number(expires) < Math.floor(Date.now() / 1000)) {
+    if (Number(expires) < Math.floor(this.now() / 1000)) {
       throw new HttpError(403, 'The provided token has expired.', 'ExpiredToken');
     }
     const want = Buffer.from(this.sign(method, key, expires, contentType), 'hex');

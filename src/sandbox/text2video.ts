@@ -128,7 +128,7 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
       throw new HttpError(400, 'No text provided in request body');
     }
     if (typeof text !== 'string') throw new HttpError(400, 'text must be a string');
-    const now = Date.now();
+    const now = deps.now();
     const job: Job = {
       id: randomUUID(),
       text,
@@ -150,13 +150,13 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
 
   router.get('/api/v1/status/:jobId', (ctx) => {
     const job = findJob(ctx.params.jobId!);
-    advance(job, Date.now());
+    advance(job, deps.now());
     sendJson(ctx.res, 200, statusJson(job));
   });
 
   router.get('/api/v1/download/:jobId', async (ctx) => {
     const job = findJob(ctx.params.jobId!);
-    advance(job, Date.now());
+    advance(job, deps.now());
     if (job.status !== 'completed') throw new HttpError(400, 'Video not ready for download');
     let key: string;
     try {
@@ -175,7 +175,7 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
   });
 
   router.get('/api/v1/jobs', (ctx) => {
-    const now = Date.now();
+    const now = deps.now();
     const out: Record<string, unknown> = {};
     for (const job of jobs.values()) {
       advance(job, now);
@@ -192,7 +192,7 @@ export function createText2video(deps: ProviderDeps): Text2videoService {
     },
     stats: () => ({ jobs: jobs.size }),
     running: () => {
-      const now = Date.now();
+      const now = deps.now();
       for (const j of jobs.values()) advance(j, now);
       return [...jobs.values()]
         .filter((j) => j.status === 'queued' || j.status === 'processing')

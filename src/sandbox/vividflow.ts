@@ -325,7 +325,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
   const route = (method: 'GET' | 'POST', pattern: string, handler: (ctx: RequestContext, key: string) => Promise<void> | void) =>
     router.add(method, pattern, async (ctx) => {
       const key = authenticate(ctx);
-      rateLimit(key, Date.now());
+      rateLimit(key, deps.now());
       await handler(ctx, key);
     });
 
@@ -340,7 +340,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
       let imageSha256: string | undefined;
       if (imageKey !== undefined) imageSha256 = await store.sha256(imageKey);
       else if (imageUrl!.startsWith('https://')) imageSha256 = await fetchImage(imageUrl!, uploads);
-      const now = Date.now();
+      const now = deps.now();
       pump(now);
       const job: Job = {
         id: randomUUID(),
@@ -373,14 +373,14 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
 
   route('GET', '/api/v1/status/:jobId', async (ctx, key) => {
     const job = findJob(ctx.params.jobId!, key);
-    pump(Date.now());
+    pump(deps.now());
     sendJson(ctx.res, 200, await statusJson(job));
   });
 
   route('POST', '/api/v1/cancel/:jobId', async (ctx, key) => {
     await drain(ctx.req);
     const job = findJob(ctx.params.jobId!, key);
-    const now = Date.now();
+    const now = deps.now();
     pump(now);
     if (job.status !== 'queued') throw new HttpError(400, `Job cannot be cancelled (status: ${job.status})`);
     queue = queue.filter((j) => j !== job);
@@ -396,7 +396,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
       if (!/^\d+$/.test(raw) || Number(raw) < 1) throw invalid(['limit must be a positive integer']);
       limit = Math.min(Number(raw), MAX_HISTORY);
     }
-    pump(Date.now());
+    pump(deps.now());
     const mine = [...jobs.values()].filter((j) => j.owner === key).sort((a, b) => b.seq - a.seq).slice(0, limit);
     const list = [];
     for (const j of mine) {
@@ -413,7 +413,7 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
   });
 
   route('GET', '/api/v1/usage', (ctx, key) => {
-    const now = Date.now();
+    const now = deps.now();
     pump(now);
     const mine = [...jobs.values()].filter((j) => j.owner === key);
     const count = (s: Status) => mine.filter((j) => j.status === s).length;
@@ -437,11 +437,11 @@ export function createVividflow(deps: ProviderDeps): VividflowService {
     router,
     formatError: (ctx, err) => sendJson(ctx.res, err.status, err.body ?? { error: err.message }),
     stats: () => {
-      pump(Date.now());
+      pump(deps.now());
       return { processing: processing.size, queued: queue.length, maxProcessingSeen, rateLimited };
     },
     running: () => {
-      pump(Date.now());
+      pump(deps.now());
       return [...jobs.values()]
         .filter((j) => j.status === 'queued' || j.status === 'processing')
         .map((j) => ({ provider: 'vividflow' as const, kind: 'job' as const, id: j.id, status: j.status, key: j.prompt }));

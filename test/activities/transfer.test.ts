@@ -143,6 +143,36 @@ describe('streaming transfers', () => {
     }
   });
 
+  it('writes the rest of a short write (a disk filling up takes what fits): the file is byte-exact, with no hole', async () => {
+    const bytes = randomBytes(5 * 1024 * 1024 + 999);
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': String(bytes.length) });
+      res.end(bytes);
+    });
+    // The first writev takes only part of its batch and says so, as write(2) does on a nearly full disk.
+    const probe = await fs.promises.open(path.join(tempDir('dl-probe'), 'p'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { writev: (buffers: Buffer[], position?: number) => Promise<{ bytesWritten: number; buffers: Buffer[] }> };
+    await probe.close();
+    const writev = proto.writev;
+    let shortened = 0;
+    const spy = jest.spyOn(proto, 'writev').mockImplementation(function (this: unknown, buffers: Buffer[], position?: number) {
+      const total = buffers.reduce((a, b) => a + b.length, 0);
+      if (shortened > 0 || total < 1000) return writev.call(this, buffers, position);
+      shortened = Math.floor(total / 3);
+      return writev.call(this, [Buffer.concat(buffers).subarray(0, shortened)], position);
+    });
+    try {
+      const out = tempDir('dl-short');
+      const result = await downloadToFile({ url: `${server.url}/f`, dir: out, name: 'short.mp4', provider: 'lipdub' });
+      expect(shortened).toBeGreaterThan(0);
+      expect(result).toMatchObject({ bytes: bytes.length, sha256: sha(bytes) });
+      expect(sha(fs.readFileSync(path.join(out, 'short.mp4')))).toBe(sha(bytes));
+    } finally {
+      spy.mockRestore();
+      await server.close();
+    }
+  });
+
   it('rejects a body cut short of its Content-Length and leaves no file behind', async () => {
     const server = await serve((req, res) => {
       res.writeHead(200, { 'content-length': '1000' });

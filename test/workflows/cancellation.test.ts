@@ -123,6 +123,20 @@ describe('cancellation tells the truth: leftAtProvider equals what still runs at
       await expectSlotReleasedLast(handle);
     });
 
+    it('cancelled before its input came back from validateInput: progress says cancelled, nothing was created or left', async () => {
+      const prompt = `before input ${randomUUID()}`;
+      // A delayed start: the cancel request is in the history before the run's first workflow task.
+      const handle = await h.client.workflow.start('vividflowPipeline', {
+        taskQueue: h.taskQueue,
+        workflowId: `vividflow-before-input-${randomUUID()}`,
+        args: [{ prompt, imageUrl: 'gs://reelay-test/still.png', polling: FAST_POLLING }],
+        startDelay: '1s',
+      });
+      const progress = await cancelAndCompare(handle, 'vividflow', (j) => j.key === prompt);
+      expect(progress).toMatchObject({ stage: 'cancelled', leftAtProvider: [] });
+      expect(h.sandbox.ledger().filter((e) => e.key === prompt)).toEqual([]);
+    });
+
     it('cancelled while queued: cancelled at Vivid Flow exactly once, nothing left', async () => {
       h.sandbox.configure({ timings: { vividflow: { workers: 0 } } });
       h.sandbox.resetCounters();

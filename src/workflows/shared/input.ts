@@ -1,9 +1,10 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Activities } from '../../activities';
 import type * as Common from '../../contract/common';
 import type { PipelineWorkflowType } from '../../pipelines/registry';
 import { applyInputPatch, type InputPatch } from '../../contract/input-patch';
+import { answerProgressCancelledBeforeInput } from './progress';
 
 function isPatchAnswer(answer: unknown): answer is { inputPatch: InputPatch | null } {
   return typeof answer === 'object' && answer !== null && Object.keys(answer).length === 1 && 'inputPatch' in answer;
@@ -64,6 +65,7 @@ export async function validatedInput<S extends z.ZodType>(workflowType: Pipeline
       notifyFromActivity = { notify: said?.notify ?? undefined };
       throw ApplicationFailure.nonRetryable(err.cause.message, 'InvalidInput');
     }
+    if (isCancellation(err)) answerProgressCancelledBeforeInput();
     throw err;
   }
 }

@@ -145,3 +145,28 @@ export function answerProgressFromStart(carried?: PipelineProgress): void {
   };
   setHandler(startingProgressQuery, () => starting);
 }
+
+/**
+ * A fresh run cancelled before its input came back from validateInput has created nothing anywhere:
+ * `progress` says it was cancelled, with nothing left at the provider, instead of "starting" for good.
+ * (A query's contents may change without a patch: docs/evolving-workflows.md.) A continued run keeps
+ * answering what it carried.
+ */
+export function answerProgressCancelledBeforeInput(): void {
+  const { workflowType, startTime, continuedFromExecutionRunId } = workflowInfo();
+  if (continuedFromExecutionRunId) return;
+  const at = startTime.toISOString();
+  const now = new Date().toISOString();
+  const cancelled: PipelineProgress = {
+    pipeline: workflowType,
+    provider: workflowType.replace(/Pipeline$/, ''),
+    stage: 'cancelled',
+    percent: 0,
+    providerIds: {},
+    log: [{ at: now, message: 'Cancelled before it started; nothing was created at the provider' }],
+    startedAt: at,
+    updatedAt: now,
+    leftAtProvider: [],
+  };
+  setHandler(startingProgressQuery, () => cancelled);
+}
