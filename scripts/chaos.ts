@@ -623,6 +623,8 @@ async function main(): Promise<number> {
     runningAtClose: string[];
     /** Listed as left but no longer running by the time the sandbox was asked (jobs take a few hundred ms here). */
     endedSince: string[];
+    /** Calls the cancel cut short, named in leftAtProvider (src/workflows/shared/cut-short.ts). */
+    cutShort?: number;
     ok: boolean;
     why?: string;
   }
@@ -646,8 +648,12 @@ async function main(): Promise<number> {
     if (progress?.leftAtProvider) c.leftAtProvider = progress.leftAtProvider;
     if (!progress) Object.assign(c, { ok: false, why: 'no worker answered the progress query' });
     else if (closedAs === 'CANCELLED') {
-      const left = (progress.leftAtProvider ?? []).map(idOfLeft);
-      const silent = c.runningAtClose.filter((j) => !left.includes(j));
+      // A call the cancel cut short is named, not its job (its outcome at the provider is unknown): a job of
+      // the run running unlisted is accounted for by that line.
+      const cutShort = (progress.leftAtProvider ?? []).filter((item) => item.startsWith('call "'));
+      const left = (progress.leftAtProvider ?? []).filter((item) => !cutShort.includes(item)).map(idOfLeft);
+      const silent = cutShort.length ? [] : c.runningAtClose.filter((j) => !left.includes(j));
+      c.cutShort = cutShort.length;
       const unknown = left.filter((j) => !c.runningAtClose.includes(j) && !ledgerIds.has(j) && !running.some((r) => r.id === j));
       c.endedSince = left.filter((j) => !c.runningAtClose.includes(j) && !unknown.includes(j));
       if (progress.stage !== 'cancelled') Object.assign(c, { ok: false, why: `ended cancelled but its progress says ${progress.stage}` });
@@ -928,6 +934,7 @@ async function main(): Promise<number> {
   const cancelled = outcomes.filter((o) => o.status === 'cancelled').length;
   const terminatedCount = outcomes.filter((o) => o.status === 'terminated').length;
   const cancelMismatches = cancelChecks.filter((c) => !c.ok);
+  const cutShortCalls = cancelChecks.reduce((n, c) => n + (c.cutShort ?? 0), 0);
   const cancelsSent = targets.filter((t) => t.action === 'cancel' && t.sentAt).length;
   const cancelTargets = targets.filter((t) => t.action === 'cancel').length;
   const cancelsMissed = targets.filter((t) => t.action === 'cancel' && t.missed).length;
@@ -952,7 +959,7 @@ async function main(): Promise<number> {
   const summary =
     `chaos ${ok ? 'PASS' : 'FAIL'}: ${n} pipelines, ${completed} completed, ${failed.length} failed with a reason ` +
     `(${[...failureCounts].map(([t, c]) => `${t} ${c}`).join(', ') || 'none'}), ${unclear.length} failed unclearly, ${stuck.length} stuck; ` +
-    `${cancelled} cancelled of ${cancelTargets} aimed (${cancelsMissed} closed before their moment; leftAtProvider matched the sandbox for ${leftMatched}/${cancelled}, ${endedSince} listed jobs ended since; ${cancelMismatches.length} mismatches), ` +
+    `${cancelled} cancelled of ${cancelTargets} aimed (${cancelsMissed} closed before their moment; leftAtProvider matched the sandbox for ${leftMatched}/${cancelled}, ${endedSince} listed jobs ended since, ${cutShortCalls} calls cut short by the cancel; ${cancelMismatches.length} mismatches), ` +
     `${terminatedCount} terminated of ${targets.filter((t) => t.action === 'terminate').length} aimed (${terminatedJobs.length} provider jobs listed, ${terminatedJobs.filter((j) => j.running).length} still running), ` +
     `${slotsHeldByClosed.length} slots held by closed runs (${slotsReclaimed} reclaimed); ` +
     `${duplicates.length} duplicate billable creates (${ledger.length} creates performed, ${freeResubmits} free text2video resubmits); ` +

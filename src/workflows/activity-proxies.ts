@@ -1,6 +1,17 @@
-import { ActivityCancellationType, patched, proxyActivities, type ActivityFunction, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  patched,
+  proxyActivities,
+  type ActivityFunction,
+  type ActivityFunctionWithOptions,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { continuation } from './shared/continuation';
+import { noteCutShort } from './shared/cut-short';
 
 /**
  * Timeouts and retries, declared once, one proxy per class of call.
@@ -19,6 +30,16 @@ export const STATUS_CALL: ActivityOptions = {
  * the provider. Runs recorded before it keep TRY_CANCEL and the old handlers, so their histories replay.
  */
 export const CANCEL_WAITS_FOR_CREATES = 'cancel-waits-for-creates-and-transfers';
+
+/**
+ * Patch: a create or transfer call in flight when the run is cancelled, which then fails instead of
+ * acknowledging the cancel (the server retries no activity once its cancel is requested: a provider's
+ * 502, a worker killed mid-call and the heartbeat timeout that follows), ends the run as cancelled, not
+ * failed. The pipeline's cancellation handler runs and reports what it found; `leftAtProvider` adds a
+ * line naming the call, whose outcome at the provider is unknown (src/workflows/shared/cut-short.ts).
+ * Runs recorded before it failed there, and replay that way.
+ */
+export const CANCELLED_CALL_ENDS_CANCELLED = 'cancelled-call-that-fails-ends-cancelled';
 
 /**
  * Create calls (start a job, start a generation). The activity itself decides when a retry would risk a
@@ -81,9 +102,26 @@ export function withSummary<F extends ActivityFunction>(
 ): Promise<Awaited<ReturnType<F>>> {
   const waits = options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
   const cancellationType = waits && !patched(CANCEL_WAITS_FOR_CREATES) ? ActivityCancellationType.TRY_CANCEL : options.cancellationType;
-  const call = () => fn.executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args);
+  const call = () =>
+    fn.executeWithOptions({ ...options, ...(cancellationType !== undefined ? { cancellationType } : {}), summary }, args).catch((err: unknown) => {
+      if (waits && !isCancellation(err) && CancellationScope.current().consideredCancelled && patched(CANCELLED_CALL_ENDS_CANCELLED)) {
+        const reason = failureText(err);
+        noteCutShort(summary, reason);
+        throw new CancelledFailure(`cancelled while "${summary}" was in flight, which then failed: ${reason}`);
+      }
+      throw err;
+    });
   // Creates and transfers (the calls that wait for their end on cancellation) are not made twice across a
   // continue-as-new (src/workflows/shared/continuation.ts); status reads are.
   const ctx = continuation();
   return waits && ctx ? ctx.call(summary, args, call) : call();
+}
+
+/** An activity failure as one short line: its cause's type and message (`ProviderServerError: DubLab 502 …`), else its own. */
+function failureText(err: unknown): string {
+  const cause = (err as { cause?: { type?: string; message?: string } } | undefined)?.cause;
+  const e = err as { message?: string } | undefined;
+  const text = cause?.message ? (cause.type ? `${cause.type}: ${cause.message}` : cause.message) : (e?.message ?? String(err));
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

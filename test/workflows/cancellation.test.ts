@@ -180,6 +180,26 @@ describe('cancellation tells the truth: leftAtProvider equals what still runs at
       expect((await cancelAndCompare(handle, 'aistudio', (j) => j.key === prompt)).leftAtProvider).toHaveLength(1);
     });
 
+    it('cancelled while a download is in flight that then fails (a 502 the server no longer retries): the run ends cancelled, naming the call', async () => {
+      // Every object GET answers 502 after HOLD_MS: the cancel comes while the first one waits.
+      h.sandbox.setFaults({ rules: [{ key: 'store GET', faults: { latencyMs: { min: HOLD_MS, max: HOLD_MS, rate: 1 }, serverError: { statuses: [502], rate: 1 } } }] });
+      const prompt = `download fails ${randomUUID()}`;
+      const handle = await start(prompt);
+      await waitForProgress(handle, (p) => p.stage === 'downloading');
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      const progress = await handle.query(progressQuery);
+      expect(progress.stage).toBe('cancelled');
+      // The job had ended (it was being downloaded): only the cut-short call is named.
+      expect(h.sandbox.running('aistudio').filter((j) => j.key === prompt)).toEqual([]);
+      expect(progress.leftAtProvider).toEqual([expect.stringMatching(/^call "Download .*" was cut short by the cancel \(.*502.*\): anything it made at the provider is not listed here/)]);
+    });
+
     it('cancelled while downloading: nothing is left running', async () => {
       h.sandbox.setFaults({ rules: [{ key: 'store GET', faults: { holdAnswerMs: { ms: HOLD_MS, first: 1 } } }] });
       const prompt = `download ${randomUUID()}`;

@@ -1,3 +1,4 @@
+import { cutShortNotes } from './cut-short';
 import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { progressQuery as startingProgressQuery } from '../../contract/progress';
 import type { PipelineProgress } from '../../contract/progress';
@@ -101,7 +102,8 @@ export class ProgressTracker {
   }
 
   leftAtProvider(items: string[]): void {
-    this.state.leftAtProvider = items;
+    // Calls the cancel cut short, whose outcome at the provider is unknown, follow the jobs found.
+    this.state.leftAtProvider = [...items, ...cutShortNotes().filter((n) => !items.includes(n))];
     this.render();
   }
 
