@@ -58,7 +58,7 @@ import { workflowBundleOptions } from '../src/codec';
 import { failureMessage, outputFiles } from '../src/cli/pipelines';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../src/dev/temporal';
 import { ensureVersitygw, startObjectStore, type ObjectStoreServer } from '../src/dev/objectstore';
-import { startStoreFaultProxy, type StoreFaultLedger, type StoreFaultProxy } from '../src/dev/store-faults';
+import { mulberry32, startStoreFaultProxy, type StoreFaultLedger, type StoreFaultProxy } from '../src/dev/store-faults';
 import { startTcpProxy, type TcpProxy } from '../src/dev/tcp-proxy';
 import { limiterStateQuery, limiterWorkflowId, type LimiterState } from '../src/contract/limiter';
 import { REELAY_JOB_IDS } from '../src/contract/search-attributes';
@@ -96,17 +96,8 @@ function atMoment(stage: string, moment: Moment): boolean {
   return stage === moment;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed picks the same runs to cancel and terminate. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG: the same seed picks the same runs to cancel and terminate (seed 0 counts as 1). */
+const rng = (seed: number): (() => number) => mulberry32(seed >>> 0 || 1);
 
 /** The provider id an item of `leftAtProvider` names: `job 12`, `shot 746176 (...)`, `generation 456 (running)`, `dub f-1 (...)`, `video 9 (...)`. */
 const idOfLeft = (item: string): string => /^(?:job|shot|generation|dub|video) (\S+)/.exec(item)?.[1] ?? `unparsed: ${item}`;

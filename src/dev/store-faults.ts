@@ -57,8 +57,8 @@ export interface StoreFaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, seedable, good enough to spread faults. */
-function generator(seed: number): () => number {
+/** mulberry32: small, seedable, good enough to spread faults (and to pick the chaos run's targets). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -94,7 +94,7 @@ const SLOW_DOWN = (resource: string) =>
 /** Start the proxy on loopback (a free port unless `port`). */
 export async function startStoreFaultProxy(opts: StoreFaultOptions): Promise<StoreFaultProxy> {
   const target = new URL(opts.target);
-  const random = generator(opts.seed ?? 1);
+  const random = mulberry32(opts.seed ?? 1);
   const rates = {
     partServerErrorRate: opts.partServerErrorRate ?? 0,
     partSlowRate: opts.partSlowRate ?? 0,
