@@ -45,7 +45,8 @@ describe('SIGTERM drains a worker; a second one resumes what it left', () => {
   let dir: string;
   const workers: ChildProcess[] = [];
   beforeAll(async () => {
-    h = await startHarness({ timings: { ...FAST_TIMINGS, text2video: { queueMs: 50, stageMs: 1500 } } });
+    // The story's job runs about 24 s (6 stages): still waiting when a busy machine brings the download to 40 MiB.
+    h = await startHarness({ timings: { ...FAST_TIMINGS, text2video: { queueMs: 50, stageMs: 4000 } } });
     dir = tempDir('drain');
   });
   afterAll(async () => {
