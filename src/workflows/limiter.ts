@@ -185,9 +185,9 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     }
     recordJobsInFlight(state.provider, state.holders.length);
     if (signals >= (state.signalsPerRun ?? SIGNALS_PER_RUN) || checks >= CHECKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      // Grants on their way are not waited for: they were sent with an earlier (or this) task's commands.
-      // One the server cannot deliver (its requester has closed) leaves a holder the next run's reclaim
-      // check frees; a check still running is dropped and made again by the next run.
+      // Grants on their way are not waited for: those the server has not confirmed are still `unconfirmed`
+      // in the state, and the next run sends them again (a grant sent in this very task was lost at 2,000
+      // pipelines). A reclaim check still running is dropped and made again by the next run.
       await continueAsNew<typeof providerLimiterWorkflow>(state);
     }
     if (together) {
