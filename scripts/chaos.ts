@@ -629,6 +629,12 @@ async function main(): Promise<number> {
     );
     const running = sandbox.running(t.p.pipeline as RunningJob['provider']).filter((j) => ofRun(t.p, id, j.key));
     const ledgerIds = new Set(sandbox.ledger().filter((e) => e.provider === t.p.pipeline && ofRun(t.p, id, e.key)).map((e) => e.id));
+    // A LipDub shot is made by the upload's success, not by a create the ledger keeps: the run's shots come
+    // from LipDub's own list (a listed shot that finished before this check is then still the run's).
+    if (t.p.pipeline === 'lipdub') {
+      const shots = (await LipdubClient.fromEnv(sandbox.env()).listShots()).data;
+      for (const s of shots) if (s.shot_scene_name && ofRun(t.p, id, s.shot_scene_name)) ledgerIds.add(String(s.shot_id));
+    }
     let progress: PipelineProgress | undefined;
     const queryDeadline = Math.min(deadline, Date.now() + 120_000);
     while (!progress && Date.now() < queryDeadline) {
