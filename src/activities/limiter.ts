@@ -4,7 +4,7 @@ import { maxConcurrentJobs } from '../config';
 import { acquireSlotSignal, limiterWorkflowId, type AcquireRequest, type HolderRun, type LimiterState, type SlotClaim } from '../contract/limiter';
 import type { providerLimiterWorkflow } from '../workflows/limiter';
 import type { ActivityDeps } from './shared';
-import { PRIORITY_HIGHEST } from '../contract/slot-order';
+import { PRIORITY_HIGHEST, definedClaim } from '../contract/slot-order';
 
 /** Holders looked up at once by one reclaim check. */
 const CHECKS_AT_ONCE = 8;
@@ -35,8 +35,7 @@ export function createLimiterActivities(deps: ActivityDeps) {
             requesterId: args.requesterId,
             requestId: args.requestId,
             ...(args.requesterRunId !== undefined ? { requesterRunId: args.requesterRunId } : {}),
-            ...(args.priority !== undefined ? { priority: args.priority } : {}),
-            ...(args.caller !== undefined ? { caller: args.caller } : {}),
+            ...definedClaim(args),
             capacity,
             reclaimCheckMs,
           },

@@ -11,7 +11,7 @@ import {
   type LimiterState,
   type SlotGrant,
 } from '../contract/limiter';
-import { callerKey, nextToGrant, pruneCallerTurns } from '../contract/slot-order';
+import { callerKey, definedClaim, nextToGrant, pruneCallerTurns } from '../contract/slot-order';
 
 /**
  * Job slots for one provider, shared by every worker and every batch on a task queue: a semaphore held in
@@ -116,7 +116,7 @@ export async function providerLimiterWorkflow(state: LimiterState): Promise<void
     while (state.holders.length < state.capacity && state.waiting.length > 0) {
       const [next] = state.waiting.splice(nextToGrant(state.waiting, state.callerTurns ?? {}), 1);
       const { requesterId, requestId, requesterRunId, priority, caller } = next!;
-      const claim = { ...(priority !== undefined ? { priority } : {}), ...(caller !== undefined ? { caller } : {}) };
+      const claim = definedClaim({ priority, caller });
       const holder = { requesterId, requestId, ...(requesterRunId !== undefined ? { requesterRunId } : {}), ...claim, since: Date.now() };
       state.holders.push(holder);
       noteGrant(state, { requesterId, ...claim, at: Date.now() });

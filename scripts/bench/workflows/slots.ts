@@ -6,6 +6,7 @@
  */
 import { condition, defineSignal, setHandler } from '@temporalio/workflow';
 import { withProviderSlot } from '../../../src/workflows/shared/slots';
+import { definedClaim } from '../../../src/contract/slot-order';
 
 export { providerLimiterWorkflow } from '../../../src/workflows/limiter';
 
@@ -42,7 +43,7 @@ export async function slotHolderBench(input: SlotHolderInput): Promise<SlotHolde
       await condition(() => letGo, input.holdMs);
     },
     undefined,
-    { ...(input.priority !== undefined ? { priority: input.priority } : {}), ...(input.caller !== undefined ? { caller: input.caller } : {}) },
+    definedClaim(input),
   );
   return { askedAt, grantedAt, releasedAt: Date.now() };
 }
