@@ -632,7 +632,19 @@ async function main(): Promise<number> {
     // A LipDub shot is made by the upload's success, not by a create the ledger keeps: the run's shots come
     // from LipDub's own list (a listed shot that finished before this check is then still the run's).
     if (t.p.pipeline === 'lipdub') {
-      const shots = (await LipdubClient.fromEnv(sandbox.env()).listShots()).data;
+      // The sandbox injects its faults into this call too (a 429, a 502): asked again until it answers.
+      const lipdub = LipdubClient.fromEnv(sandbox.env());
+      let shots: Awaited<ReturnType<LipdubClient['listShots']>>['data'] | undefined;
+      for (let tries = 1; !shots; tries++) {
+        shots = await lipdub.listShots().then(
+          (r) => r.data,
+          async (err: unknown) => {
+            if (tries >= 30) throw err;
+            await new Promise((r) => setTimeout(r, 1000));
+            return undefined;
+          },
+        );
+      }
       for (const s of shots) if (s.shot_scene_name && ofRun(t.p, id, s.shot_scene_name)) ledgerIds.add(String(s.shot_id));
     }
     let progress: PipelineProgress | undefined;
