@@ -442,6 +442,8 @@ async function main(): Promise<number> {
       partSlowRate: 0.15,
       partSlowMs: { min: 200, max: 1500 },
       writeServerErrorRate: 0.02,
+      // The ci profile uploads a few dozen parts: at 15 % a run can meet no slow part at all (one CI run did).
+      firstPartFaults: ['serverError', 'slow'],
     });
     storeEnv = {
       REELAY_OUTPUT_URL: `s3://${objectStore.bucket}/${outputPrefix}`,

@@ -23,6 +23,11 @@ export interface StoreFaultOptions {
   partSlowMs?: { min: number; max: number };
   /** Share of CompleteMultipartUpload and PutObject requests answered 503 (0–1; default 0). */
   writeServerErrorRate?: number;
+  /**
+   * Faults the first part uploads meet, in order, before the rates apply: a short run (the chaos run's ci
+   * profile uploads a few dozen parts) then meets each kind for sure instead of by the seed's luck.
+   */
+  firstPartFaults?: Array<'serverError' | 'slow'>;
   seed?: number;
   port?: number;
 }
@@ -102,6 +107,7 @@ export async function startStoreFaultProxy(opts: StoreFaultOptions): Promise<Sto
     writeServerErrorRate: opts.writeServerErrorRate ?? 0,
   };
   const ledger: StoreFaultLedger = { requests: {}, faults: { partServerError: 0, partSlow: 0, writeServerError: 0 }, completed: {} };
+  const opening = [...(opts.firstPartFaults ?? [])];
 
   const refuse = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     // Read the body before answering, as a server does, so the client sees a clean 503 rather than a reset.
@@ -145,11 +151,12 @@ export async function startStoreFaultProxy(opts: StoreFaultOptions): Promise<Sto
     const op = storeOperation(req.method ?? 'GET', url);
     ledger.requests[op] = (ledger.requests[op] ?? 0) + 1;
     if (op === 'UploadPart') {
-      if (random() < rates.partServerErrorRate) {
+      const scheduled = opening.shift();
+      if (scheduled === 'serverError' || (!scheduled && random() < rates.partServerErrorRate)) {
         ledger.faults.partServerError++;
         return refuse(req, res, url);
       }
-      if (random() < rates.partSlowRate) {
+      if (scheduled === 'slow' || (!scheduled && random() < rates.partSlowRate)) {
         ledger.faults.partSlow++;
         const { min, max } = rates.partSlowMs;
         const hold = min + random() * (max - min);

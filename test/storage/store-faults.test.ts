@@ -60,4 +60,23 @@ describe('the store fault proxy', () => {
     expect(Object.entries(ledger.completed).filter(([k]) => k.includes(prefix)).sort()).toEqual(sizes.map((_, i) => [`${env.bucket}/${prefix}/o${i}.bin`, 1]));
     expect(await incompleteUploads(store, env.bucket, prefix)).toEqual([]);
   });
+
+  it('meets the scheduled faults on the first part uploads, whatever the rates, then none at rates of 0', async () => {
+    const scheduled = await startStoreFaultProxy({ target: env.endpoint, firstPartFaults: ['serverError', 'slow'], partSlowMs: { min: 50, max: 100 } });
+    const settings = { endpoint: scheduled.endpoint, region: env.region, forcePathStyle: true };
+    const client = createS3Client(settings, { credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey }, maxAttempts: 5 });
+    try {
+      const prefix = uniquePrefix('scheduled');
+      const bytes = 16 * MiB + 3;
+      const result = await writeObject({ settings, client }, { target: { kind: 's3', bucket: env.bucket, key: `${prefix}/o.bin` }, body: deterministicBody('s', bytes), expectedBytes: bytes, partSizeBytes: 5 * MiB });
+      expect(result).toMatchObject({ bytes, sha256: deterministicSha256('s', bytes) });
+      const ledger = scheduled.ledger();
+      // Four parts, one of them sent twice after its 503: five part requests, one refused, one held.
+      expect(ledger.requests.UploadPart).toBe(5);
+      expect(ledger.faults).toEqual({ partServerError: 1, partSlow: 1, writeServerError: 0 });
+    } finally {
+      client.destroy();
+      await scheduled.close();
+    }
+  });
 });
