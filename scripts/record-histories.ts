@@ -41,7 +41,7 @@ import {
 } from '../src/client';
 import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox, type DeepPartial, type Sandbox, type SandboxConfig } from '../src/sandbox';
-import { createReelayWorker } from '../src/workers/worker';
+import { createReelayWorker, WORKFLOWS_PATH } from '../src/workers/worker';
 import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../src/pipelines/batch/signals';
 import type { BatchProgress } from '../src/pipelines/batch/input';
 import { limiterWorkflowId } from '../src/contract/limiter';
@@ -95,8 +95,6 @@ const BASELINE_WORKER_ENV: Record<string, string | undefined> = {
 interface Ctx {
   client: Client;
   sandbox: Sandbox;
-  /** The worker's environment, read by activities when they run: a scenario may change it. */
-  workerEnv: NodeJS.ProcessEnv;
   taskQueue: string;
   inputDir: string;
   outputRoot: string;
@@ -115,6 +113,11 @@ interface Recording {
 
 interface Scenario {
   id: string;
+  /**
+   * Settings this scenario's worker starts with, over the baseline's. The worker reads its configuration
+   * (caps, paces) once, when it is created, so they cannot be changed from inside `run`.
+   */
+  workerEnv?: Record<string, string | undefined>;
   run(ctx: Ctx): Promise<Recording[]>;
 }
 
@@ -397,9 +400,9 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'aistudio-busy-429',
+    // No limiter, and AI Studio allows one job: the second create is refused with 429 until the first ends.
+    workerEnv: { REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: '0' },
     async run(ctx) {
-      // No limiter, and AI Studio allows one job: the second create is refused with 429 until the first ends.
-      ctx.workerEnv.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS = '0';
       ctx.sandbox.configure({ aistudio: { maxConcurrent: 1 }, timings: { aistudio: { runMs: 800, mockRunMs: 800 } } });
       const input = (prompt: string) => ({ prompt, mockMode: true, polling: FAST_POLLING, slotWait: { initialSeconds: 0.2, maxSeconds: 0.5 } });
       const handles = await Promise.all(['a', 'b'].map((k) => start(ctx, 'aistudio', `busy-429-${k}`, input(`busy ${k}`))));
@@ -454,9 +457,9 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'aistudio-limiter',
+    // The limiter hands out one slot: the second pipeline waits for the first to release it.
+    workerEnv: { REELAY_AISTUDIO_MAX_CONCURRENT_JOBS: '1' },
     async run(ctx) {
-      // The limiter hands out one slot: the second pipeline waits for the first to release it.
-      ctx.workerEnv.REELAY_AISTUDIO_MAX_CONCURRENT_JOBS = '1';
       const input = (prompt: string) => ({ prompt, mockMode: true, polling: FAST_POLLING });
       const handles = await Promise.all(['a', 'b'].map((k) => start(ctx, 'aistudio', `limiter-${k}`, input(`limited ${k}`))));
       const results = await Promise.all(handles.map(outcome));
@@ -748,26 +751,25 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({ timings: BASELINE.timings });
   // The caller's own Reelay settings (limits, paces, keys) would change what the scenarios record.
   const callerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^REELAY_|_API_KEY$|_BASE_URL$|^AISTUDIO_TOKEN$/.test(k)));
-  const workerEnv: NodeJS.ProcessEnv = { ...callerEnv, ...sandbox.env(), REELAY_OUTPUT_DIR: outputRoot, REELAY_TASK_QUEUE: taskQueue };
-  const resetWorkerEnv = () => {
-    for (const [k, v] of Object.entries(BASELINE_WORKER_ENV)) {
-      if (v === undefined) delete workerEnv[k];
-      else workerEnv[k] = v;
+  const baseEnv: NodeJS.ProcessEnv = { ...callerEnv, ...sandbox.env(), REELAY_OUTPUT_DIR: outputRoot, REELAY_TASK_QUEUE: taskQueue };
+  // One bundle for every scenario's worker (each scenario gets a worker of its own, made with its settings).
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: workflowsModule ? path.resolve(workflowsModule) : WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const withWorker = async <T>(scenario: Scenario, body: () => Promise<T>): Promise<T> => {
+    const env: NodeJS.ProcessEnv = { ...baseEnv };
+    for (const [k, v] of Object.entries({ ...BASELINE_WORKER_ENV, ...scenario.workerEnv })) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    const worker = await createReelayWorker({ connection: stack.nativeConnection, namespace: values.namespace, taskQueue, outputRoot, env, identity: IDENTITY, workflowBundle });
+    const running = worker.run();
+    try {
+      return await body();
+    } finally {
+      worker.shutdown();
+      await running;
     }
   };
-  // Before the worker exists: the Vivid Flow pace is read when its paced worker is created.
-  resetWorkerEnv();
-  const worker = await createReelayWorker({
-    connection: stack.nativeConnection,
-    namespace: values.namespace,
-    taskQueue,
-    outputRoot,
-    env: workerEnv,
-    identity: IDENTITY,
-    ...(workflowsModule ? { workflowBundle: await bundleWorkflowCode({ workflowsPath: path.resolve(workflowsModule) }) } : {}),
-  });
-  const running = worker.run();
-  const ctx: Ctx = { client: stack.client, sandbox, workerEnv, taskQueue, inputDir, outputRoot, idSuffix };
+  const ctx: Ctx = { client: stack.client, sandbox, taskQueue, inputDir, outputRoot, idSuffix };
   const meta = { dir, replace: values.replace, workflowsModule, sdkVersion: (require('@temporalio/worker/package.json') as { version: string }).version, gitCommit: gitCommit() };
   console.log(
     `Recording ${scenarios.length} scenario(s) with Temporal TypeScript SDK ${meta.sdkVersion} at ${meta.gitCommit}${workflowsModule ? ` (workflows from ${workflowsModule})` : ''} into ${path.relative(process.cwd(), dir)}`,
@@ -778,9 +780,8 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const s0 = Date.now();
       sandbox.configure(BASELINE);
-      resetWorkerEnv();
       try {
-        const recordings = await scenario.run(ctx);
+        const recordings = await withWorker(scenario, () => scenario.run(ctx));
         for (const rec of recordings) console.log(`  ${await save(ctx, rec, meta)}`);
         console.log(`✓ ${scenario.id} (${((Date.now() - s0) / 1000).toFixed(1)} s)`);
       } catch (err) {
@@ -795,8 +796,6 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    worker.shutdown();
-    await running;
     await sandbox.close();
     await stack.close();
   }
