@@ -42,6 +42,7 @@ import {
 import { ensureTemporalCli } from '../src/dev/temporal';
 import { startSandbox, type DeepPartial, type Sandbox, type SandboxConfig } from '../src/sandbox';
 import { createReelayWorker, WORKFLOWS_PATH } from '../src/workers/worker';
+import { workflowBundleOptions } from '../src/codec';
 import { batchChildWorkflowId, batchProgressQuery, cancelBatchSignal } from '../src/pipelines/batch/signals';
 import type { BatchProgress } from '../src/pipelines/batch/input';
 import { limiterWorkflowId } from '../src/contract/limiter';
@@ -753,7 +754,12 @@ async function main(): Promise<void> {
   const callerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^REELAY_|_API_KEY$|_BASE_URL$|^AISTUDIO_TOKEN$/.test(k)));
   const baseEnv: NodeJS.ProcessEnv = { ...callerEnv, ...sandbox.env(), REELAY_OUTPUT_DIR: outputRoot, REELAY_TASK_QUEUE: taskQueue };
   // One bundle for every scenario's worker (each scenario gets a worker of its own, made with its settings).
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: workflowsModule ? path.resolve(workflowsModule) : WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  // Built as the worker would build it for this environment (tracing interceptors, the failure converter).
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: workflowsModule ? path.resolve(workflowsModule) : WORKFLOWS_PATH,
+    ...workflowBundleOptions(baseEnv),
+    logger: new DefaultLogger('WARN'),
+  });
   const withWorker = async <T>(scenario: Scenario, body: () => Promise<T>): Promise<T> => {
     const env: NodeJS.ProcessEnv = { ...baseEnv };
     for (const [k, v] of Object.entries({ ...BASELINE_WORKER_ENV, ...scenario.workerEnv })) {
